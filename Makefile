@@ -1,0 +1,36 @@
+# The README's two commands, complete on a fresh machine with only Python and pip.
+#   make demo   - the main job on the embedded default (digits)
+#   make test   - the whole test suite (bounded: < 20 min on 2 cores)
+#   make test-long  - the long cross-check campaign (not in CI)
+#   make synth-deps - the optional YoWASP synthesis tools
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# torch is pinned here, not in pyproject: on these machines 2.13.0 is a local
+# CPU wheel, while an unpinned install would fetch a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+
+.PHONY: demo test test-long synth-deps bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/torus-hw demo --out demo-out
+
+test: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+test-long: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
+
+synth-deps: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,synth]"
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .hypothesis

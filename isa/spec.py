@@ -1,0 +1,114 @@
+"""What a kernel computes: :class:`KernelSpec` in, :class:`Kernel` out.
+
+A spec fixes everything that is compiled into the code (kernel, metric,
+bits, D, k_max); the generated :class:`Kernel` carries the assembly text,
+the row layout the harness and exporters must follow, and its C prototype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from torus_hw.errors import TorusInputError
+from torus_hw.quantize import row_bytes, row_stride
+from torus_hw.reference import check_bits, check_metric
+
+KERNELS = ("distance", "scan", "search")
+K_MAX_LIMIT = 16
+
+PROTOTYPES = {
+    "distance": "uint32_t torus_distance(const uint8_t *q, const uint8_t *row);",
+    "scan": "void torus_scan(const uint8_t *q, const uint8_t *db, uint32_t n, uint32_t *out);",
+    "search": (
+        "uint32_t torus_search(const uint8_t *q, const uint8_t *db, uint32_t n, uint32_t k,\n"
+        "                      uint32_t *out_idx, uint32_t *out_dist);   /* returns min(k, n) */"
+    ),
+}
+SYMBOLS = {kernel: f"torus_{kernel}" for kernel in KERNELS}
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    kernel: str
+    metric: str
+    bits: int
+    dims: int
+    k_max: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kernel not in KERNELS:
+            raise TorusInputError(f"kernel must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
+        check_metric(self.metric)
+        check_bits(self.bits)
+        if isinstance(self.dims, bool) or not isinstance(self.dims, int) or self.dims < 1:
+            raise TorusInputError(f"dims must be a positive integer, got {self.dims!r}")
+        if isinstance(self.k_max, bool) or not isinstance(self.k_max, int) or not 1 <= self.k_max <= K_MAX_LIMIT:
+            raise TorusInputError(f"k must be between 1 and {K_MAX_LIMIT}, got {self.k_max!r}")
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOLS[self.kernel]
+
+    @property
+    def prototype(self) -> str:
+        return PROTOTYPES[self.kernel]
+
+    @property
+    def row_bytes(self) -> int:
+        return row_bytes(self.dims, self.bits)
+
+    def describe(self) -> str:
+        k = f" k<={self.k_max}" if self.kernel == "search" else ""
+        return f"{self.kernel} {self.bits}-bit {self.metric} D={self.dims}{k}"
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """How rows sit in memory for one kernel: stride and alignment in bytes."""
+
+    dims: int
+    bits: int
+    align: int
+
+    @property
+    def stride(self) -> int:
+        return row_stride(self.dims, self.bits, self.align)
+
+
+@dataclass
+class Kernel:
+    """Generated assembly for one spec on one target."""
+
+    spec: KernelSpec
+    target: str
+    asm: str
+    layout: RowLayout
+    variant: str = "baseline"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def symbol(self) -> str:
+        return self.spec.symbol
+
+    def header(self) -> str:
+        """A C header: the prototype and the layout constants firmware needs."""
+        s = self.spec
+        guard = "TORUS_KERNEL_H"
+        return "\n".join([
+            f"/* torus-hw kernel: {s.describe()} for {self.target} ({self.variant}). */",
+            f"#ifndef {guard}",
+            f"#define {guard}",
+            "#include <stdint.h>",
+            "",
+            f"#define TORUS_DIMS       {s.dims}u",
+            f"#define TORUS_BITS       {s.bits}u",
+            f"#define TORUS_METRIC_{s.metric.upper()} 1",
+            f"#define TORUS_ROW_STRIDE {self.layout.stride}u  /* bytes per row, zero-padded */",
+            f"#define TORUS_ROW_ALIGN  {self.layout.align}u  /* row start alignment, bytes */",
+            f"#define TORUS_K_MAX      {s.k_max}u",
+            "",
+            s.prototype,
+            "",
+            f"#endif /* {guard} */",
+            "",
+        ])

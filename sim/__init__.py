@@ -1,0 +1,2 @@
+"""Execution and cost: the Unicorn harness, instruction counting, per-core
+cycle models (``sim.cycles``) and the RTL simulation harness."""

@@ -1,0 +1,34 @@
+"""The interface every cycle model implements.
+
+A model prices one *executed* instruction: the harness tells it the capstone
+instruction (decoded with ``detail=True``), whether control left it for
+anywhere but the next instruction (``taken``: a taken branch, a REP string
+step that repeats, a return), and the instruction executed just before it
+(``prev``, for load-use and back-to-back rules).  Models that depend on data
+addresses (the 8086's odd-address word penalty, the 8088's 8-bit bus) set
+``needs_memory`` and price each access in :meth:`memory_cycles`.
+
+Costs are per instruction and deterministic, so the harness caches them per
+executed (previous block, block, next block) triple: counting stays at block
+granularity and never needs a per-instruction Python hook.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+
+class CycleModel(ABC):
+    core: str            # e.g. "cortex-m4"
+    target: str          # the isa target it prices, e.g. "cortex-m4"
+    source: str          # the published table(s) it is built from
+    omits: str           # what it leaves out, in words
+    needs_memory: bool = False
+
+    @abstractmethod
+    def instruction_cycles(self, insn, *, taken: bool, prev) -> int:
+        """Cycles of one executed instruction (capstone CsInsn, detail on)."""
+
+    def memory_cycles(self, address: int, size: int, write: bool) -> int:
+        """Extra cycles of one data access (only called when ``needs_memory``)."""
+        return 0

@@ -1,0 +1,387 @@
+"""The Unicorn harness: load a kernel image, call it by its ABI, count it.
+
+Memory map (flat 32/64-bit targets; all addresses are documented constants)::
+
+    0x0000_1000  EXIT       return-address sentinel: emulation stops here
+    0x0001_0000  CODE       the linked image (≤ 1 MiB)
+    0x0010_0000  STACK      1 MiB, grows down from 0x0020_0000
+    0x0020_0000  QUERY      the packed query (≤ 64 KiB)
+    0x0021_0000  OUT_IDX    search: k row indices (uint32)
+    0x0021_1000  OUT_DIST   search: k distances (uint32)
+    0x0100_0000  SCAN_OUT   scan: n distances (uint32), mapped per run
+    0x1000_0000  DB         the packed database, mapped per run
+
+The 8086 sees a 1 MiB linear space (segment × 16 + offset)::
+
+    CS = 0x1000  code (linear 0x10000); EXIT is CS:0xFFF0
+    SS = 0x2000  stack, SP = 0xFFFE
+    0x3000:0000  QUERY, 0x3000:1000 OUT_IDX, 0x3000:2000 OUT_DIST; DS = ES = 0x3000
+    linear 0x40000–0xBFFFF  DB (512 KiB)
+    linear 0xC0000–0xFFFFF  SCAN_OUT (256 KiB: 65,536 rows)
+
+Far pointers are passed normalised (offset < 16), so a kernel can walk
+nearly 64 KiB before it must advance the segment.
+
+Counting: a block hook records each executed (previous block, block, next
+block) triple; instruction counts and every core's cycles are then summed
+from a capstone-decoded table per block, cached across calls.  A Python hook
+per instruction is never installed on this path.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import capstone
+import unicorn
+from unicorn import arm64_const, arm_const, riscv_const, x86_const
+
+from isa.assembler import Image
+from isa.targets import Target
+from torus_hw.errors import TorusInputError
+
+from .cycles import get_model
+
+PAGE = 0x1000
+EXIT = 0x0000_1000
+CODE = 0x0001_0000
+CODE_SIZE = 0x000F_0000
+STACK_BASE = 0x0010_0000
+STACK_TOP = 0x0020_0000
+QUERY = 0x0020_0000
+OUT_IDX = 0x0021_0000
+OUT_DIST = 0x0021_1000
+SCAN_OUT = 0x0100_0000
+DB = 0x1000_0000
+MAX_FLAT_DB = 0x4000_0000  # 1 GiB: beyond that the host, not the target, is the limit
+
+X86_CS, X86_SS, X86_DS = 0x1000, 0x2000, 0x3000
+X86_EXIT_IP = 0xFFF0
+X86_QUERY = X86_DS << 4
+X86_OUT_IDX = X86_QUERY + 0x1000
+X86_OUT_DIST = X86_QUERY + 0x2000
+X86_DB, X86_DB_END = 0x4_0000, 0xC_0000
+X86_SCAN_OUT, X86_SCAN_END = 0xC_0000, 0x10_0000
+
+RUN_TIMEOUT_US = 120_000_000  # a kernel that has not returned in 2 minutes is stuck
+
+
+class EmulatorFault(TorusInputError):
+    """The emulated kernel faulted or did not return (names target, PC, instruction)."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where the harness puts things for one target (linear addresses)."""
+
+    query: int
+    out_idx: int
+    out_dist: int
+    scan_out: int
+    scan_end: int
+    db: int
+    db_end: int
+
+
+FLAT = Region(QUERY, OUT_IDX, OUT_DIST, SCAN_OUT, DB, DB, DB + MAX_FLAT_DB)
+REAL_MODE = Region(X86_QUERY, X86_OUT_IDX, X86_OUT_DIST, X86_SCAN_OUT, X86_SCAN_END, X86_DB, X86_DB_END)
+
+
+def resolve(module, name: str | None):
+    return None if name is None else getattr(module, name)
+
+
+@dataclass
+class CallStats:
+    instructions: int
+    cycles: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Block:
+    insns: list           # capstone CsInsn (detail on)
+    end: int              # fall-through address after the last instruction
+
+
+class Machine:
+    """One Unicorn instance for one target with one image loaded."""
+
+    def __init__(self, target: Target, image: Image, *, count: bool = True, cores: tuple[str, ...] | None = None):
+        self.target = target
+        self.image = image
+        self.real_mode = target.unicorn_mode == "UC_MODE_16"
+        self.region = REAL_MODE if self.real_mode else FLAT
+        self.cores = tuple(target.cores if cores is None else cores) if count else ()
+        self.models = {core: get_model(core) for core in self.cores}
+        arch = resolve(unicorn, target.unicorn_arch)
+        mode = resolve(unicorn, target.unicorn_mode)
+        self.uc = unicorn.Uc(arch, mode)
+        cpu = self._cpu_model()
+        if cpu is not None:
+            self.uc.ctl_set_cpu_model(cpu)
+        self._mapped_extra: list[tuple[int, int]] = []
+        self._map_fixed()
+        self._load(image)
+        self._enable_fp_simd()
+        self._md = capstone.Cs(resolve(capstone, target.capstone_arch),
+                               _cs_mode(target))
+        self._md.detail = True
+        self._blocks: dict[tuple[int, int], _Block] = {}
+        self._block_cost: dict[tuple, tuple[int, dict[str, int]]] = {}
+        self.count = count
+        self._triples: dict[tuple, int] = defaultdict(int)
+        self._prev = [None, None]  # (block before current, current block key)
+        self._mem_penalty: dict[str, int] = defaultdict(int)
+        if count:
+            self.uc.hook_add(unicorn.UC_HOOK_BLOCK, self._on_block)
+            if any(m.needs_memory for m in self.models.values()):
+                self.uc.hook_add(unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE, self._on_memory)
+
+    # --- setup ---------------------------------------------------------------
+
+    def _cpu_model(self):
+        t = self.target
+        if t.unicorn_cpu is None:
+            return None
+        module = {"UC_ARCH_ARM": arm_const, "UC_ARCH_ARM64": arm64_const, "UC_ARCH_RISCV": riscv_const}[t.unicorn_arch]
+        return resolve(module, t.unicorn_cpu)
+
+    def _map_fixed(self) -> None:
+        if self.real_mode:
+            self.uc.mem_map(0, 0x10_0000)  # the whole 1 MiB real-mode space
+            return
+        self.uc.mem_map(EXIT, PAGE)
+        self.uc.mem_map(CODE, CODE_SIZE)
+        self.uc.mem_map(STACK_BASE, STACK_TOP - STACK_BASE)
+        self.uc.mem_map(QUERY, 0x2_0000)
+
+    def _load(self, image: Image) -> None:
+        base = X86_CS << 4 if self.real_mode else 0
+        limit = 0x1_0000 if self.real_mode else CODE + CODE_SIZE
+        for address, data in image.segments:
+            if address + len(data) > (X86_EXIT_IP if self.real_mode else limit):
+                raise TorusInputError(f"{self.target.name}: kernel image does not fit its code region")
+            self.uc.mem_write(base + address, data)
+
+    def _enable_fp_simd(self) -> None:
+        if self.target.unicorn_arch == "UC_ARCH_ARM64":
+            # CPACR_EL1.FPEN = 0b11: FP/Advanced SIMD not trapped at EL0/EL1.
+            self.uc.reg_write(arm64_const.UC_ARM64_REG_CPACR_EL1, 0x3 << 20)
+
+    def map_range(self, start: int, size: int) -> None:
+        """Map [start, start+size) for this run (flat targets); unmaps the last such range there."""
+        if self.real_mode or size <= 0:
+            return
+        size = -(-size // PAGE) * PAGE
+        for begin, length in [r for r in self._mapped_extra if r[0] == start]:
+            if length >= size:
+                return
+            self.uc.mem_unmap(begin, length)
+            self._mapped_extra.remove((begin, length))
+        self.uc.mem_map(start, size)
+        self._mapped_extra.append((start, size))
+
+    # --- memory ----------------------------------------------------------------
+
+    def write(self, address: int, data: bytes) -> None:
+        self.uc.mem_write(address, bytes(data))
+
+    def read(self, address: int, size: int) -> bytes:
+        return bytes(self.uc.mem_read(address, size))
+
+    def check_fits(self, what: str, start: int, size: int, end: int) -> None:
+        if start + size > end:
+            raise TorusInputError(
+                f"{what} of {size} bytes does not fit the {self.target.name} address space "
+                f"({end - start} bytes available at {start:#x})"
+            )
+
+    # --- calling ---------------------------------------------------------------
+
+    def call(self, symbol: str, args: list[tuple[str, int]]) -> tuple[int, CallStats | None]:
+        """Call ``symbol`` with typed args (``("ptr", addr)`` / ``("u32", v)``); return (value, stats)."""
+        entry = self.image.symbol(symbol)
+        self._triples.clear()
+        self._mem_penalty.clear()
+        self._prev = [None, None]
+        begin, until = _ABI[self.target.abi](self, entry, args)
+        try:
+            self.uc.emu_start(begin, until, timeout=RUN_TIMEOUT_US)
+        except unicorn.UcError as exc:
+            raise self._fault(str(exc)) from None
+        pc = self._pc()
+        if pc != until:
+            raise self._fault(f"did not return within {RUN_TIMEOUT_US // 1_000_000} s")
+        value = _RESULT[self.target.abi](self)
+        return value, (self._stats() if self.count else None)
+
+    def _pc(self) -> int:
+        t = self.target
+        if self.real_mode:
+            return (self.uc.reg_read(x86_const.UC_X86_REG_CS) << 4) + self.uc.reg_read(x86_const.UC_X86_REG_IP)
+        if t.unicorn_arch == "UC_ARCH_RISCV":
+            return self.uc.reg_read(riscv_const.UC_RISCV_REG_PC)
+        if t.unicorn_arch == "UC_ARCH_ARM":
+            return self.uc.reg_read(arm_const.UC_ARM_REG_PC) & ~1
+        return self.uc.reg_read(arm64_const.UC_ARM64_REG_PC)
+
+    def _fault(self, why: str) -> EmulatorFault:
+        pc = self._pc()
+        try:
+            code = self.read(pc, 8)
+            insn = next(self._md.disasm(code, pc, 1), None)
+            text = f"{insn.mnemonic} {insn.op_str}".strip() if insn else f"bytes {code.hex()}"
+        except unicorn.UcError:
+            text = "unmapped"
+        return EmulatorFault(f"{self.target.name}: emulator fault at pc={pc:#x} ({text}): {why}")
+
+    # --- counting --------------------------------------------------------------
+
+    def _on_block(self, uc, address, size, _user) -> None:
+        prev, cur = self._prev
+        if cur is not None:
+            self._triples[(prev, cur, address)] += 1
+        self._prev = [cur, (address, size)]
+
+    def _on_memory(self, uc, access, address, size, value, _user) -> None:
+        write = access == unicorn.UC_MEM_WRITE
+        for core, model in self.models.items():
+            if model.needs_memory:
+                self._mem_penalty[core] += model.memory_cycles(address, size, write)
+
+    def _block(self, key: tuple[int, int]) -> _Block:
+        block = self._blocks.get(key)
+        if block is None:
+            address, size = key
+            code = self.read(address, size)
+            # Capstone addresses for the 8086 are offsets within CS, as the code was linked.
+            shown = address - (X86_CS << 4) if self.real_mode else address
+            insns = list(self._md.disasm(code, shown))
+            block = _Block(insns, address + size)
+            self._blocks[key] = block
+        return block
+
+    def _stats(self) -> CallStats:
+        prev, cur = self._prev
+        if cur is not None:
+            self._triples[(prev, cur, None)] += 1  # the last block, which returned
+            self._prev = [None, None]
+        instructions = 0
+        cycles = {core: self._mem_penalty.get(core, 0) for core in self.models}
+        for (prev, cur, nxt), times in self._triples.items():
+            block = self._block(cur)
+            instructions += len(block.insns) * times
+            if self.models:
+                for core, c in self._cost(prev, cur, nxt).items():
+                    cycles[core] += c * times
+        return CallStats(instructions, cycles)
+
+    def _cost(self, prev, cur, nxt) -> dict[str, int]:
+        key = (prev, cur, nxt)
+        hit = self._block_cost.get(key)
+        if hit is not None:
+            return hit
+        block = self._block(cur)
+        before = self._block(prev).insns[-1] if prev is not None and self._block(prev).insns else None
+        taken_last = nxt != block.end
+        out = {}
+        for core, model in self.models.items():
+            total = 0
+            last = before
+            for i, insn in enumerate(block.insns):
+                taken = taken_last if i == len(block.insns) - 1 else False
+                total += model.instruction_cycles(insn, taken=taken, prev=last)
+                last = insn
+            out[core] = total
+        self._block_cost[key] = out
+        return out
+
+
+def _cs_mode(target: Target) -> int:
+    mode = 0
+    for name in target.capstone_mode.split("|"):
+        mode |= getattr(capstone, name)
+    return mode
+
+
+# --- ABIs: place arguments, return (begin, until) --------------------------------
+
+
+def _abi_riscv(m: Machine, entry: int, args):
+    regs = [getattr(riscv_const, f"UC_RISCV_REG_A{i}") for i in range(8)]
+    if len(args) > 8:
+        raise TorusInputError("more than 8 arguments")
+    for reg, (_, value) in zip(regs, args):
+        m.uc.reg_write(reg, value)
+    m.uc.reg_write(riscv_const.UC_RISCV_REG_RA, EXIT)
+    m.uc.reg_write(riscv_const.UC_RISCV_REG_SP, STACK_TOP - 64)
+    return entry, EXIT
+
+
+def _abi_aapcs(m: Machine, entry: int, args):
+    regs = [arm_const.UC_ARM_REG_R0, arm_const.UC_ARM_REG_R1, arm_const.UC_ARM_REG_R2, arm_const.UC_ARM_REG_R3]
+    for reg, (_, value) in zip(regs, args):
+        m.uc.reg_write(reg, value)
+    sp = STACK_TOP - 64
+    stacked = [value for _, value in args[4:]]
+    sp -= 4 * len(stacked)
+    sp &= ~7  # AAPCS: 8-byte aligned stack at a public interface
+    for i, value in enumerate(stacked):
+        m.write(sp + 4 * i, (value & 0xFFFF_FFFF).to_bytes(4, "little"))
+    m.uc.reg_write(arm_const.UC_ARM_REG_SP, sp)
+    m.uc.reg_write(arm_const.UC_ARM_REG_LR, EXIT | 1)
+    return entry | 1, EXIT
+
+
+def _abi_aapcs64(m: Machine, entry: int, args):
+    for i, (_, value) in enumerate(args):
+        m.uc.reg_write(getattr(arm64_const, f"UC_ARM64_REG_X{i}"), value)
+    m.uc.reg_write(arm64_const.UC_ARM64_REG_SP, STACK_TOP - 64)
+    m.uc.reg_write(arm64_const.UC_ARM64_REG_X30, EXIT)
+    return entry, EXIT
+
+
+def far_pointer(linear: int) -> tuple[int, int]:
+    """Normalised (segment, offset) of a linear real-mode address."""
+    return linear >> 4, linear & 0xF
+
+
+def _abi_cdecl16(m: Machine, entry: int, args):
+    # Push right to left: a far pointer is offset (low address) then segment;
+    # a uint32 is low word then high word.
+    words: list[int] = []
+    for kind, value in args:
+        if kind == "ptr":
+            seg, off = far_pointer(value)
+            words += [off, seg]
+        else:
+            words += [value & 0xFFFF, (value >> 16) & 0xFFFF]
+    sp = 0xFFFE - 2 * (len(words) + 1)
+    stack = X86_SS << 4
+    m.write(stack + sp, X86_EXIT_IP.to_bytes(2, "little"))
+    for i, word in enumerate(words):
+        m.write(stack + sp + 2 + 2 * i, word.to_bytes(2, "little"))
+    uc = m.uc
+    for reg in ("AX", "BX", "CX", "DX", "SI", "DI", "BP"):
+        uc.reg_write(getattr(x86_const, f"UC_X86_REG_{reg}"), 0)
+    uc.reg_write(x86_const.UC_X86_REG_CS, X86_CS)
+    uc.reg_write(x86_const.UC_X86_REG_SS, X86_SS)
+    uc.reg_write(x86_const.UC_X86_REG_DS, X86_DS)
+    uc.reg_write(x86_const.UC_X86_REG_ES, X86_DS)
+    uc.reg_write(x86_const.UC_X86_REG_SP, sp)
+    uc.reg_write(x86_const.UC_X86_REG_FLAGS, 0x0002)  # DF clear, as cdecl requires
+    # Unicorn quirk: in 16-bit mode `begin` is the IP, but `until` is linear.
+    return entry, (X86_CS << 4) + X86_EXIT_IP
+
+
+_ABI = {"ilp32": _abi_riscv, "lp64": _abi_riscv, "aapcs": _abi_aapcs, "aapcs64": _abi_aapcs64,
+        "cdecl16-compact": _abi_cdecl16}
+
+_RESULT = {
+    "ilp32": lambda m: m.uc.reg_read(riscv_const.UC_RISCV_REG_A0) & 0xFFFF_FFFF,
+    "lp64": lambda m: m.uc.reg_read(riscv_const.UC_RISCV_REG_A0) & 0xFFFF_FFFF,
+    "aapcs": lambda m: m.uc.reg_read(arm_const.UC_ARM_REG_R0) & 0xFFFF_FFFF,
+    "aapcs64": lambda m: m.uc.reg_read(arm64_const.UC_ARM64_REG_X0) & 0xFFFF_FFFF,
+    "cdecl16-compact": lambda m: (m.uc.reg_read(x86_const.UC_X86_REG_DX) << 16) | m.uc.reg_read(x86_const.UC_X86_REG_AX),
+}

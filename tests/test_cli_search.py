@@ -1,0 +1,62 @@
+"""``torus-hw search`` and the CLI's error contract (one line, exit 2)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from torus_hw.cli import main
+from torus_hw.codes import TorusCodes
+from torus_hw.reference import search
+
+
+@pytest.fixture
+def codes_file(tmp_path):
+    rng = np.random.default_rng(5)
+    codes = TorusCodes(database=rng.integers(0, 256, (30, 6)).astype(np.uint8),
+                       queries=rng.integers(0, 256, (4, 6)).astype(np.uint8), bits=8)
+    path = tmp_path / "codes.npz"
+    codes.save(path)
+    return path, codes
+
+
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+def test_json_matches_reference(codes_file, capsys, metric):
+    path, codes = codes_file
+    assert main(["search", "--codes", str(path), "--metric", metric, "--k", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    idx, dist = search(codes.queries, codes.database, bits=8, metric=metric, k=3)
+    assert out["bits"] == 8 and out["metric"] == metric and out["k"] == 3
+    assert [q["indices"] for q in out["queries"]] == idx.tolist()
+    assert [q["distances"] for q in out["queries"]] == dist.tolist()
+
+
+def test_table(codes_file, capsys):
+    path, _ = codes_file
+    assert main(["search", "--codes", str(path)]) == 0
+    assert "8-bit l1 top-1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["search", "--codes", "missing.npz"], "does not exist"),
+    (["search", "--codes", "{codes}", "--k", "0"], "--k must be at least 1"),
+    (["search", "--codes", "{codes}", "--metric", "cos"], "invalid choice"),
+    (["search"], "required: --codes"),
+    (["frobnicate"], "invalid choice"),
+    (["search", "--codes", "{text}"], "not a readable .npz"),
+])
+def test_bad_input_one_line_exit_2(codes_file, tmp_path, capsys, argv, message):
+    text = tmp_path / "t.npz"
+    text.write_text("x")
+    argv = [a.format(codes=codes_file[0], text=text) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("torus-hw: error:") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_help_lists_the_pipeline(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    assert "search" in capsys.readouterr().out
