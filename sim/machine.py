@@ -22,6 +22,10 @@ The 8086 sees a 1 MiB linear space (segment × 16 + offset)::
 Far pointers are passed normalised (offset < 16), so a kernel can walk
 nearly 64 KiB before it must advance the segment.
 
+Every call checks the ABI: callee-saved registers get distinctive values
+on entry and must hold them on return (on the 8086 also DF clear), so a
+kernel that would corrupt its caller on real hardware fails here too.
+
 Counting: a block hook records each executed (previous block, block, next
 block) triple; instruction counts and every core's cycles are then summed
 from a capstone-decoded table per block, cached across calls.  A Python hook
@@ -133,10 +137,13 @@ class Machine:
         self._triples: dict[tuple, int] = defaultdict(int)
         self._prev = [None, None]  # (block before current, current block key)
         self._mem_penalty: dict[str, int] = defaultdict(int)
+        self._reg_penalty: dict[str, int] = defaultdict(int)
+        self._reg_hooked: set[int] = set()  # capstone addresses of hooked register-dependent instructions
         if count:
             self.uc.hook_add(unicorn.UC_HOOK_BLOCK, self._on_block)
             if any(m.needs_memory for m in self.models.values()):
                 self.uc.hook_add(unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE, self._on_memory)
+            self._hook_register_dependent()
 
     # --- setup ---------------------------------------------------------------
 
@@ -204,8 +211,10 @@ class Machine:
         entry = self.image.symbol(symbol)
         self._triples.clear()
         self._mem_penalty.clear()
+        self._reg_penalty.clear()
         self._prev = [None, None]
         begin, until = _ABI[self.target.abi](self, entry, args)
+        saved = self._seed_callee_saved()
         try:
             self.uc.emu_start(begin, until, timeout=RUN_TIMEOUT_US)
         except unicorn.UcError as exc:
@@ -213,8 +222,27 @@ class Machine:
         pc = self._pc()
         if pc != until:
             raise self._fault(f"did not return within {RUN_TIMEOUT_US // 1_000_000} s")
+        self._check_callee_saved(saved)
         value = _RESULT[self.target.abi](self)
         return value, (self._stats() if self.count else None)
+
+    def _seed_callee_saved(self) -> dict[str, int]:
+        """Give every callee-saved register a distinctive value, so a kernel that clobbers one is caught."""
+        saved = {}
+        for i, (name, reg) in enumerate(_CALLEE_SAVED[self.target.abi]):
+            if name not in ("sp", "ss", "ds"):
+                self.uc.reg_write(reg, (0x5A5A + 0x101 * i) & (0xFFFF if self.real_mode else 0xFFFF_FFFF))
+            saved[name] = self.uc.reg_read(reg)
+        return saved
+
+    def _check_callee_saved(self, saved: dict[str, int]) -> None:
+        for name, reg in _CALLEE_SAVED[self.target.abi]:
+            want = saved[name] + (2 if name == "sp" and self.real_mode else 0)  # the near RET popped IP
+            if self.uc.reg_read(reg) != want:
+                raise EmulatorFault(f"{self.target.name}: the kernel broke the {self.target.abi} ABI: callee-saved "
+                                    f"register {name} was {want:#x} on entry, {self.uc.reg_read(reg):#x} on return")
+        if self.real_mode and self.uc.reg_read(x86_const.UC_X86_REG_FLAGS) & 0x400:
+            raise EmulatorFault(f"{self.target.name}: the kernel returned with DF set (cdecl requires it clear)")
 
     def _pc(self) -> int:
         t = self.target
@@ -250,6 +278,35 @@ class Machine:
             if model.needs_memory:
                 self._mem_penalty[core] += model.memory_cycles(address, size, write)
 
+    def _hook_register_dependent(self) -> None:
+        """Hook only the instructions whose cost depends on a register value (e.g. 8086 shift by CL).
+
+        ``.text`` is swept linearly; an executed instruction the sweep missed
+        (data between instructions) is caught in :meth:`_cost`, never priced wrong.
+        """
+        address, code = self.image.text
+        base = X86_CS << 4 if self.real_mode else 0
+        offset = 0
+        while offset < len(code):
+            insn = next(self._md.disasm(code[offset:], address + offset, 1), None)
+            if insn is None:
+                offset += 1
+                continue
+            offset += insn.size
+            wants = [(core, model, model.register_dependent(insn)) for core, model in self.models.items()]
+            wants = [(core, model, regs) for core, model, regs in wants if regs]
+            if wants:
+                linear = base + insn.address
+                self.uc.hook_add(unicorn.UC_HOOK_CODE, self._on_register_insn, (insn, wants),
+                                 begin=linear, end=linear)
+                self._reg_hooked.add(insn.address)
+
+    def _on_register_insn(self, uc, address, size, user) -> None:
+        insn, wants = user
+        for core, model, regs in wants:
+            values = {name: uc.reg_read(register_id(self.target, name)) for name in regs}
+            self._reg_penalty[core] += model.register_cycles(insn, values)
+
     def _block(self, key: tuple[int, int]) -> _Block:
         block = self._blocks.get(key)
         if block is None:
@@ -268,7 +325,7 @@ class Machine:
             self._triples[(prev, cur, None)] += 1  # the last block, which returned
             self._prev = [None, None]
         instructions = 0
-        cycles = {core: self._mem_penalty.get(core, 0) for core in self.models}
+        cycles = {core: self._mem_penalty.get(core, 0) + self._reg_penalty.get(core, 0) for core in self.models}
         for (prev, cur, nxt), times in self._triples.items():
             block = self._block(cur)
             instructions += len(block.insns) * times
@@ -287,15 +344,24 @@ class Machine:
         taken_last = nxt != block.end
         out = {}
         for core, model in self.models.items():
-            total = 0
-            last = before
-            for i, insn in enumerate(block.insns):
-                taken = taken_last if i == len(block.insns) - 1 else False
-                total += model.instruction_cycles(insn, taken=taken, prev=last)
-                last = insn
-            out[core] = total
+            for insn in block.insns:
+                if insn.address not in self._reg_hooked and model.register_dependent(insn):
+                    raise EmulatorFault(f"{self.target.name}: '{insn.mnemonic} {insn.op_str}' at {insn.address:#x} "
+                                        f"needs register values for {core} but was not hooked")
+            out[core] = model.block_cycles(block.insns, taken_last=taken_last, before=before)
         self._block_cost[key] = out
         return out
+
+
+def register_id(target: Target, name: str) -> int:
+    """Unicorn's id of register ``name`` (e.g. "cl", "a0", "r4") on ``target``."""
+    module = {"UC_ARCH_X86": x86_const, "UC_ARCH_ARM": arm_const, "UC_ARCH_ARM64": arm64_const,
+              "UC_ARCH_RISCV": riscv_const}[target.unicorn_arch]
+    prefix = {"UC_ARCH_X86": "X86", "UC_ARCH_ARM": "ARM", "UC_ARCH_ARM64": "ARM64", "UC_ARCH_RISCV": "RISCV"}
+    try:
+        return getattr(module, f"UC_{prefix[target.unicorn_arch]}_REG_{name.upper()}")
+    except AttributeError:
+        raise TorusInputError(f"{target.name}: no register named {name!r}") from None
 
 
 def _cs_mode(target: Target) -> int:
@@ -377,6 +443,18 @@ def _abi_cdecl16(m: Machine, entry: int, args):
 
 _ABI = {"ilp32": _abi_riscv, "lp64": _abi_riscv, "aapcs": _abi_aapcs, "aapcs64": _abi_aapcs64,
         "cdecl16-compact": _abi_cdecl16}
+
+_CALLEE_SAVED = {
+    "ilp32": [(f"s{i}", getattr(riscv_const, f"UC_RISCV_REG_S{i}")) for i in range(12)]
+    + [("sp", riscv_const.UC_RISCV_REG_SP)],
+    "aapcs": [(f"r{i}", getattr(arm_const, f"UC_ARM_REG_R{i}")) for i in range(4, 12)] + [("sp", arm_const.UC_ARM_REG_SP)],
+    "aapcs64": [(f"x{i}", getattr(arm64_const, f"UC_ARM64_REG_X{i}")) for i in range(19, 30)]
+    + [(f"d{i}", getattr(arm64_const, f"UC_ARM64_REG_D{i}")) for i in range(8, 16)]
+    + [("sp", arm64_const.UC_ARM64_REG_SP)],
+    "cdecl16-compact": [(name.lower(), getattr(x86_const, f"UC_X86_REG_{name}")) for name in ("BP", "SI", "DI")]
+    + [("ds", x86_const.UC_X86_REG_DS), ("ss", x86_const.UC_X86_REG_SS), ("sp", x86_const.UC_X86_REG_SP)],
+}
+_CALLEE_SAVED["lp64"] = _CALLEE_SAVED["ilp32"]
 
 _RESULT = {
     "ilp32": lambda m: m.uc.reg_read(riscv_const.UC_RISCV_REG_A0) & 0xFFFF_FFFF,

@@ -92,3 +92,16 @@ def test_kernel_refuses_wrong_dims_and_k():
     runner.load_database(np.zeros((3, 4), np.uint8))
     with pytest.raises(TorusInputError, match="k=3 outside 1..2"):
         runner.search(np.zeros(4, np.uint8), 3)
+
+
+@pytest.mark.parametrize("target, body, register", [
+    ("rv32im", " li s1, 7\n ret", "s1"),
+    ("cortex-m4", " movs r4, #7\n bx lr", "r4"),
+    ("aarch64", " fmov d9, xzr\n ret", "d9"),
+    ("i8086", " xor si, si\n .byte 0xc3", "si"),
+])
+def test_clobbering_a_callee_saved_register_is_caught(target, body, register):
+    t = get_target(target)
+    image = assemble(t, f".text\n.globl torus_distance\ntorus_distance:\n{body}\n")
+    with pytest.raises(EmulatorFault, match=f"callee-saved register {register} "):
+        Machine(t, image, count=False).call("torus_distance", [("ptr", 0), ("ptr", 0)])
