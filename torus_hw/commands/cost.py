@@ -1,5 +1,39 @@
-"""Placeholder: filled in by its issue."""
+"""``torus-hw cycles``: the datasheet estimator for a short assembly listing.
+
+The engine is :mod:`sim.listing`; this module only parses arguments and
+prints (a rich table, or one JSON object with ``--json``).
+"""
+
+from __future__ import annotations
+
+import json
+
+CORE_HELP = "i8086, i8088, ibex, u54, cortex-m0, cortex-m4 or cortex-a55"
 
 
 def register(sub) -> None:
-    """No subcommands yet."""
+    c = sub.add_parser(
+        "cycles", help="run an assembly listing on one core and print each instruction's cycles",
+        description="Assemble FILE.S for the core's target (GNU syntax; Intel syntax with .code16 for the "
+                    "8086/8088, added when missing), run it under Unicorn from zeroed registers until it "
+                    "falls off the end of .text (or reaches hlt/ebreak/bkpt, which is not counted), and "
+                    "print every executed instruction with its cycles from the core's published timing "
+                    "tables and the running total.")
+    c.add_argument("--core", required=True, help=CORE_HELP)
+    c.add_argument("file", metavar="FILE.S", help="the listing")
+    c.add_argument("--json", action="store_true",
+                   help='print {"core", "total_cycles", "instructions": [{"text", "cycles"}]}')
+    c.set_defaults(func=run_cycles)
+
+
+def run_cycles(args) -> int:
+    from sim.listing import estimate_file, render
+
+    result = estimate_file(args.core, args.file)
+    if args.json:
+        print(json.dumps(result.to_json()))
+        return 0
+    from rich.console import Console
+
+    render(result, Console())
+    return 0
