@@ -48,8 +48,8 @@ def build_c_baseline(target: Target | str, spec: KernelSpec, opt: str = "-O2") -
         zig_cc = [sys.executable, "-m", "ziglang", "cc"]
         _run([*zig_cc, *flags, "-c", C_SOURCE, "-o", "kernel.o"], work)
         # The compiler's own assembly, kept for people (kernels/ in the demo).
-        asm = subprocess.run([*zig_cc, *flags, "-g0", "-S", C_SOURCE, "-o", "-"], cwd=work,
-                             capture_output=True, text=True).stdout
+        _run([*zig_cc, *flags, "-g0", "-S", C_SOURCE, "-o", "kernel.s"], work)
+        asm = (work / "kernel.s").read_text()
         _run([sys.executable, "-m", "ziglang", "ld.lld", "-m", _LD_EMULATION[target.triple],
               f"-Ttext={target.link_base:#x}", f"--image-base={target.link_base:#x}", "--entry=0",
               "--no-undefined", "-static", *(["--no-relax"] if target.family == "riscv" else []),

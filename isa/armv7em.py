@@ -1,0 +1,867 @@
+"""ARMv7E-M (Cortex-M4) kernel generator: Thumb-2 with the DSP SIMD extension.
+
+Owns the generator contract of docs/kernels.md for the ``armv7em`` family
+(``generate`` / ``variants`` / ``max_dims``): distance, scan and top-k search
+for l1/l2 over 1-, 4-, 8- and 16-bit codes, AAPCS, any D up to ``max_dims``.
+
+Variants
+--------
+``dsp`` (default, fastest)
+    Word-at-a-time SIMD on the packed row (rows padded to a 4-byte stride).
+
+    * 8-bit l1: with q' = q XOR 0x80 per byte, y = USUB8(q', r) is
+      (δ + 128) mod 256 and |y − 128| = min(δ, 256 − δ) exactly (δ = 128
+      gives y = 0, distance 128), so USADA8 against 0x80808080 sums four
+      torus distances: two instructions per four dims.  When the query does
+      not fit the registers it is used raw: USADA8(USUB8(q, r), 0x80…)
+      sums 128 − t, and one RSB per row turns that into Σt.
+    * 8-bit l2: the wrap difference read as int8 squares to t² (−128² =
+      128²): USUB8, SXTB16 (even and odd bytes), SMUAD/SMLAD.
+    * 16-bit: USUB16 then |x| by SSUB16 from zero + SEL (GE = x ≤ 0,
+      −32768 → 0x8000 = 32768) and two halfword adds (l1), or SMLAD (l2).
+    * 4-bit: each nibble is moved to the top of its byte (AND with
+      0xF0F0F0F0, before or after LSL #4), so USUB8 wraps mod 16 exactly and
+      the byte is 16·δ; then the 8-bit tricks apply with a factor of 16
+      (256 for l2) removed by one shift per row.
+    * 1-bit: EOR and a SWAR popcount to byte counts, summed by USAD8(A8).
+
+``simple``
+    One dim at a time (LDRB/LDRH, subtract, mask, ``min(δ, 2^n − δ)`` with an
+    IT block), unpadded rows; the readable reference of the family.
+
+Row bodies (dsp), chosen per spec and named in the kernel's header:
+
+* resident: the whole (transformed) query sits in registers, rows stream in
+  through LDM with write-back (1 + N cycles), two or four rows per loop trip;
+* pair / stream: the query does not fit; its words are reloaded in one
+  pipelined LDR chain with the row words (TRM 3.3.1: neighbouring LDRs cost
+  one cycle each), fully unrolled, and when registers allow (scan, search)
+  two rows share each query load;
+* loop: rows longer than 128 bytes run an inner loop over LDM chunks.
+
+Search keeps the top k in a sorted list on the stack, the k-th distance
+(the insertion threshold) in r3 or, when that register lets the query stay
+resident, in the frame; a row is inserted only when strictly closer than the
+k-th, so ties keep the lower row.  Rows are walked by pointer; the list
+stores the pointer past each row and the exit code turns it into a row index
+(a shift, or UDIV at most k times when the stride is not a power of two).
+
+Limits (``max_dims``): the uint32 bound of torus_hw.reference, and a packed
+row of at most 64 KiB (the harness's query region; more than the SRAM of
+most Cortex-M4 parts).  Every intermediate sum is bounded by the final
+distance (or 16×/256× it for 4-bit, checked below 2^32 at 64 KiB rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from torus_hw.errors import TorusInputError
+from torus_hw.reference import max_dims_u32
+
+from .spec import Kernel, KernelSpec, RowLayout
+from .targets import Target
+
+VARIANTS = ("dsp", "simple")
+
+# A packed row (and so the query) of at most 64 KiB: the harness's query region,
+# and more SRAM than most Cortex-M4 parts have.  It also bounds the 4-bit sums,
+# which carry a factor 16 (l1: 16·8·131072 = 2^24) or 256 (l2: 256·64·131072 = 2^31).
+MAX_ROW_BYTES = 65536
+
+UNROLL_MAX_WORDS = 32      # rows up to 128 bytes are fully unrolled (dsp)
+ROW_UNROLL_MAX_WORDS = 16  # rows up to 64 bytes: two per loop trip (up to 16 bytes: four)
+POOL = ["r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr"]
+CALLEE_SAVED = ("r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11")
+
+
+def variants(target: Target, spec: KernelSpec) -> list[str]:
+    return list(VARIANTS)
+
+
+def max_dims(target: Target, spec: KernelSpec) -> int:
+    """min(the uint32 accumulator bound, a 64 KiB packed row)."""
+    return min(max_dims_u32(spec.bits, spec.metric), MAX_ROW_BYTES * 8 // spec.bits)
+
+
+# --- small helpers ---------------------------------------------------------------
+
+
+def _t2_imm(value: int) -> bool:
+    """Is ``value`` a Thumb-2 modified immediate (ThumbExpandImm)?"""
+    v = value & 0xFFFF_FFFF
+    b = v & 0xFF
+    if v < 256 or v in (b * 0x0001_0001, b * 0x0101_0101) or v == ((v >> 8) & 0xFF) * 0x0100_0100:
+        return True
+    for rot in range(8, 32):
+        x = ((v << rot) | (v >> (32 - rot))) & 0xFFFF_FFFF
+        if x < 256 and x & 0x80:
+            return True
+    return False
+
+
+@dataclass
+class _Asm:
+    lines: list[str] = field(default_factory=list)
+
+    def op(self, text: str, comment: str | None = None) -> None:
+        self.lines.append(f"    {text:<34} @ {comment}" if comment else f"    {text}")
+
+    def label(self, name: str, comment: str | None = None) -> None:
+        self.lines.append(f"{name}:" + (f"{'':<26}@ {comment}" if comment else ""))
+
+    def note(self, text: str) -> None:
+        self.lines.append(f"    @ {text}")
+
+    def const(self, reg: str, value: int, comment: str | None = None) -> None:
+        value &= 0xFFFF_FFFF
+        if _t2_imm(value):
+            self.op(f"mov.w {reg}, #{value:#x}", comment)
+        elif _t2_imm(~value):
+            self.op(f"mvn {reg}, #{~value & 0xFFFF_FFFF:#x}", comment)
+        else:
+            self.op(f"movw {reg}, #{value & 0xFFFF:#x}", comment)
+            if value >> 16:
+                self.op(f"movt {reg}, #{value >> 16:#x}")
+
+    def add_const(self, dst: str, src: str, value: int, scratch: str, comment: str) -> None:
+        """dst = src + value (ADDW takes 12 bits, ADD.W a modified immediate, else a constant load)."""
+        if value < 4096:
+            self.op(f"addw {dst}, {src}, #{value}", comment)
+        elif _t2_imm(value):
+            self.op(f"add.w {dst}, {src}, #{value:#x}", comment)
+        else:
+            self.const(scratch, value)
+            self.op(f"add {dst}, {src}, {scratch}", comment)
+
+    def sub_const(self, dst: str, src: str, value: int, scratch: str, comment: str) -> None:
+        """dst = src − value."""
+        if value < 4096:
+            self.op(f"subw {dst}, {src}, #{value}", comment)
+        elif _t2_imm(value):
+            self.op(f"sub.w {dst}, {src}, #{value:#x}", comment)
+        else:
+            self.const(scratch, value)
+            self.op(f"sub {dst}, {src}, {scratch}", comment)
+
+    def rsb_const(self, acc: str, value: int, scratch: str, comment: str) -> None:
+        """acc = value − acc."""
+        if _t2_imm(value):
+            self.op(f"rsb {acc}, {acc}, #{value:#x}", comment)
+        else:
+            self.const(scratch, value)
+            self.op(f"sub {acc}, {scratch}, {acc}", comment)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+# --- the per-word SIMD recipes (dsp) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """How one 32-bit word of query and row becomes a partial sum."""
+
+    consts: tuple[tuple[str, int, str], ...]   # (role, value, why)
+    qforms: int                                 # registers one resident query word occupies
+    temps: int                                  # scratch registers per word (besides the row word)
+    dims_per_word: int
+
+
+def _recipe(bits: int, metric: str) -> _Recipe:
+    if bits == 8 and metric == "l1":
+        return _Recipe((("c80", 0x8080_8080, "bias 128 per byte for USADA8"),), 1, 0, 4)
+    if bits == 8:
+        return _Recipe((), 1, 1, 4)
+    if bits == 16 and metric == "l1":
+        return _Recipe((("zero", 0, "SSUB16 computes 0 − x for |x|"),), 1, 1, 2)
+    if bits == 16:
+        return _Recipe((), 1, 0, 2)
+    if bits == 4 and metric == "l1":
+        return _Recipe((("mF0", 0xF0F0_F0F0, "keeps the nibble at the top of each byte"),
+                        ("c80", 0x8080_8080, "bias 128 per byte for USADA8")), 2, 1, 8)
+    if bits == 4:
+        return _Recipe((("mF0", 0xF0F0_F0F0, "keeps the nibble at the top of each byte"),), 2, 2, 8)
+    return _Recipe((("m55", 0x5555_5555, "popcount: pairs"), ("m33", 0x3333_3333, "popcount: nibbles"),
+                    ("m0F", 0x0F0F_0F0F, "popcount: bytes"), ("zero", 0, "USAD8 against zero sums bytes")),
+                   1, 1, 32)
+
+
+class _DspRow:
+    """Emits the dsp distance of one row into ``acc`` (search/scan/distance share it)."""
+
+    def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str], *, q_reg: str = "r0",
+                 row_reg: str = "r1", pairs: bool = False):
+        self.spec = spec
+        self.bits, self.metric = spec.bits, spec.metric
+        self.r = _recipe(spec.bits, spec.metric)
+        self.words = layout.stride // 4
+        self.stride = layout.stride
+        self.q, self.row = q_reg, row_reg
+        self.acc_b, self.rowregs_b = None, []
+        pool = list(pool)
+        self.acc = pool.pop(0)
+        self.c = {role: pool.pop(0) for role, _, _ in self.r.consts}
+        self.temps = [pool.pop(0) for _ in range(self.r.temps)]
+        # Mode: all query words resident in registers (direct form), else stream
+        # query and row words from memory each row (raw form), in a loop for long rows.
+        free = len(pool) + 1                           # r0 joins when the whole query is resident
+        w = self.words
+        if w * self.r.qforms + 2 <= free and w <= UNROLL_MAX_WORDS:
+            self.mode = "resident"
+            pool.append(self.q)
+            self.qregs = [pool.pop(0) for _ in range(w * self.r.qforms)]
+            n_row = min(len(pool), max(w, 2), 8)
+            self.rowregs = sorted(pool[:n_row], key=_regno)
+            self.chunk = min(n_row, w)
+            self.prep = []
+        else:
+            self.mode = "stream" if w <= UNROLL_MAX_WORDS else "loop"
+            if self.mode == "loop":
+                # r0 itself walks the query (rewound after each row); qend marks the chunk loop's end
+                self.qp, self.qend = self.q, pool.pop(0)
+            # a 4-bit raw query word expands to two forms: one shared register holds the even-dim form
+            self.prep = [pool.pop(0)] if self.r.qforms == 2 else []
+            if len(pool) < 2:
+                raise TorusInputError("armv7em: not enough registers for this spec (internal)")
+            if pairs and self.mode == "stream" and len(pool) >= 7:
+                # Two rows per pass share each query load: 2 query, 2 + 2 row registers, a second acc.
+                self.mode = "pair"
+                self.acc_b = pool.pop(0)
+                self.rowregs_b = sorted(pool[4:6], key=_regno)
+            self.chunk = 2 if self.mode == "pair" else max(1, min(4, len(pool) // 2))
+            self.qregs = sorted(pool[:self.chunk], key=_regno)
+            self.rowregs = sorted(pool[self.chunk:2 * self.chunk], key=_regno)
+        self.direct = self.mode == "resident"
+        self.used = {self.acc, *self.c.values(), *self.temps, *self.qregs, *self.rowregs,
+                     *self.prep, *([self.qend] if self.mode == "loop" else []),
+                     *([self.acc_b, *self.rowregs_b] if self.mode == "pair" else [])}
+        self.scratch = self.rowregs[0]                 # free outside the row body
+        # registers dead between rows (the search's insertion code may use them)
+        self.free_after_body = (self.rowregs + self.rowregs_b + self.temps
+                                + (self.qregs + self.prep if self.mode != "resident" else []))
+
+    # -- description --------------------------------------------------------------
+
+    def plan(self) -> list[str]:
+        out = [f"acc = {self.acc} (row distance)"]
+        out += [f"{role} = {reg} (constant {v:#010x}: {why})" for (role, v, why), reg
+                in zip(self.r.consts, self.c.values())]
+        if self.temps:
+            out.append(f"scratch = {', '.join(self.temps)}")
+        if self.mode == "resident":
+            out.append(f"query words (resident, {self.r.qforms} form(s) per word) = {', '.join(self.qregs)}")
+            out.append(f"row words, LDM chunks of {self.chunk} = {', '.join(self.rowregs)}")
+        else:
+            out.append(f"query chunk = {', '.join(self.qregs)}; row chunk = {', '.join(self.rowregs)}"
+                       + (f"; expanded 4-bit forms = {', '.join(self.prep)}" if self.prep else ""))
+            if self.mode == "pair":
+                out.append(f"second row of a pair: acc = {self.acc_b}, row chunk = {', '.join(self.rowregs_b)}")
+            if self.mode == "loop":
+                out.append(f"query pointer = {self.qp} (walks the query, rewound each row), "
+                           f"query loop end = {self.qend}")
+        return out
+
+    def why(self) -> str:
+        w = self.words
+        if self.mode == "resident":
+            return (f"the {w}-word query fits the registers: rows stream through LDM with write-back and cost "
+                    f"only the SIMD ops per word")
+        if self.mode == "stream":
+            return f"the {w}-word query does not fit the registers: query and row words are loaded each row"
+        if self.mode == "pair":
+            return (f"the {w}-word query does not fit the registers: rows go in pairs, each query word "
+                    f"loaded once for both (one pipelined LDR chain per 2 words)")
+        return f"the row ({w} words) is too long to unroll: an inner loop over {self.chunk}-word chunks"
+
+    # -- code ---------------------------------------------------------------------------
+
+    def setup(self, a: _Asm) -> None:
+        """Constants and the resident query (once per call)."""
+        for (role, value, why), reg in zip(self.r.consts, self.c.values()):
+            a.const(reg, value, why)
+        if self.mode != "resident":
+            if self.mode == "loop":
+                loop_words = (self.words // self.chunk) * self.chunk
+                a.add_const(self.qend, self.q, 4 * loop_words, self.scratch, "query end of the chunk loop")
+            return
+        raw = self.qregs[::self.r.qforms]
+        # the query pointer may itself become a query register: load it last
+        for i, reg in sorted(enumerate(raw), key=lambda item: item[1] == self.q):
+            a.op(f"ldr {reg}, [{self.q}, #{4 * i}]", "query word (held for the whole call)" if i == 0 else None)
+        for i, reg in enumerate(raw):
+            forms = self.qregs[i * self.r.qforms:(i + 1) * self.r.qforms]
+            self._prep(a, reg, forms, direct=True, first=i == 0)
+
+    def _prep(self, a: _Asm, raw: str, forms: list[str], *, direct: bool, first: bool) -> None:
+        bits, metric = self.bits, self.metric
+        if bits == 8 and metric == "l1" and direct:
+            a.op(f"eor {raw}, {raw}, {self.c['c80']}",
+                 "q' = q + 128 per byte: USUB8(q', r) = δ + 128, |· − 128| = t" if first else None)
+        elif bits == 4:
+            lo, hi = forms
+            a.op(f"and {hi}, {raw}, {self.c['mF0']}", "odd dims: nibble already on top of its byte" if first else None)
+            a.op(f"and {lo}, {self.c['mF0']}, {raw}, lsl #4", "even dims: nibble moved to the top" if first else None)
+            if metric == "l1" and direct:
+                a.op(f"eor {hi}, {hi}, {self.c['c80']}", "+128 bias, as for 8-bit" if first else None)
+                a.op(f"eor {lo}, {lo}, {self.c['c80']}")
+
+    def _word(self, a: _Asm, forms: list[str], r: str, first: bool, note: bool, acc: str | None = None) -> None:
+        """acc (+)= partial sum of one word; ``r`` (the row word) is clobbered, the query forms are not."""
+        acc, c, t = acc or self.acc, self.c, self.temps
+        bits, metric = self.bits, self.metric
+
+        def sad(x: str, k: str, why: str | None):
+            a.op(f"usad8 {acc}, {x}, {k}" if first else f"usada8 {acc}, {x}, {k}, {acc}", why)
+
+        def sq(x: str, why: str | None, again: bool = False):
+            a.op(f"smuad {acc}, {x}, {x}" if first and not again else f"smlad {acc}, {x}, {x}, {acc}", why)
+
+        if bits == 8 and metric == "l1":
+            a.op(f"usub8 {r}, {forms[0]}, {r}", "per-byte wrap difference (GE unused)" if note else None)
+            sad(r, c["c80"], ("Σ|y − 128| = Σt (resident q') / Σ(128 − t) (raw q)") if note else None)
+        elif bits == 8:
+            a.op(f"usub8 {r}, {forms[0]}, {r}", "δ per byte; as int8 its square is t²" if note else None)
+            a.op(f"sxtb16 {t[0]}, {r}", "bytes 0, 2 → signed halfwords" if note else None)
+            a.op(f"sxtb16 {r}, {r}, ror #8", "bytes 1, 3 → signed halfwords" if note else None)
+            sq(t[0], "acc += x0² + x2²" if note else None)
+            sq(r, "acc += x1² + x3²" if note else None, again=True)
+        elif bits == 16 and metric == "l1":
+            a.op(f"usub16 {r}, {forms[0]}, {r}", "δ per halfword" if note else None)
+            a.op(f"ssub16 {t[0]}, {c['zero']}, {r}", "−x; GE set where x ≤ 0 (x = −32768 too)" if note else None)
+            a.op(f"sel {r}, {t[0]}, {r}", "|x| per halfword: 0x8000 reads as 32768" if note else None)
+            if first:
+                a.op(f"uxth {acc}, {r}", "low halfword")
+            else:
+                a.op(f"uxtah {acc}, {acc}, {r}", "acc += low halfword" if note else None)
+            a.op(f"add {acc}, {acc}, {r}, lsr #16", "acc += high halfword" if note else None)
+        elif bits == 16:
+            a.op(f"usub16 {r}, {forms[0]}, {r}", "δ per halfword; as int16 its square is t²" if note else None)
+            sq(r, "acc += x0² + x1² (wraps only past 2^32, excluded by max_dims)" if note else None)
+        elif bits == 4 and metric == "l1":
+            lo, hi = forms
+            a.op(f"and {t[0]}, {c['mF0']}, {r}, lsl #4", "row even dims to the top of each byte" if note else None)
+            a.op(f"usub8 {t[0]}, {lo}, {t[0]}", "16·δ mod 256 (+128 when q is biased)" if note else None)
+            sad(t[0], c["c80"], "Σ 16·t (biased q) / Σ 16·(8 − t) (raw q)" if note else None)
+            a.op(f"and {r}, {r}, {c['mF0']}", "row odd dims" if note else None)
+            a.op(f"usub8 {r}, {hi}, {r}")
+            a.op(f"usada8 {acc}, {r}, {c['c80']}, {acc}")
+        elif bits == 4:
+            lo, hi = forms
+            a.op(f"and {t[0]}, {c['mF0']}, {r}, lsl #4", "row even dims to the top of each byte" if note else None)
+            a.op(f"usub8 {t[0]}, {lo}, {t[0]}", "16·s as int8, s the signed nibble difference" if note else None)
+            a.op(f"sxtb16 {t[1]}, {t[0]}")
+            a.op(f"sxtb16 {t[0]}, {t[0]}, ror #8")
+            sq(t[1], "acc += 256·s² (pairs)" if note else None)
+            sq(t[0], None, again=True)
+            a.op(f"and {r}, {r}, {c['mF0']}", "row odd dims" if note else None)
+            a.op(f"usub8 {r}, {hi}, {r}")
+            a.op(f"sxtb16 {t[1]}, {r}")
+            a.op(f"sxtb16 {r}, {r}, ror #8")
+            sq(t[1], None, again=True)
+            sq(r, None, again=True)
+        else:
+            x = t[0]
+            a.op(f"eor {r}, {forms[0]}, {r}", "differing bits" if note else None)
+            a.op(f"and {x}, {c['m55']}, {r}, lsr #1", "SWAR popcount: 2-bit counts" if note else None)
+            a.op(f"sub {r}, {r}, {x}")
+            a.op(f"and {x}, {c['m33']}, {r}, lsr #2", "4-bit counts" if note else None)
+            a.op(f"and {r}, {r}, {c['m33']}")
+            a.op(f"add {r}, {r}, {x}")
+            a.op(f"add {r}, {r}, {r}, lsr #4", "8-bit counts (≤ 8, no carry out of a byte)" if note else None)
+            a.op(f"and {r}, {r}, {c['m0F']}")
+            sad(r, c["zero"], "USAD8 against zero sums the four byte counts" if note else None)
+
+    def _load_row(self, a: _Asm, regs: list[str], note: str | None) -> None:
+        if len(regs) == 1:
+            a.op(f"ldr {regs[0]}, [{self.row}], #4", note)
+        else:
+            a.op(f"ldm {self.row}!, {{{', '.join(regs)}}}", note)
+
+    def body(self, a: _Asm, label: str) -> None:
+        """acc = distance of the row at ``row``; ``row`` ends one stride further on."""
+        w = self.words
+        if self.mode == "resident":
+            first = True
+            for start in range(0, w, self.chunk):
+                n = min(self.chunk, w - start)
+                regs = self.rowregs[:n]
+                self._load_row(a, regs, f"row words {start}..{start + n - 1} (1 + N cycles)")
+                for i, reg in enumerate(regs):
+                    word = start + i
+                    forms = self.qregs[word * self.r.qforms:(word + 1) * self.r.qforms]
+                    self._word(a, forms, reg, first, note=first)
+                    first = False
+        elif self.mode in ("stream", "pair"):
+            first = True
+            for start in range(0, w, self.chunk):
+                n = min(self.chunk, w - start)
+                self._stream_chunk(a, start, n, first, offset_rows=True)
+                first = False
+            a.op(f"add {self.row}, {self.row}, #{4 * w}", "next row")
+        else:
+            loop_words = (w // self.chunk) * self.chunk
+            a.op(f"movs {self.acc}, #0")
+            a.label(f"{label}_chunk", f"inner loop: {self.chunk} words per trip")
+            a.op(f"ldm {self.qp}!, {{{', '.join(self.qregs)}}}" if self.chunk > 1
+                 else f"ldr {self.qregs[0]}, [{self.qp}], #4", "raw query words")
+            self._load_row(a, self.rowregs, "row words")
+            self._chunk_ops(a, self.chunk, first=False)
+            a.op(f"cmp {self.qp}, {self.qend}")
+            a.op(f"bne {label}_chunk")
+            rest = w - loop_words
+            if rest:
+                for i in range(rest):
+                    a.op(f"ldr {self.qregs[i]}, [{self.qp}, #{4 * i}]", "tail query words" if i == 0 else None)
+                self._load_row(a, self.rowregs[:rest], "tail row words")
+                self._chunk_ops(a, rest, first=False)
+            a.sub_const(self.qp, self.qp, 4 * loop_words, self.scratch, "rewind the query pointer")
+        self.finish(a)
+
+    def _stream_chunk(self, a: _Asm, start: int, n: int, first: bool, offset_rows: bool) -> None:
+        for i in range(n):
+            a.op(f"ldr {self.qregs[i]}, [{self.q}, #{4 * (start + i)}]",
+                 "query and row words: one pipelined LDR chain" if i == 0 and first else None)
+        for i in range(n):
+            a.op(f"ldr {self.rowregs[i]}, [{self.row}, #{4 * (start + i)}]")
+        self._chunk_ops(a, n, first)
+
+    def body_pair(self, a: _Asm) -> None:
+        """acc = distance of the row at r1, acc_b of the next one; r1 is not moved."""
+        first = True
+        for start in range(0, self.words, 2):
+            n = min(2, self.words - start)
+            for i in range(n):
+                a.op(f"ldr {self.qregs[i]}, [{self.q}, #{4 * (start + i)}]",
+                     "each query word serves two rows: one pipelined LDR chain" if first and i == 0 else None)
+            for i in range(n):
+                a.op(f"ldr {self.rowregs[i]}, [{self.row}, #{4 * (start + i)}]", "row A" if first and i == 0 else None)
+            for i in range(n):
+                a.op(f"ldr {self.rowregs_b[i]}, [{self.row}, #{self.stride + 4 * (start + i)}]",
+                     "row B, one stride further" if first and i == 0 else None)
+            self._chunk_ops(a, n, first, also=(self.rowregs_b, self.acc_b))
+            first = False
+        self.finish(a)
+        self.finish(a, self.acc_b)
+
+    def _chunk_ops(self, a: _Asm, n: int, first: bool, also=None) -> None:
+        for i in range(n):
+            q, r = self.qregs[i], self.rowregs[i]
+            if self.r.qforms == 2:
+                even = self.prep[0]
+                a.op(f"and {even}, {self.c['mF0']}, {q}, lsl #4",
+                     "raw query: even dims to the top (used before the next word)" if first and i == 0 else None)
+                a.op(f"and {q}, {q}, {self.c['mF0']}", "raw query: odd dims" if first and i == 0 else None)
+                forms = [even, q]
+            else:
+                forms = [q]
+            self._word(a, forms, r, first and i == 0, note=first and i == 0)
+            if also is not None:
+                self._word(a, forms, also[0][i], first and i == 0, note=False, acc=also[1])
+
+    def finish(self, a: _Asm, acc: str | None = None) -> None:
+        """Turn the SIMD sum into the distance (nothing for most recipes)."""
+        bits, metric, acc = self.bits, self.metric, acc or self.acc
+        dims = self.words * self.r.dims_per_word
+        scratch = self.rowregs[0]
+        if bits == 8 and metric == "l1" and not self.direct:
+            a.rsb_const(acc, 128 * dims, scratch, f"Σt = 128·{dims} − Σ(128 − t) (pad dims add 128 each)")
+        elif bits == 4 and metric == "l1":
+            if not self.direct:
+                a.rsb_const(acc, 128 * dims, scratch, f"16·Σt = 128·{dims} − Σ16·(8 − t)")
+            a.op(f"lsr {acc}, {acc}, #4", "remove the factor 16 of the top-of-byte nibbles")
+        elif bits == 4:
+            a.op(f"lsr {acc}, {acc}, #8", "remove the factor 256 (16² of the top-of-byte nibbles)")
+
+
+# --- simple: one dim at a time ------------------------------------------------------
+
+
+class _SimpleRow:
+    def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str], **_):
+        self.spec = spec
+        self.stride = layout.stride
+        pool = list(pool)
+        self.acc, self.qp, self.rend, self.a, self.b, self.c = (pool.pop(0) for _ in range(6))
+        self.q, self.row = "r0", "r1"
+        self.used = {self.acc, self.qp, self.rend, self.a, self.b, self.c}
+        self.mode = "simple"
+        self.words = 0
+        self.scratch = self.a
+        self.free_after_body = [self.a, self.b, self.c]
+
+    def plan(self) -> list[str]:
+        return [f"acc = {self.acc}", f"query pointer = {self.qp}", f"row end = {self.rend}",
+                f"scratch = {self.a}, {self.b}, {self.c}"]
+
+    def why(self) -> str:
+        return "reference variant: one dim per step, no SIMD; kept to measure the dsp variant against"
+
+    def setup(self, a: _Asm) -> None:
+        pass
+
+    def _tmin(self, a: _Asm, x: str, bits: int, note: bool) -> None:
+        top = 1 << bits
+        a.op(f"cmp {x}, #{top >> 1}", f"t = min(δ, {top} − δ)" if note else None)
+        a.op("it hi")
+        a.op(f"rsbhi {x}, {x}, #{top}")
+        if self.spec.metric == "l1":
+            a.op(f"add {self.acc}, {self.acc}, {x}")
+        else:
+            a.op(f"mla {self.acc}, {x}, {x}, {self.acc}", "acc += t²" if note else None)
+
+    def body(self, a: _Asm, label: str) -> None:
+        bits = self.spec.bits
+        acc, qp, x, y, z, row = self.acc, self.qp, self.a, self.b, self.c, self.row
+        a.op(f"mov {qp}, {self.q}")
+        a.op(f"add {self.rend}, {row}, #{self.stride}", "row end")
+        a.op(f"movs {acc}, #0")
+        a.label(f"{label}_dim", "one byte (or halfword) of codes per trip")
+        if bits in (8, 16):
+            ld, mask = ("ldrb", "uxtb") if bits == 8 else ("ldrh", "uxth")
+            a.op(f"{ld} {x}, [{qp}], #{bits // 8}")
+            a.op(f"{ld} {y}, [{row}], #{bits // 8}")
+            a.op(f"sub {x}, {x}, {y}")
+            a.op(f"{mask} {x}, {x}", f"δ = (q − r) mod 2^{bits}")
+            self._tmin(a, x, bits, True)
+        elif bits == 4:
+            a.op(f"ldrb {x}, [{qp}], #1")
+            a.op(f"ldrb {y}, [{row}], #1")
+            a.op(f"sub {z}, {x}, {y}", "low nibbles: the borrow from the high nibble is masked away")
+            a.op(f"and {z}, {z}, #15")
+            self._tmin(a, z, 4, True)
+            a.op(f"lsr {x}, {x}, #4")
+            a.op(f"sub {x}, {x}, {y}, lsr #4", "high nibbles")
+            a.op(f"and {x}, {x}, #15")
+            self._tmin(a, x, 4, False)
+        else:
+            a.op(f"ldrb {x}, [{qp}], #1")
+            a.op(f"ldrb {y}, [{row}], #1")
+            a.op(f"eors {x}, {x}, {y}", "differing bits of 8 dims")
+            a.label(f"{label}_bit", "clear the lowest set bit until none is left")
+            a.op(f"cbz {x}, {label}_bits_done")
+            a.op(f"sub {y}, {x}, #1")
+            a.op(f"and {x}, {x}, {y}")
+            a.op(f"add {acc}, {acc}, #1")
+            a.op(f"b {label}_bit")
+            a.label(f"{label}_bits_done")
+        a.op(f"cmp {row}, {self.rend}")
+        a.op(f"bne {label}_dim")
+
+    def finish(self, a: _Asm) -> None:
+        pass
+
+
+def _regno(reg: str) -> int:
+    return 14 if reg == "lr" else int(reg[1:])
+
+
+# --- kernels ------------------------------------------------------------------------
+
+
+def _layout(spec: KernelSpec, variant: str) -> RowLayout:
+    return RowLayout(spec.dims, spec.bits, align=4 if variant == "dsp" else 1)
+
+
+def _check(target: Target, spec: KernelSpec) -> None:
+    limit = max_dims(target, spec)
+    if spec.dims > limit:
+        bound = max_dims_u32(spec.bits, spec.metric)
+        why = (f"a uint32 accumulator holds at most D={bound}" if limit == bound
+               else f"a packed row must fit {MAX_ROW_BYTES} bytes")
+        raise TorusInputError(f"{target.name}: D={spec.dims} with {spec.bits}-bit {spec.metric} exceeds "
+                              f"max_dims={limit} ({why})")
+
+
+def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
+    variant = VARIANTS[0] if variant is None else variant
+    if variant not in VARIANTS:
+        raise TorusInputError(f"{target.name}: unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    _check(target, spec)
+    layout = _layout(spec, variant)
+    a = _Asm()
+    if spec.kernel == "search":
+        row, frame = _search(spec, layout, variant, a)
+    elif spec.kernel == "scan":
+        row, frame = _scan(spec, layout, variant, a)
+    else:
+        row, frame = _distance(spec, layout, variant, a)
+    header = _header(target, spec, layout, variant, row, frame)
+    asm = target.asm_prologue + header + a.text()
+    return Kernel(spec=spec, target=target.name, asm=asm, layout=layout, variant=variant,
+                  notes=[row.why()])
+
+
+def _row_emitter(spec, layout, variant, pool, pairs: bool = False):
+    if variant == "simple":
+        return _SimpleRow(spec, layout, pool)
+    return _DspRow(spec, layout, pool, pairs=pairs)
+
+
+def _saved(used: set[str]) -> list[str]:
+    regs = sorted((r for r in used if r in CALLEE_SAVED), key=_regno)
+    if len(regs) % 2 == 0:
+        # push an even count with lr so the stack stays 8-byte aligned (AAPCS)
+        spare = next((r for r in CALLEE_SAVED if r not in regs), None)
+        regs = sorted(regs + [spare], key=_regno) if spare else regs
+    return regs + ["lr"]
+
+
+def _prologue(a: _Asm, spec: KernelSpec, saved: list[str]) -> None:
+    a.lines.append("    .text")
+    a.lines.append(f"    .globl {spec.symbol}")
+    a.lines.append(f"    .type {spec.symbol}, %function")
+    a.lines.append("    .p2align 2")
+    a.lines.append("    .thumb_func")
+    a.label(spec.symbol)
+    a.op(f"push {{{', '.join(saved)}}}", "AAPCS: callee-saved registers")
+
+
+def _epilogue(a: _Asm, saved: list[str]) -> None:
+    a.op(f"pop {{{', '.join(saved[:-1] + ['pc'])}}}", "return")
+
+
+def _row_names(unroll: int) -> list[str]:
+    return ["a", "b", "c", "d"][:unroll]
+
+
+def _rows_loop(a: _Asm, row, end_reg: str, per_row, unroll: int) -> None:
+    """Walk rows from r1 to ``end_reg``; n is in ``row.acc`` on entry.
+
+    ``per_row(a, name, acc)`` consumes one row's distance with r1 just past
+    that row.  With ``unroll`` rows per trip the loop is entered part-way
+    (Duff's device) so that the n mod unroll leftover rows run first; in pair
+    mode an odd n runs one single row before the pairs.
+    """
+    a.op(f"cmp {row.acc}, #0", "no rows?")
+    a.op("beq .Lrows_done")
+    if row.mode == "pair":
+        a.op(f"tst {row.acc}, #1", "even n: straight to the pairs")
+        a.op("beq .Lrow_a")
+        a.label(".Lrow_s", "odd n: the first row alone")
+        row.body(a, ".Lrow_s")
+        per_row(a, "s", row.acc)
+        a.op(f"cmp r1, {end_reg}")
+        a.op("beq .Lrows_done")
+        a.label(".Lrow_a", "rows A and B of a pair")
+        row.body_pair(a)
+        a.add_const("r1", "r1", row.stride, row.scratch, "past row A")
+        per_row(a, "a", row.acc)
+        a.add_const("r1", "r1", row.stride, row.scratch, "past row B")
+        per_row(a, "b", row.acc_b)
+    else:
+        names = _row_names(unroll)
+        if unroll == 2:
+            a.op(f"tst {row.acc}, #1", "odd n: enter the two-row loop at its second row")
+            a.op("bne .Lrow_b")
+        elif unroll == 4:
+            a.op(f"and {row.acc}, {row.acc}, #3", "n mod 4 leftover rows: enter the loop at row 4 - n mod 4")
+            a.op(f"cmp {row.acc}, #2")
+            a.op("beq .Lrow_c")
+            a.op("bhi .Lrow_b")
+            a.op(f"cmp {row.acc}, #1")
+            a.op("beq .Lrow_d")
+        for name in names:
+            a.label(f".Lrow_{name}", "one row" if unroll == 1 else f"row {name} of {unroll} per trip")
+            row.body(a, f".Lrow_{name}")
+            per_row(a, name, row.acc)
+    a.op(f"cmp r1, {end_reg}", "row pointer reached the end?")
+    a.op("bne .Lrow_a")
+    a.label(".Lrows_done")
+
+
+def _row_stubs(row, unroll: int) -> list[tuple[str, str]]:
+    """(name, acc) of every per-row compare the loop emits (search's insertion stubs)."""
+    if row.mode == "pair":
+        return [("s", row.acc), ("a", row.acc), ("b", row.acc_b)]
+    return [(name, row.acc) for name in _row_names(unroll)]
+
+
+def _unroll(row) -> int:
+    """Rows per loop trip: the loop branch (1 + P) matters most for short rows."""
+    if row.mode != "resident":
+        return 1
+    return 4 if row.words <= 4 else 2 if row.words <= ROW_UNROLL_MAX_WORDS else 1
+
+
+def _end_pointer(a: _Asm, row, layout) -> None:
+    """acc = n (for the loop entry); r2 = r1 + n·stride, the end of the database."""
+    a.op(f"mov {row.acc}, r2", "n, for the loop entry")
+    stride = layout.stride
+    if stride & (stride - 1) == 0:
+        shift = f", lsl #{stride.bit_length() - 1}" if stride > 1 else ""
+        a.op(f"add r2, r1, r2{shift}", "end = db + n·stride")
+    else:
+        a.const(row.scratch, stride)
+        a.op(f"mla r2, r2, {row.scratch}, r1", "end = db + n·stride")
+
+
+def _distance(spec, layout, variant, a):
+    row = _row_emitter(spec, layout, variant, ["r2"] + POOL)
+    body = _Asm()
+    row.setup(body)
+    row.body(body, ".Ldist")
+    body.op(f"mov r0, {row.acc}", "return the distance")
+    saved = _saved(row.used)
+    _prologue(a, spec, saved)
+    a.lines += body.lines
+    _epilogue(a, saved)
+    return row, {"args": "r0 = q, r1 = row"}
+
+
+def _scan(spec, layout, variant, a):
+    row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3 is the output pointer
+    body = _Asm()
+    row.setup(body)
+    _end_pointer(body, row, layout)
+    _rows_loop(body, row, "r2", lambda asm, name, acc: asm.op(f"str {acc}, [r3], #4", "out[i] = distance"),
+               _unroll(row))
+    saved = _saved(row.used)
+    _prologue(a, spec, saved)
+    a.lines += body.lines
+    _epilogue(a, saved)
+    return row, {"args": "r0 = q, r1 = row pointer, r2 = end of the database, r3 = out"}
+
+
+# search frame (below the pushed registers)
+_F_DB, _F_N, _F_K, _F_LAST, _F_WORST, _F_LIST = 0, 4, 8, 12, 16, 24
+
+
+def _search(spec, layout, variant, a):
+    kmax = spec.k_max
+    row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3: k, then the threshold
+    worst = "r3"
+    if variant == "dsp" and row.mode != "resident":
+        # One more register may let the whole query live in registers: then the
+        # threshold stays in the frame (LDR + CMP per row beats reloading the query).
+        alt = _row_emitter(spec, layout, variant, list(POOL))
+        if alt.mode == "resident":
+            row, worst = alt, None
+    saved = _saved(row.used | {"r4", "r5", "r6"})
+    body = _Asm()
+    frame = (_F_LIST + 8 * kmax + 7) & ~7
+    dist0, ptr0 = _F_LIST, _F_LIST + 4 * kmax
+    args = frame + 4 * len(saved)
+    body.op(f"sub sp, sp, #{frame}", f"frame: db, n, k, &dist[k-1], threshold, pad, dist[{kmax}], ptr[{kmax}]")
+    body.op(f"cmp r3, #{kmax}", "k = min(k, k_max)")
+    body.op("it hi")
+    body.op(f"movhi r3, #{kmax}")
+    body.op("cmp r3, #0", "k = 0: nothing to return")
+    body.op("beq .Lempty")
+    body.op(f"str r1, [sp, #{_F_DB}]")
+    body.op(f"str r2, [sp, #{_F_N}]")
+    body.op(f"str r3, [sp, #{_F_K}]")
+    body.op(f"add r12, sp, #{dist0 - 4}", "&dist[k-1]: the k-th best, the insertion threshold")
+    body.op("add r12, r12, r3, lsl #2")
+    body.op(f"str r12, [sp, #{_F_LAST}]")
+    body.op("mov.w r3, #-1", "empty slots hold 0xFFFFFFFF: every distance is smaller (D <= max_dims)")
+    for i in range(kmax):
+        body.op(f"str r3, [sp, #{dist0 + 4 * i}]")
+    if worst is None:
+        body.op(f"str r3, [sp, #{_F_WORST}]", "the threshold lives in the frame (no register left)")
+    row.setup(body)
+    _end_pointer(body, row, layout)
+
+    def per_row(asm: _Asm, name: str, acc: str) -> None:
+        if worst is None:
+            asm.op(f"ldr {row.scratch}, [sp, #{_F_WORST}]", "the k-th best distance")
+        asm.op(f"cmp {acc}, {worst or row.scratch}",
+               "strictly closer than the k-th best? (ties keep the lower row)")
+        asm.op(f"blo .Linsert_{name}")
+        asm.label(f".Lback_{name}")
+
+    unroll = _unroll(row)
+    _rows_loop(body, row, "r2", per_row, unroll)
+    body.op("b .Lresults")
+    # --- out-of-line insertion (rare: about k·ln(n/k) times for random data) ---
+    p, x = row.free_after_body[:2]
+    for name, acc in _row_stubs(row, unroll):
+        body.label(f".Linsert_{name}", "keep the list sorted by (distance, row)")
+        if kmax == 1:
+            if worst is None:
+                body.op(f"str {acc}, [sp, #{_F_WORST}]", "new best")
+            else:
+                body.op(f"mov {worst}, {acc}", "new best (kept in a register)")
+            body.op(f"str {acc}, [sp, #{dist0}]")
+            body.op(f"str r1, [sp, #{ptr0}]", "pointer past the row")
+        else:
+            body.op(f"ldr {p}, [sp, #{_F_LAST}]", "start at the k-th slot, shift larger ones up")
+            body.label(f".Lshift_{name}")
+            body.op(f"add {x}, sp, #{dist0}")
+            body.op(f"cmp {p}, {x}", "at the head of the list?")
+            body.op(f"beq .Lplace_{name}")
+            body.op(f"ldr {x}, [{p}, #-4]")
+            body.op(f"cmp {x}, {acc}", "stop below an entry <= d: the earlier row stays first")
+            body.op(f"bls .Lplace_{name}")
+            body.op(f"str {x}, [{p}]")
+            body.op(f"ldr {x}, [{p}, #{4 * kmax - 4}]")
+            body.op(f"str {x}, [{p}, #{4 * kmax}]")
+            body.op(f"sub {p}, {p}, #4")
+            body.op(f"b .Lshift_{name}")
+            body.label(f".Lplace_{name}")
+            body.op(f"str {acc}, [{p}]")
+            body.op(f"str r1, [{p}, #{4 * kmax}]", "pointer past the row")
+            body.op(f"ldr {p}, [sp, #{_F_LAST}]")
+            if worst is None:
+                body.op(f"ldr {x}, [{p}]", "new threshold: the k-th best")
+                body.op(f"str {x}, [sp, #{_F_WORST}]")
+            else:
+                body.op(f"ldr {worst}, [{p}]", "new threshold: the k-th best")
+        body.op(f"b .Lback_{name}")
+    # --- results: pointers -> row indices ---
+    body.label(".Lresults", "count = min(k, n); idx = (ptr - db) / stride - 1")
+    body.op(f"ldr r0, [sp, #{_F_K}]")
+    body.op(f"ldr r1, [sp, #{_F_N}]")
+    body.op("cmp r0, r1")
+    body.op("it hi")
+    body.op("movhi r0, r1")
+    body.op(f"ldr r1, [sp, #{_F_DB}]")
+    body.op(f"ldr r2, [sp, #{args}]", "out_idx (stacked argument)")
+    body.op(f"ldr r3, [sp, #{args + 4}]", "out_dist (stacked argument)")
+    body.op(f"add r12, sp, #{dist0}")
+    body.op("movs r4, r0")
+    body.op("beq .Lout_done")
+    stride = layout.stride
+    if stride & (stride - 1):
+        body.const("lr", stride, "stride (not a power of two: UDIV, at most k times)")
+    body.label(".Lout")
+    body.op(f"ldr r5, [r12, #{4 * kmax}]", "pointer past the row")
+    body.op("ldr r6, [r12], #4", "its distance")
+    body.op("sub r5, r5, r1")
+    if stride & (stride - 1):
+        body.op("udiv r5, r5, lr")
+    else:
+        if stride > 1:
+            body.op(f"lsr r5, r5, #{stride.bit_length() - 1}")
+    body.op("sub r5, r5, #1")
+    body.op("str r5, [r2], #4")
+    body.op("str r6, [r3], #4")
+    body.op("subs r4, r4, #1")
+    body.op("bne .Lout")
+    body.label(".Lout_done")
+    body.op(f"add sp, sp, #{frame}")
+    _prologue(a, spec, saved)
+    a.lines += body.lines
+    _epilogue(a, saved)
+    a.label(".Lempty")
+    a.op("movs r0, #0")
+    a.op(f"add sp, sp, #{frame}")
+    _epilogue(a, saved)
+    threshold = "r3 = k -> threshold (k-th best)" if worst else "r3 = k (saved); threshold in the frame"
+    return row, {"args": f"r0 = q, r1 = row pointer, r2 = end of the database, {threshold}"}
+
+
+def _header(target, spec, layout, variant, row, frame) -> str:
+    lines = [
+        f"@ torus-hw kernel: {spec.describe()} for {target.name} ({target.description})",
+        f"@ variant: {variant} (of {', '.join(VARIANTS)}) - {row.why()}",
+        f"@ prototype: {spec.prototype.splitlines()[0]}",
+        f"@ row layout: stride {layout.stride} bytes (align {layout.align}), zero-padded dims add 0"
+        + ("; q and db must be 4-byte aligned (LDM faults on unaligned addresses)" if layout.align == 4 else ""),
+        f"@ semantics: per dim t = min((q - r) mod 2^{spec.bits}, (r - q) mod 2^{spec.bits}); "
+        f"{'l1 = sum t' if spec.metric == 'l1' else 'l2 = sum t^2'}",
+        f"@ registers: {frame['args']}",
+    ]
+    lines += [f"@   {p}" for p in row.plan()]
+    return "\n".join(lines) + "\n"
