@@ -105,3 +105,13 @@ def test_source_is_json(tmp_path):
     with zipfile.ZipFile(tmp_path / "c.npz") as z:
         assert "source.npy" in z.namelist()
     assert json.loads(str(np.load(tmp_path / "c.npz")["source"]))["mode"] == "torusN"
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    sample().save(tmp_path / "c.npz")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "c.npz").stat().st_mode) == 0o666 & ~umask

@@ -44,6 +44,9 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         raise TorusInputError(f"cannot write {path}: folder {directory} does not exist")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would make outputs private to their writer
         with os.fdopen(fd, "wb") as fh:
             write(fh)
         os.replace(tmp, path)
