@@ -62,7 +62,6 @@ def run(args) -> int:
     text = unit_verilog(unit)
     vpath = out / "torus_search.v"
     atomic_write(vpath, lambda fh: fh.write(text.encode()))
-    vpath.chmod(0o644)  # atomic_write's temporary file is private; the Verilog is for sharing
 
     reports = []
     for target in targets:
