@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 from torus_hw.errors import TorusInputError
@@ -26,7 +25,7 @@ C_SOURCE = "torus_kernels.c"
 
 
 def c_source() -> str:
-    return resources.files("isa").joinpath("c", C_SOURCE).read_text()
+    return (Path(__file__).parent / "c" / C_SOURCE).read_text()
 
 
 def build_c_baseline(target: Target | str, spec: KernelSpec, opt: str = "-O2") -> BuiltKernel:

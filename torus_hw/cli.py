@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "torus_hw.commands.search",
     "torus_hw.commands.kernels",
     "torus_hw.commands.cost",
+    "torus_hw.commands.bench",
     "torus_hw.commands.hardware",
     "torus_hw.commands.demo",
 ]

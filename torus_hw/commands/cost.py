@@ -6,6 +6,8 @@ prints (a rich table, or one JSON object with ``--json``).
 
 from __future__ import annotations
 
+from ..console import console as stdout_console
+
 import json
 
 CORE_HELP = "i8086, i8088, ibex, u54, cortex-m0, cortex-m4 or cortex-a55"
@@ -33,7 +35,6 @@ def run_cycles(args) -> int:
     if args.json:
         print(json.dumps(result.to_json()))
         return 0
-    from rich.console import Console
 
-    render(result, Console())
+    render(result, stdout_console())
     return 0

@@ -6,6 +6,8 @@ amaranth and the YoWASP tools are imported only when the command runs.
 
 from __future__ import annotations
 
+from ..console import console as stdout_console
+
 import json
 
 SYNTH_TARGETS = ("ice40", "ecp5")
@@ -80,10 +82,9 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = stdout_console()
     console.print(f"wrote {vpath}: {unit.lanes} lanes × {unit.bits}-bit {unit.metric}, D={unit.dims}, "
                   f"k={unit.k}; {unit.beats} cycle(s) per row, latency {unit.latency} cycles")
     if reports:

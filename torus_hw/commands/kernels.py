@@ -1,5 +1,97 @@
-"""Placeholder: filled in by its issue."""
+"""``torus-hw gen`` and ``torus-hw run``: generate kernels, run them against the reference."""
+
+from __future__ import annotations
+
+from ..console import console as stdout_console
+
+import json
+import sys
+
+TARGET_CHOICES = ["i8086", "rv32im", "rv64im", "cortex-m0", "cortex-m4", "aarch64"]
 
 
 def register(sub) -> None:
-    """No subcommands yet."""
+    g = sub.add_parser("gen", help="generate, assemble and check one kernel",
+                       description="Generate a kernel for a target, assemble it with ziglang clang, check its ISA, "
+                                   "and write kernel.S, kernel.o and kernel.h to --out.")
+    g.add_argument("--target", required=True, help=f"one of {', '.join(TARGET_CHOICES)}")
+    g.add_argument("--kernel", required=True, help="distance, scan or search")
+    g.add_argument("--metric", default="l1", help="l1 or l2 (default l1)")
+    g.add_argument("--bits", type=int, default=8, help="1, 4, 8 or 16 (default 8)")
+    g.add_argument("--dims", type=int, required=True, help="code dims D")
+    g.add_argument("--k", type=int, default=1, help="k_max for search (≤ 16, default 1)")
+    g.add_argument("--variant", default=None, help="a generator variant (default: the target's fastest)")
+    g.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    g.set_defaults(func=run_gen)
+
+    r = sub.add_parser("run", help="run the search kernel on a codes file and compare with the reference",
+                       description="Generate, assemble, check and run the search kernel for each query of a codes "
+                                   "file under Unicorn (or the RTL unit in simulation) and compare every answer "
+                                   "with the NumPy reference. Exit 1 on any mismatch.")
+    r.add_argument("--target", required=True, help=f"one of {', '.join(TARGET_CHOICES + ['rtl'])}")
+    r.add_argument("--codes", required=True, metavar="FILE.npz")
+    r.add_argument("--metric", default="l1", help="l1 or l2 (default l1)")
+    r.add_argument("--k", type=int, default=1, help="neighbours per query (≤ 16, default 1)")
+    r.add_argument("--queries", type=int, default=None, help="run only the first Q queries")
+    r.add_argument("--core", default=None, help="cycle model (default: the target's core; i8086 also i8088)")
+    r.add_argument("--variant", default=None, help="a generator variant (default: the target's fastest)")
+    r.add_argument("--lanes", type=int, default=None, help="RTL lanes P (--target rtl only, default 8)")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
+    r.set_defaults(func=run_run)
+
+
+def run_gen(args) -> int:
+    from pathlib import Path
+
+    from isa.build import build_kernel
+    from isa.spec import KernelSpec
+    from isa.targets import get_target
+
+    from ..codes import atomic_write
+
+    target = get_target(args.target)
+    spec = KernelSpec(args.kernel, args.metric, args.bits, args.dims, args.k)
+    built = build_kernel(target, spec, variant=args.variant)  # everything is built before anything is written
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    kernel = built.kernel
+    files = {"kernel.S": kernel.asm.encode(), "kernel.o": built.image.obj, "kernel.h": kernel.header().encode()}
+    for name, data in files.items():
+        atomic_write(out / name, lambda fh, data=data: fh.write(data))
+    print(f"{target.name}: {spec.describe()} ({kernel.variant}), {built.code_bytes} code bytes, "
+          f"row stride {kernel.layout.stride} B, align {kernel.layout.align} → {out}/kernel.S, kernel.o, kernel.h")
+    return 0
+
+
+def run_run(args) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from sim.search_run import run_search, select_queries
+
+    from ..codes import TorusCodes
+    from ..errors import TorusInputError
+
+    if args.target not in TARGET_CHOICES + ["rtl"]:
+        raise TorusInputError(f"unknown target {args.target!r}; choose one of {', '.join(TARGET_CHOICES + ['rtl'])}")
+    codes = TorusCodes.load(args.codes)
+    ids = select_queries(len(codes.queries), args.queries)
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as bar:
+        task = bar.add_task(f"{args.target}: searching", total=len(ids))
+        run = run_search(args.target, codes.database, codes.queries, bits=codes.bits, metric=args.metric, k=args.k,
+                         query_ids=ids, core=args.core, variant=args.variant, lanes=args.lanes,
+                         progress=lambda: bar.advance(task))
+    if args.json:
+        print(json.dumps(run.to_json()))
+    else:
+        ins, cyc = run.mean("instructions"), run.mean("cycles")
+        stdout_console().print(
+            f"{run.target} ({run.core}, {run.variant}): {len(ids)} queries × {len(codes.database)} rows × "
+            f"{run.dims} dims, {run.bits}-bit {run.metric} top-{run.k}: "
+            f"{'' if ins is None else f'{ins:,.0f} instructions/query, '}"
+            f"{'' if cyc is None else f'{cyc:,.0f} cycles/query, '}{run.mismatches} mismatches")
+    if run.mismatches:
+        print(f"torus-hw: mismatch: {run.first_mismatch()}", file=sys.stderr)
+        return 1
+    return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..console import console as stdout_console
+
 import json
 
 
@@ -32,7 +34,6 @@ def run(args) -> int:
             "queries": [{"indices": i.tolist(), "distances": d.tolist()} for i, d in zip(idx, dist)],
         }))
         return 0
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{codes.bits}-bit {args.metric} top-{args.k}: {len(codes.queries)} queries × "
@@ -42,5 +43,5 @@ def run(args) -> int:
     table.add_column("distances")
     for q, (i, d) in enumerate(zip(idx, dist)):
         table.add_row(str(q), " ".join(map(str, i)), " ".join(map(str, d)))
-    Console().print(table)
+    stdout_console().print(table)
     return 0

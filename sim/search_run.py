@@ -1,0 +1,129 @@
+"""Run a whole codes file through one backend and compare every answer.
+
+This is the loop behind ``torus-hw run`` and the demo: build (or take) the
+backend, search each query, count instructions and cycles, and compare the
+answer bit-exactly with :func:`torus_hw.reference.search`.  ISA targets run
+under Unicorn through :class:`sim.runner.KernelRunner`; the ``rtl`` target
+runs the Amaranth search unit through :mod:`sim.rtl_sim`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from isa.build import build_kernel
+from isa.spec import KernelSpec
+from isa.targets import get_target
+from torus_hw import reference
+from torus_hw.errors import TorusInputError
+
+from .runner import KernelRunner
+
+RTL = "rtl"
+
+
+@dataclass
+class QueryResult:
+    indices: list[int]
+    distances: list[int]
+    instructions: int | None
+    cycles: int | None
+
+
+@dataclass
+class SearchRun:
+    target: str
+    core: str | None
+    bits: int
+    metric: str
+    dims: int
+    k: int
+    queries: list[QueryResult]
+    query_ids: list[int]
+    expected: tuple[np.ndarray, np.ndarray]
+    code_bytes: int | None = None
+    variant: str | None = None
+    mismatched: list[int] = field(default_factory=list)
+
+    @property
+    def mismatches(self) -> int:
+        return len(self.mismatched)
+
+    def mean(self, what: str) -> float | None:
+        values = [getattr(q, what) for q in self.queries]
+        return None if not values or values[0] is None else float(np.mean(values))
+
+    def first_mismatch(self) -> str:
+        i = self.mismatched[0]
+        got = self.queries[i]
+        want_i, want_d = self.expected[0][i], self.expected[1][i]
+        return (f"query {self.query_ids[i]}: {self.target} gave indices {got.indices} distances {got.distances}, "
+                f"reference gives indices {want_i.tolist()} distances {want_d.tolist()}")
+
+    def to_json(self) -> dict:
+        return {
+            "target": self.target, "core": self.core, "bits": self.bits, "metric": self.metric,
+            "dims": self.dims, "k": self.k, "mismatches": self.mismatches,
+            "queries": [{"indices": q.indices, "distances": q.distances, "instructions": q.instructions,
+                         "cycles": q.cycles} for q in self.queries],
+        }
+
+
+def select_queries(n_queries: int, limit: int | None, seed: int | None = None) -> list[int]:
+    """The first ``limit`` queries, or with a seed a sorted random sample of that size."""
+    if limit is None or limit >= n_queries:
+        return list(range(n_queries))
+    if limit < 1:
+        raise TorusInputError(f"--queries must be at least 1, got {limit}")
+    if seed is None:
+        return list(range(limit))
+    return sorted(np.random.default_rng(seed).choice(n_queries, size=limit, replace=False).tolist())
+
+
+def run_search(target: str, database: np.ndarray, queries: np.ndarray, *, bits: int, metric: str, k: int,
+               query_ids: list[int] | None = None, core: str | None = None, variant: str | None = None,
+               lanes: int | None = None, progress=None, built=None) -> SearchRun:
+    """Search ``queries[query_ids]`` on one backend and compare with the reference."""
+    query_ids = list(range(len(queries))) if query_ids is None else query_ids
+    chosen = queries[query_ids]
+    expected = reference.search(chosen, database, bits=bits, metric=metric, k=k)
+    if target == RTL:
+        results, code_bytes, core_name, variant_name = _run_rtl(database, chosen, bits, metric, k, lanes, progress)
+    else:
+        if lanes is not None:
+            raise TorusInputError("--lanes applies to --target rtl only")
+        t = get_target(target)
+        core_name = core or t.default_core
+        if core_name not in t.cores:
+            raise TorusInputError(f"core {core_name!r} does not run target {target}; choose one of {', '.join(t.cores)}")
+        if built is None:
+            built = build_kernel(t, KernelSpec("search", metric, bits, int(database.shape[1]), k), variant=variant)
+        runner = KernelRunner(built, cores=(core_name,))
+        runner.load_database(database)
+        results = []
+        for q in chosen:
+            got = runner.search(q, k)
+            results.append(QueryResult(got.indices, got.distances, got.instructions, got.cycles.get(core_name)))
+            if progress:
+                progress()
+        code_bytes, variant_name = built.code_bytes, built.kernel.variant
+    run = SearchRun(target, core_name, bits, metric, int(database.shape[1]), k, results, query_ids, expected,
+                    code_bytes, variant_name)
+    for i, q in enumerate(results):
+        if q.indices != expected[0][i].tolist() or q.distances != expected[1][i].tolist():
+            run.mismatched.append(i)
+    return run
+
+
+def _run_rtl(database, queries, bits, metric, k, lanes, progress):
+    from .rtl_sim import run_rtl_search
+
+    lanes = 8 if lanes is None else lanes
+    answers = run_rtl_search(database, queries, bits=bits, metric=metric, k=k, lanes=lanes)
+    results = [QueryResult(list(a.indices), list(a.distances), None, a.cycles) for a in answers]
+    if progress:
+        for _ in results:
+            progress()
+    return results, None, f"rtl-{lanes}lane", f"{lanes} lanes"
