@@ -34,7 +34,8 @@ per instruction is never installed on this path.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import ctypes
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import capstone
@@ -134,13 +135,12 @@ class Machine:
         self._blocks: dict[tuple[int, int], _Block] = {}
         self._block_cost: dict[tuple, tuple[int, dict[str, int]]] = {}
         self.count = count
-        self._triples: dict[tuple, int] = defaultdict(int)
-        self._prev = [None, None]  # (block before current, current block key)
+        self._trace: list[int] = []  # executed blocks of the current call, as address << 16 | size
         self._mem_penalty: dict[str, int] = defaultdict(int)
         self._reg_penalty: dict[str, int] = defaultdict(int)
         self._reg_hooked: set[int] = set()  # capstone addresses of hooked register-dependent instructions
         if count:
-            self.uc.hook_add(unicorn.UC_HOOK_BLOCK, self._on_block)
+            self._hook_blocks()
             if any(m.needs_memory for m in self.models.values()):
                 self.uc.hook_add(unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE, self._on_memory)
             self._hook_register_dependent()
@@ -209,10 +209,9 @@ class Machine:
     def call(self, symbol: str, args: list[tuple[str, int]]) -> tuple[int, CallStats | None]:
         """Call ``symbol`` with typed args (``("ptr", addr)`` / ``("u32", v)``); return (value, stats)."""
         entry = self.image.symbol(symbol)
-        self._triples.clear()
+        self._trace.clear()
         self._mem_penalty.clear()
         self._reg_penalty.clear()
-        self._prev = [None, None]
         begin, until = _ABI[self.target.abi](self, entry, args)
         saved = self._seed_callee_saved()
         try:
@@ -266,11 +265,26 @@ class Machine:
 
     # --- counting --------------------------------------------------------------
 
-    def _on_block(self, uc, address, size, _user) -> None:
-        prev, cur = self._prev
-        if cur is not None:
-            self._triples[(prev, cur, address)] += 1
-        self._prev = [cur, (address, size)]
+    def _hook_blocks(self) -> None:
+        """Record each executed block with as little Python per block as possible.
+
+        The binding's ``hook_add`` wraps a callback in two Python frames and an
+        exception guard; at ~10 instructions per block that wrapper costs more
+        than the emulation.  When the binding exposes its C entry point, a bare
+        ctypes callback that only appends to a list is registered instead.
+        """
+        append = self._trace.append
+        try:
+            from unicorn.unicorn_py3.unicorn import HOOK_CODE_CFUNC, uc_hook_h, uclib
+        except ImportError:  # an older binding: the public, slower path
+            self.uc.hook_add(unicorn.UC_HOOK_BLOCK, lambda uc, address, size, _: append(address << 16 | size))
+            return
+        self._block_cfunc = HOOK_CODE_CFUNC(lambda _h, address, size, _u: append(address << 16 | size))
+        handle = uc_hook_h()
+        status = uclib.uc_hook_add(self.uc._uch, ctypes.byref(handle), unicorn.UC_HOOK_BLOCK, self._block_cfunc,
+                                   None, ctypes.c_uint64(1), ctypes.c_uint64(0))
+        if status != unicorn.UC_ERR_OK:
+            raise unicorn.UcError(status)
 
     def _on_memory(self, uc, access, address, size, value, _user) -> None:
         write = access == unicorn.UC_MEM_WRITE
@@ -320,13 +334,12 @@ class Machine:
         return block
 
     def _stats(self) -> CallStats:
-        prev, cur = self._prev
-        if cur is not None:
-            self._triples[(prev, cur, None)] += 1  # the last block, which returned
-            self._prev = [None, None]
+        keys = [(v >> 16, v & 0xFFFF) for v in self._trace]
+        # (previous block, block, next block) of every execution; None past either end.
+        triples = Counter(zip([None, *keys[:-1]], keys, [*(k[0] for k in keys[1:]), None]))
         instructions = 0
         cycles = {core: self._mem_penalty.get(core, 0) + self._reg_penalty.get(core, 0) for core in self.models}
-        for (prev, cur, nxt), times in self._triples.items():
+        for (prev, cur, nxt), times in triples.items():
             block = self._block(cur)
             instructions += len(block.insns) * times
             if self.models:
