@@ -1,0 +1,916 @@
+"""The AArch64 family generator: torus kernels in A64 + Advanced SIMD (NEON).
+
+Owns the ``aarch64`` target's code: ``generate`` / ``variants`` / ``max_dims``
+of the generator contract (docs/kernels.md) for the distance, scan and top-k
+search kernels, every metric and code width, AAPCS64.
+
+Variants (fastest first):
+
+* ``neon`` — rows are processed in groups of 4 to 16 (as many loads in
+  flight as the 32 v registers allow; v8–v15 are saved when used) with the
+  query held in v registers.  The group's (chunk, row) items are software-
+  pipelined: an item's load is issued two items ahead and its arithmetic
+  steps run one item apart, so the in-order core always finds independent
+  work (on the Cortex-A55 model a longer lead costs more: the 64-bit load
+  port is the bottleneck).  Per 16-byte chunk the per-dim torus distance is computed in
+  the code's own lane width, where wrap-around *is* the torus:
+
+  - 8-bit: ``SUB .16b`` then ``ABS .16b``; read unsigned, |(int8)(a−b)| is
+    exactly min(δ, 256−δ) (ABS(−128) = 0x80 = 128);
+  - 16-bit: the same with ``.8h`` lanes;
+  - 4-bit: each nibble is moved to the top of its byte (``SHL #4`` for the low
+    nibble, ``AND #0xF0`` for the high one), so the byte subtraction wraps
+    mod 16 and ``ABS`` gives 16·t; the sum is shifted right by 4 at the end
+    (l2 shifts each 16·t down first and squares with ``MUL .16b``, t² ≤ 64);
+  - 1-bit: ``EOR`` then ``CNT`` (Hamming);
+
+  then summed with ``UADDLP``/``UADALP`` (u16 lanes, flushed into u32 before
+  they could overflow) or ``UMULL``/``UMULL2`` + ``ADDP`` + ``UADALP`` for
+  squares.  A group's row sums are folded with an ``ADDP`` tree into one
+  ``.4s`` vector per four rows, so scan stores four distances with one
+  ``STR q`` and search rejects four or eight rows with one ``UMINV`` compared
+  against the current k-th best (a rare out-of-line path inserts rows one by
+  one, in row order).  When registers allow, that tree and test of group g
+  run interleaved with group g+1's loads and arithmetic, hiding their
+  latency chain (the last group's tree runs after the loop).  Rows of ≤ 4 or ≤ 8 bytes are padded to 4 or 8 bytes so
+  that one 16-byte load carries several rows; longer rows are padded to a
+  multiple of 16 bytes.  Zero padding in both query and row contributes 0.
+  Long rows (more chunks than fit in registers) loop over chunks, query
+  reloaded per chunk.
+* ``simple`` — the straightforward scalar loop (one dim at a time:
+  load, subtract, mask, negate, mask, min, accumulate), unpadded rows; kept as
+  the readable reference and the honest "no tricks" figure.
+
+Search keeps the sorted top-k list in ``out_idx``/``out_dist`` themselves
+(insertion with a strict ``>`` shift keeps ties on the lower row), with the
+k-th best distance cached in a register as the rejection threshold
+(0xFFFFFFFF while the list is not full: no distance can reach it, because
+every per-dim maximum is a power of two and D·max ≤ 2³²−1 is then < 2³²−1).
+"""
+
+from __future__ import annotations
+
+from torus_hw.errors import TorusInputError
+from torus_hw.reference import max_dims_u32, max_distance
+from torus_hw.quantize import row_bytes
+
+from .spec import Kernel, KernelSpec, RowLayout
+from .targets import Target
+
+VARIANTS = ("neon", "simple")
+QUERY_LIMIT = 64 * 1024     # the harness (sim/machine.py) holds a query of at most 64 KiB
+U16_MAX = 0xFFFF
+
+# Registers the scalar code uses (AAPCS64: x0–x5 arguments; x9–x17 scratch;
+# x19–x24 callee-saved, saved by the long-row code that needs them).
+_INSERT_DOC = """\
+// .Linsert: put (w10 = distance, w11 = row) into the sorted list out_dist/out_idx.
+//   pos = found < k ? found++ : k-1; shift entries with dist > w10 up by one
+//   (strict '>' keeps an earlier row with an equal distance ahead: ties go to
+//   the lower row); refresh the threshold w7 = out_dist[k-1] once the list is
+//   full.  Clobbers w12-w14 and the flags; the caller has checked w10 < w7."""
+
+
+# --- contract --------------------------------------------------------------------
+
+
+def variants(target: Target, spec: KernelSpec) -> list[str]:
+    return list(VARIANTS)
+
+
+def max_dims(target: Target, spec: KernelSpec) -> int:
+    """min(uint32 bound of the distance, the 64 KiB a query may occupy)."""
+    return min(max_dims_u32(spec.bits, spec.metric), QUERY_LIMIT * 8 // spec.bits)
+
+
+def _check(target: Target, spec: KernelSpec) -> None:
+    limit = max_dims(target, spec)
+    if spec.dims > limit:
+        why = ("the distance would overflow uint32" if limit == max_dims_u32(spec.bits, spec.metric)
+               else f"a query must fit in {QUERY_LIMIT // 1024} KiB")
+        raise TorusInputError(
+            f"{target.name}: D={spec.dims} is beyond max_dims={limit} for {spec.bits}-bit {spec.metric} ({why})")
+
+
+def layout_for(spec: KernelSpec, variant: str) -> RowLayout:
+    if variant == "simple":
+        return RowLayout(spec.dims, spec.bits, align=1)
+    rb = row_bytes(spec.dims, spec.bits)
+    return RowLayout(spec.dims, spec.bits, align=4 if rb <= 4 else 8 if rb <= 8 else 16)
+
+
+def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
+    variant = variant or VARIANTS[0]
+    if variant not in VARIANTS:
+        raise TorusInputError(f"{target.name}: unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    _check(target, spec)
+    layout = layout_for(spec, variant)
+    gen = _Neon(spec, layout) if variant == "neon" else _Simple(spec, layout)
+    body = gen.emit()
+    why = {"neon": "fastest under the cortex-a55 model (the default)",
+           "simple": "scalar reference loop, no SIMD"}[variant]
+    head = [
+        f"// torus-hw {spec.symbol}: {spec.describe()}",
+        f"// target {target.name} ({target.description}); variant '{variant}': {why}.",
+        f"// row stride {layout.stride} bytes (align {layout.align}); rows and query zero-padded.",
+        "// ABI (AAPCS64): " + spec.prototype.replace("\n", "\n//   "),
+        *[f"// {line}" for line in gen.plan()],
+    ]
+    asm = "\n".join(head) + "\n\n" + "\n".join([
+        ".text",
+        ".p2align 4",
+        f".globl {spec.symbol}",
+        f".type {spec.symbol}, %function",
+        f"{spec.symbol}:",
+        *body,
+        f".size {spec.symbol}, .-{spec.symbol}",
+        "",
+    ])
+    return Kernel(spec=spec, target=target.name, asm=asm, layout=layout, variant=variant,
+                  notes=gen.notes)
+
+
+# --- shared scalar pieces -----------------------------------------------------------
+
+
+class _Base:
+    def __init__(self, spec: KernelSpec, layout: RowLayout):
+        self.spec = spec
+        self.layout = layout
+        self.stride = layout.stride
+        self.out: list[str] = []
+        self.notes: list[str] = []
+
+    def i(self, text: str, comment: str = "") -> None:
+        self.out.append(f"    {text:<40}// {comment}" if comment else f"    {text}")
+
+    def label(self, name: str, comment: str = "") -> None:
+        self.out.append(f"{name}:" + (f"                                  // {comment}" if comment else ""))
+
+    def c(self, text: str) -> None:
+        self.out.append(f"    // {text}")
+
+    def mov_imm(self, reg: str, value: int, comment: str = "") -> None:
+        if value < 0x10000:
+            self.i(f"mov {reg}, #{value}", comment)
+        else:
+            self.i(f"mov {reg}, #{value & 0xFFFF}", comment)
+            for shift in (16, 32, 48):
+                part = (value >> shift) & 0xFFFF
+                if part:
+                    self.i(f"movk {reg}, #{part}, lsl #{shift}")
+
+    def add_imm(self, dst: str, src: str, value: int, comment: str = "") -> None:
+        if value < 4096:
+            self.i(f"add {dst}, {src}, #{value}", comment)
+        else:
+            self.mov_imm("x13", value)
+            self.i(f"add {dst}, {src}, x13", comment)
+
+    def search_prologue(self) -> None:
+        s = self.spec
+        self.i("mov x15, x30", "keep the return address: .Linsert is reached with BL")
+        self.i(f"cmp w3, #{s.k_max}", f"k = min(k, k_max = {s.k_max})")
+        self.i(f"mov w12, #{s.k_max}")
+        self.i("csel w3, w3, w12, ls")
+        self.i("mov w6, #0", "w6 = found (rows in the list)")
+        self.i("mov w7, #-1", "w7 = threshold: 0xFFFFFFFF until the list holds k rows")
+        self.i("mov w8, #0", "w8 = index of the next row")
+        self.i("cbz w3, .Ldone", "k = 0: nothing to return")
+
+    def insert_helper(self) -> None:
+        self.out.append(_INSERT_DOC)
+        self.label(".Linsert")
+        self.i("cmp w6, w3")
+        self.i("b.hs .Linsert_full")
+        self.i("mov w12, w6", "list not full: the new entry starts at the end")
+        self.i("add w6, w6, #1")
+        self.i("b .Linsert_shift")
+        self.label(".Linsert_full")
+        self.i("sub w12, w3, #1", "full: the worst entry is overwritten")
+        self.label(".Linsert_shift")
+        self.i("cbz w12, .Linsert_put")
+        self.i("sub w13, w12, #1")
+        self.i("ldr w14, [x5, w13, uxtw #2]", "out_dist[pos-1]")
+        self.i("cmp w14, w10")
+        self.i("b.ls .Linsert_put", "<= : equal distances keep the earlier row first")
+        self.i("str w14, [x5, w12, uxtw #2]")
+        self.i("ldr w14, [x4, w13, uxtw #2]")
+        self.i("str w14, [x4, w12, uxtw #2]")
+        self.i("mov w12, w13")
+        self.i("b .Linsert_shift")
+        self.label(".Linsert_put")
+        self.i("str w10, [x5, w12, uxtw #2]")
+        self.i("str w11, [x4, w12, uxtw #2]")
+        self.i("cmp w6, w3")
+        self.i("b.lo .Linsert_ret")
+        self.i("sub w13, w3, #1")
+        self.i("ldr w7, [x5, w13, uxtw #2]", "threshold = k-th best")
+        self.label(".Linsert_ret")
+        self.i("ret")
+
+
+# --- simple: one dim at a time ------------------------------------------------------
+
+
+class _Simple(_Base):
+    """Scalar loop over the packed bytes of a row, one code at a time."""
+
+    def plan(self) -> list[str]:
+        return [
+            "register plan: x0 query, x1 row (walks the database), w2 rows left,",
+            "  x10/x11 query/row cursors, w9 bytes left in the row, w12 distance,",
+            "  w13/w14 codes and per-dim distance; search: w6 found, w7 threshold,",
+            "  w8 row index, x15 return address.",
+            "loops: .Lrow (one row), .Ldim (one byte of the row).",
+        ]
+
+    def dim_term(self, a: str, b: str, mask: int) -> None:
+        """w12 += t(a, b) or t², where t = min((a-b) & mask, (b-a) & mask); clobbers a, b."""
+        self.i(f"sub {a}, {a}, {b}", "delta = a - b")
+        self.i(f"and {a}, {a}, #{mask}", "mod 2^n")
+        self.i(f"neg {b}, {a}", "2^n - delta ...")
+        self.i(f"and {b}, {b}, #{mask}", "... mod 2^n")
+        self.i(f"cmp {a}, {b}")
+        self.i(f"csel {a}, {a}, {b}, lo", "t = min(delta, 2^n - delta)")
+        if self.spec.metric == "l2":
+            self.i(f"madd w12, {a}, {a}, w12", "distance += t*t")
+        else:
+            self.i(f"add w12, w12, {a}", "distance += t")
+
+    def row_distance(self) -> None:
+        """w12 = distance(query x0, row x1); leaves x11 at the row's end."""
+        s = self.spec
+        bits = s.bits
+        count = s.dims if bits in (8, 16) else row_bytes(s.dims, bits)
+        self.i("mov x10, x0", "query cursor")
+        self.i("mov x11, x1", "row cursor")
+        self.i("mov w12, #0", "distance")
+        self.mov_imm("w9", count, "codes (8/16-bit) or bytes (4/1-bit) per row")
+        self.label(".Ldim")
+        if bits == 8:
+            self.i("ldrb w13, [x10], #1")
+            self.i("ldrb w14, [x11], #1")
+            self.dim_term("w13", "w14", 0xFF)
+        elif bits == 16:
+            self.i("ldrh w13, [x10], #2")
+            self.i("ldrh w14, [x11], #2")
+            self.dim_term("w13", "w14", 0xFFFF)
+        elif bits == 4:
+            self.i("ldrb w16, [x10], #1", "two 4-bit codes per byte")
+            self.i("ldrb w17, [x11], #1")
+            self.i("and w13, w16, #0xf", "dim 2j: low nibble")
+            self.i("and w14, w17, #0xf")
+            self.dim_term("w13", "w14", 0xF)
+            self.i("lsr w13, w16, #4", "dim 2j+1: high nibble (zero padding past D adds 0)")
+            self.i("lsr w14, w17, #4")
+            self.dim_term("w13", "w14", 0xF)
+        else:
+            self.i("ldrb w13, [x10], #1", "eight 1-bit codes per byte")
+            self.i("ldrb w14, [x11], #1")
+            self.i("eor w13, w13, w14", "t = a xor b for each bit (l1 = l2 = Hamming)")
+            for bit in range(8):
+                self.i(f"ubfx w14, w13, #{bit}, #1", f"dim 8j+{bit}")
+                self.i("add w12, w12, w14")
+        self.i("subs w9, w9, #1")
+        self.i("b.ne .Ldim")
+
+    def emit(self) -> list[str]:
+        s = self.spec
+        if s.kernel == "distance":
+            self.row_distance()
+            self.i("mov w0, w12")
+            self.i("ret")
+            return self.out
+        if s.kernel == "scan":
+            self.i("cbz w2, .Ldone")
+            self.label(".Lrow")
+            self.row_distance()
+            self.i("str w12, [x3], #4", "out[i] = distance")
+            self.i("mov x1, x11", "next row follows (stride = packed row size)")
+            self.i("subs w2, w2, #1")
+            self.i("b.ne .Lrow")
+            self.label(".Ldone")
+            self.i("ret")
+            return self.out
+        self.search_prologue()
+        self.i("cbz w2, .Ldone")
+        self.label(".Lrow")
+        self.row_distance()
+        self.i("mov x1, x11", "next row follows (stride = packed row size)")
+        self.i("cmp w12, w7", "better than the k-th best (strict: ties keep the lower row)?")
+        self.i("b.hs .Lnext")
+        self.i("mov w10, w12")
+        self.i("mov w11, w8")
+        self.i("bl .Linsert")
+        self.label(".Lnext")
+        self.i("add w8, w8, #1")
+        self.i("subs w2, w2, #1")
+        self.i("b.ne .Lrow")
+        self.label(".Ldone")
+        self.i("mov w0, w6", "min(k, n)")
+        self.i("ret x15")
+        self.insert_helper()
+        return self.out
+
+
+# --- neon ----------------------------------------------------------------------------
+
+
+class _Neon(_Base):
+    """Advanced SIMD kernel; see the module docstring for the per-width tricks."""
+
+    def __init__(self, spec: KernelSpec, layout: RowLayout):
+        super().__init__(spec, layout)
+        s = spec
+        self.bits, self.l2 = s.bits, s.metric == "l2"
+        # accumulator lanes: u16 ('h') where one chunk adds little per lane, else u32 ('s')
+        self.acc = "s" if (s.bits == 16 or (s.bits == 8 and self.l2)) else "h"
+        # largest amount one chunk adds to one accumulator lane
+        self.lane_add = {(8, False): 2 * 128, (4, False): 2 * 2 * 128, (4, True): 2 * 128,
+                         (1, False): 2 * 8, (1, True): 2 * 8}.get((s.bits, self.l2), 0)
+        self.scale = 16 if (s.bits == 4 and not self.l2) else 1   # 4-bit l1 sums 16·t
+        self.small = self.stride < 16
+        self.chunks = 1 if self.small else self.stride // 16
+        self.per_vec = 16 // self.stride if self.small else 1        # rows in one 16-byte load
+        qregs_per_chunk = 2 if s.bits == 4 else 1
+        self.max_unrolled = 5 if s.bits == 4 else 8                   # query chunks that fit in registers
+        self.looped = self.chunks > self.max_unrolled
+        self.needs_t = s.bits == 4 or self.l2                       # stages that need a second register
+        self.nbuf = 2 if self.chunks > 1 and not self.looped else 1    # double-buffer rows across chunks
+        self.block = U16_MAX // self.lane_add if self.acc == "h" else None
+        nq = qregs_per_chunk * (1 if self.looped else self.chunks)
+        fixed = nq * (2 if self.small else 1) + (1 if s.bits == 4 else 0)
+        per_unit = self.nbuf * (1 + self.needs_t) + 1 + (1 if (self.looped and self.acc == "h") else 0)
+        # rows per group: as many loads in flight as the 32 v registers allow (16 rows at most)
+        choices = [4] if self.looped else ([8, 4] if not self.small else ([8, 4] if self.stride == 8 else [4, 2]))
+        fits = [u for u in choices if fixed + u * per_unit <= 32] or choices[-1:]
+        # prefer the widest group whose tree can also be deferred into the next group (see below)
+        self.units = next((u for u in fits if fixed + u * per_unit + self._tree_regs(u) <= 32), fits[0])
+        self.group = self.units * self.per_vec                         # rows per group: 4, 8 or 16
+        # register file: v0-v7 and v16-v31 first; v8-v15 only when needed (their low halves are saved)
+        self.vfree = [f"v{n}" for n in list(range(0, 8)) + list(range(16, 32)) + list(range(8, 16))]
+        self.qv = [self.vfree.pop(0) for _ in range(nq)]               # group query (replicated if small)
+        self.qv1 = [self.vfree.pop(0) for _ in range(nq)] if self.small else self.qv  # single-row query
+        self.mask = self.vfree.pop(0) if s.bits == 4 else None
+        self.R = [[self.vfree.pop(0) for _ in range(self.nbuf)] for _ in range(self.units)]
+        self.T = [[self.vfree.pop(0) for _ in range(self.nbuf)] if self.needs_t else [None] * self.nbuf
+                  for _ in range(self.units)]
+        self.A = [self.vfree.pop(0) for _ in range(self.units)]       # accumulators
+        self.A32 = [self.vfree.pop(0) for _ in range(self.units)] if (self.looped and self.acc == "h") else self.A
+        # Deferred tree: group g's row-sum tree and test run interleaved with group g+1's loads and
+        # arithmetic (the in-order core hides the tree's latency chain).  It needs registers of its
+        # own for the tree's first level and, for search, the UMIN steps; used when they fit.
+        n1 = self._tree_level1(self.units)
+        need = self._tree_regs(self.units)
+        self.deferred = (not self.looped and s.kernel in ("scan", "search") and n1 > 0
+                         and need <= len(self.vfree))
+        self.D = [self.vfree.pop(0) for _ in range(n1)] if self.deferred else []
+        self.M = [self.vfree.pop(0) for _ in range(need - n1)] if self.deferred else []
+        used = {int(v[1:]) for v in self.qv + self.qv1 + self.A + self.A32 + [r for rs in self.R for r in rs]
+                + [t for ts in self.T for t in ts if t] + ([self.mask] if self.mask else []) + self.D + self.M}
+        self.saved_d = sorted(n for n in used if 8 <= n <= 15)
+        # scratch for the row-sum tree and the search test: every row/temp register is free by then
+        self.scratch = [r for rs in self.R for r in rs] + [t for ts in self.T for t in ts if t]
+        self.notes.append(f"acc lanes u{16 if self.acc == 'h' else 32}, {self.group} rows/group, "
+                          f"{self.chunks} chunk(s)/row, {'looped' if self.looped else 'unrolled'}")
+
+    def _tree_level1(self, units: int) -> int:
+        """Outputs of the row-sum tree's first level (0: the accumulators are already the distances)."""
+        lanes = self.lanes_per_row(self.acc)
+        fits16 = max_distance(self.spec.dims, self.bits, self.spec.metric) * self.scale <= U16_MAX
+        if self.acc == "h":
+            return units // 2 if (lanes > 2 and fits16) else units
+        return units // 2 if lanes > 1 else 0
+
+    def _tree_regs(self, units: int) -> int:
+        """Registers a deferred tree needs: its first level, plus the UMIN steps of search."""
+        return self._tree_level1(units) + (units * self.per_vec // 4 if self.spec.kernel == "search" else 0)
+
+    def plan(self) -> list[str]:
+        s = self.spec
+        lines = [
+            f"register plan: query chunk(s) {', '.join(self.qv)}"
+            + (f" (replicated {self.per_vec}x for groups; {', '.join(self.qv1)} for one row)" if self.small else "")
+            + (f", nibble mask {self.mask} = 0xF0" if self.mask else "") + ";",
+            f"  rows {', '.join('/'.join(r) for r in self.R)}"
+            + (" (double-buffered across chunks)" if self.nbuf == 2 else "")
+            + (f", temps {', '.join('/'.join(t) for t in self.T)}" if self.needs_t else "")
+            + f", accumulators {', '.join(self.A)}"
+            + (f" (u16; flushed into {', '.join(self.A32)} every {self.block} chunks)" if self.A32 is not self.A else "")
+            + ";",
+            "  x1 walks the database; " + {
+                "scan": "x3 output, w9 groups/rows left, w10 a row's distance",
+                "search": "w6 found, w7 threshold, w8 row index, w9 groups/rows left, "
+                          "w10/w11 candidate distance/row, x15 return address",
+                "distance": "w10 the distance"}[s.kernel]
+            + ("; x19-x22 row cursors, x23 query cursor, x24 stride, x16/x17 chunk/block counters" if self.looped else "")
+            + ".",
+            (f"v{self.saved_d[0]}-v{self.saved_d[-1]} used: "
+             + ", ".join(f"{a}/{b}" for a, b in self._frame() if a[0] == "d") + " saved on the stack; "
+             if self.saved_d else "")
+            + f"group: {self.group} rows per iteration ({self.units} loads of 16 bytes"
+            + (f", {self.per_vec} rows each" if self.small else "") + f"), then {self.spec.dims} dims in "
+            f"{self.chunks} chunk(s); sums folded by an ADDP tree to {self.group // 4} .4s vector(s) of row distances.",
+            "loops: .Lgroup (a group of rows), .Ltail (leftover rows one at a time)"
+            + (", .Lchunk*/.Lblock* (chunks of a long row)" if self.looped else "") + ".",
+        ]
+        if s.kernel == "search":
+            lines.append("search: UMINV over the group's distances against the threshold; .Lgroup_slow inserts rows in order.")
+        if self.deferred:
+            lines.append(f"deferred tree: group g's row-sum tree ({', '.join(self.D)})"
+                         + (f" and UMIN test ({', '.join(self.M)})" if self.M else "")
+                         + " run inside group g+1 (.Lgroup), the last one after the loop (.Lgroup_last).")
+        if not self.looped:
+            lines.append("schedule: software-pipelined across (chunk, row) items: item i's load is issued two items")
+            lines.append("  ahead and its steps run one item apart (sub of row i with abs of row i-1, ...), so the")
+            lines.append("  in-order core always has an independent instruction to issue.")
+        return lines
+
+    # --- per-chunk arithmetic ------------------------------------------------------
+
+    def prep_query(self, regs: list[str]) -> None:
+        """4-bit: turn the loaded query chunk into (low nibbles << 4, high nibbles & 0xF0)."""
+        if self.bits == 4:
+            lo, hi = regs
+            self.i(f"and {hi}.16b, {lo}.16b, {self.mask}.16b", "query high nibbles, in place at the top of each byte")
+            self.i(f"shl {lo}.16b, {lo}.16b, #4", "query low nibbles moved to the top: byte subtraction wraps mod 16")
+
+    def stages(self, q: list[str], r: str, t: str, a: str, first: bool) -> list[tuple[str, str]]:
+        """The dependent steps of one chunk for one row (emitted stage by stage over the group)."""
+        acc_op = "uaddlp" if first else "uadalp"
+        b, l2 = self.bits, self.l2
+        if b == 8 and not l2:
+            return [(f"sub {r}.16b, {q[0]}.16b, {r}.16b", "a - b, wrapping in 8 bits"),
+                    (f"abs {r}.16b, {r}.16b", "|(int8)| = min(d, 256-d); ABS(-128) = 0x80 = 128"),
+                    (f"{acc_op} {a}.8h, {r}.16b", "u16 lanes += pairs of t")]
+        if b == 8:
+            return [(f"sub {r}.16b, {q[0]}.16b, {r}.16b", "a - b, wrapping in 8 bits"),
+                    (f"abs {r}.16b, {r}.16b", "t = |(int8)(a-b)| <= 128"),
+                    (f"umull {t}.8h, {r}.8b, {r}.8b", "t^2 <= 16384, bytes 0-7"),
+                    (f"umull2 {r}.8h, {r}.16b, {r}.16b", "t^2, bytes 8-15"),
+                    (f"addp {t}.8h, {t}.8h, {r}.8h", "pairs, in byte order (<= 32768 fits u16)"),
+                    (f"{acc_op} {a}.4s, {t}.8h", "u32 lanes += pairs")]
+        if b == 16 and not l2:
+            return [(f"sub {r}.8h, {q[0]}.8h, {r}.8h", "a - b, wrapping in 16 bits"),
+                    (f"abs {r}.8h, {r}.8h", "|(int16)| = min(d, 65536-d); ABS(-32768) = 32768"),
+                    (f"{acc_op} {a}.4s, {r}.8h", "u32 lanes += pairs of t")]
+        if b == 16:
+            return [(f"sub {r}.8h, {q[0]}.8h, {r}.8h", "a - b, wrapping in 16 bits"),
+                    (f"abs {r}.8h, {r}.8h", "t = |(int16)(a-b)| <= 32768"),
+                    (f"umull {t}.4s, {r}.4h, {r}.4h", "t^2 <= 2^30, dims 0-3"),
+                    (f"umull2 {r}.4s, {r}.8h, {r}.8h", "t^2, dims 4-7"),
+                    (f"addp {t}.4s, {t}.4s, {r}.4s", "pairs in dim order (<= 2^31)"),
+                    (f"{'mov' if first else 'add'} {a}.{'16b' if first else '4s'}, "
+                     + (f"{t}.16b" if first else f"{a}.4s, {t}.4s"), "u32 lanes += pairs")]
+        if b == 4:
+            lo, hi = q
+            steps = [(f"shl {t}.16b, {r}.16b, #4", "row low nibbles to the top of the byte"),
+                     (f"and {r}.16b, {r}.16b, {self.mask}.16b", "row high nibbles, low half cleared"),
+                     (f"sub {t}.16b, {lo}.16b, {t}.16b", "16*(a-b) wraps mod 256 = 16*((a-b) mod 16)"),
+                     (f"sub {r}.16b, {hi}.16b, {r}.16b", ""),
+                     (f"abs {t}.16b, {t}.16b", "16*t, t = min(d, 16-d) <= 8: at most 128"),
+                     (f"abs {r}.16b, {r}.16b", "")]
+            if not l2:
+                return steps + [(f"{acc_op} {a}.8h, {t}.16b", "u16 lanes += 16*t (shifted out at the end)"),
+                                (f"uadalp {a}.8h, {r}.16b", "")]
+            return steps + [(f"ushr {t}.16b, {t}.16b, #4", "t"),
+                            (f"ushr {r}.16b, {r}.16b, #4", ""),
+                            (f"mul {t}.16b, {t}.16b, {t}.16b", "t^2 <= 64 fits a byte"),
+                            (f"mul {r}.16b, {r}.16b, {r}.16b", ""),
+                            (f"add {t}.16b, {t}.16b, {r}.16b", "two dims per byte: <= 128"),
+                            (f"{acc_op} {a}.8h, {t}.16b", "u16 lanes += pairs")]
+        # 1-bit
+        return [(f"eor {r}.16b, {q[0]}.16b, {r}.16b", "differing bits"),
+                (f"cnt {r}.16b, {r}.16b", "popcount per byte (Hamming, <= 8)"),
+                (f"{acc_op} {a}.8h, {r}.16b", "u16 lanes += pairs")]
+
+    def emit_chunk(self, units: list[int], q: list[str], first: bool) -> None:
+        """Stage-major emission of one chunk (the long-row loop, whose loads are in the loop head)."""
+        per = [self.stages(q, self.cur[u], self.T[u][0], self.A[u], first) for u in units]
+        for depth in range(len(per[0])):
+            for n, u in enumerate(units):
+                text, comment = per[n][depth]
+                self.i(text, comment if n == 0 else "")
+
+    def run_items(self, items: list[dict], after_loads: tuple[str, str] | None = None, lead: int = 2,
+                  prefix: list[str] | None = None, side: list[list[str]] | None = None) -> None:
+        """Software-pipelined emission of (load, steps) items.
+
+        Item i's load is issued at step i - ``lead`` and its k-th step at step
+        i + k, so each step mixes the steps of several independent items (the
+        in-order core then finds an independent instruction for every issue
+        slot).  Items sharing a register buffer (``buf``) are kept apart: an
+        item's load waits until every earlier item is complete when the buffer
+        it overwrites may still be in use.  All steps of an item keep their
+        order, and items complete in order, so an accumulator's first step
+        (UADDLP, which initialises it) always precedes its later UADALPs.
+        """
+        n = len(items)
+        done = [0] * n
+        last_user: dict = {}
+        owner = []
+        for idx, it in enumerate(items):
+            owner.append(last_user.get(it["buf"], -1))
+            last_user[it["buf"]] = idx
+
+        def step(idx: int) -> None:
+            text, comment = items[idx]["stages"][done[idx]]
+            self.i(text, comment if items[idx].get("lead_comment", True) else "")
+            done[idx] += 1
+
+        def complete(upto: int) -> None:
+            for j in range(upto + 1):
+                while done[j] < len(items[j]["stages"]):
+                    step(j)
+
+        def load(idx: int) -> None:
+            if owner[idx] >= 0:
+                complete(owner[idx])
+            self.i(*items[idx]["load"])
+            if idx == n - 1 and after_loads:
+                self.i(*after_loads)
+
+        depth = max(len(it["stages"]) for it in items)
+        side = list(side or [])
+        for idx in range(min(lead, n)):
+            load(idx)
+        # the previous group's tree reads its accumulators before this group's first step writes them
+        self.out.extend(prefix or [])
+        for s in range(n + depth):
+            if s + lead < n:
+                load(s + lead)
+            if side:
+                self.out.extend(side.pop(0))
+            for idx in range(max(0, s - depth + 1), min(n, s + 1)):
+                if done[idx] < len(items[idx]["stages"]) and done[idx] <= s - idx:
+                    step(idx)
+        complete(n - 1)
+        for lines in side:
+            self.out.extend(lines)
+
+    # --- row sums: accumulators → distances ------------------------------------------
+
+    def fold(self, accs: list[str], arrangement: str, lanes: int, pool: list[str] | None = None) -> list[str]:
+        """ADDP tree: accumulators (row order, ``lanes`` lanes per row) → .4s vectors, one lane per row.
+
+        With ``pool`` the first level writes there and later levels work in place
+        (the deferred tree must not touch the registers the next group is using).
+        """
+        vecs = list(accs)
+        tmp = iter(pool if pool is not None else self.scratch)
+        level = [0]
+
+        def out_reg(first_input: str) -> str:
+            return next(tmp) if (pool is None or level[0] == 0) else first_input
+
+        fits16 = max_distance(self.spec.dims, self.bits, self.spec.metric) * self.scale <= U16_MAX
+        if arrangement == "h":
+            while lanes > 2 and fits16 and len(vecs) >= 2:
+                out = []
+                for a, b in zip(vecs[0::2], vecs[1::2]):
+                    d = out_reg(a)
+                    self.i(f"addp {d}.8h, {a}.8h, {b}.8h", "u16 pairwise: partial row sums (the row total fits u16)")
+                    out.append(d)
+                vecs, lanes = out, lanes // 2
+                level[0] += 1
+            out = []
+            for a in vecs:
+                d = out_reg(a)
+                self.i(f"uaddlp {d}.4s, {a}.8h", "widen pairs to u32")
+                out.append(d)
+            vecs, lanes = out, lanes // 2
+            level[0] += 1
+        while lanes > 1:
+            out = []
+            for a, b in zip(vecs[0::2], vecs[1::2]):
+                d = out_reg(a)
+                self.i(f"addp {d}.4s, {a}.4s, {b}.4s", "pairwise: lanes of a row merge, rows stay in order")
+                out.append(d)
+            vecs, lanes = out, lanes // 2
+            level[0] += 1
+        if self.scale != 1:
+            for v in vecs:
+                self.i(f"ushr {v}.4s, {v}.4s, #4", "4-bit l1 summed 16*t: divide by 16 (exact)")
+        return vecs
+
+    def capture(self, fn) -> tuple[list[str], object]:
+        """Lines ``fn`` emits, taken out of the stream (to be interleaved elsewhere)."""
+        saved, self.out = self.out, []
+        try:
+            value = fn()
+            return self.out, value
+        finally:
+            self.out = saved
+
+    def lanes_per_row(self, arrangement: str) -> int:
+        lanes = 8 if arrangement == "h" else 4
+        return lanes // self.per_vec
+
+    # --- a group of rows ---------------------------------------------------------------
+
+    def group_body(self, fold: bool = True, prefix=None, side=None) -> list[str]:
+        """Distances of the next ``group`` rows at x1 → .4s vectors (x1 advanced).
+
+        With ``fold=False`` the sums stay in the accumulators (the deferred tree
+        folds them during the next group); ``prefix``/``side`` are the previous
+        group's tree lines to interleave.
+        """
+        units = list(range(self.units))
+        if self.looped:
+            return self.looped_rows(units, self.qv)
+        unit_bytes = 16 if self.small else self.stride
+        items = []
+        for c in range(self.chunks):
+            qc = self.qv[2 * c:2 * c + 2] if self.bits == 4 else self.qv[c:c + 1]
+            for u in units:
+                r, t = self.R[u][c % self.nbuf], self.T[u][c % self.nbuf]
+                what = (f"rows {u * self.per_vec}-{u * self.per_vec + self.per_vec - 1}" if self.small
+                        else f"row {u}, chunk {c}")
+                items.append({"buf": (u, c % self.nbuf), "lead_comment": u == 0 and c == 0,
+                              "load": (f"ldr q{r[1:]}, [x1, #{u * unit_bytes + c * 16}]", what),
+                              "stages": self.stages(qc, r, t, self.A[u], c == 0)})
+        self.run_items(items, after_loads=(f"add x1, x1, #{self.group * self.stride}", "x1 = next group"),
+                       prefix=prefix, side=side)
+        if not fold:
+            return []
+        return self.fold([self.A[u] for u in units], self.acc, self.lanes_per_row(self.acc))
+
+    def single_row(self) -> str:
+        """Distance of the one row at x1 → w10 (x1 not advanced)."""
+        if self.looped:
+            vecs = self.looped_rows([0], self.qv)
+            self.i(f"fmov w10, s{vecs[0][1:]}", "row distance")
+            return "w10"
+        items = []
+        for c in range(self.chunks):
+            r, t = self.R[0][c % self.nbuf], self.T[0][c % self.nbuf]
+            if self.small:
+                kind = "s" if self.stride == 4 else "d"
+                ld = (f"ldr {kind}{r[1:]}, [x1]", f"the row's {self.stride} bytes; upper lanes zero (as the query's)")
+                qc = self.qv1[:2] if self.bits == 4 else self.qv1[:1]
+            else:
+                ld = (f"ldr q{r[1:]}, [x1, #{c * 16}]", f"chunk {c}")
+                qc = self.qv1[2 * c:2 * c + 2] if self.bits == 4 else self.qv1[c:c + 1]
+            items.append({"buf": (0, c % self.nbuf), "lead_comment": c == 0, "load": ld,
+                          "stages": self.stages(qc, r, t, self.A[0], c == 0)})
+        self.run_items(items)
+        a = self.A[0]
+        if self.acc == "h":
+            self.i(f"uaddlv s{a[1:]}, {a}.8h", "sum all u16 lanes into u32")
+        else:
+            self.i(f"addv s{a[1:]}, {a}.4s", "sum all u32 lanes")
+        self.i(f"fmov w10, s{a[1:]}", "row distance")
+        if self.scale != 1:
+            self.i("lsr w10, w10, #4", "4-bit l1 summed 16*t")
+        return "w10"
+
+    def looped_rows(self, units: list[int], q: list[str]) -> list[str]:
+        """Long rows: loop over chunks (query reloaded per chunk); u16 sums flushed before overflow."""
+        cursors = [f"x{19 + u}" for u in units]
+        self.i("mov x19, x1", "row cursors")
+        for u in units[1:]:
+            self.i(f"add x{19 + u}, x{18 + u}, x24", f"row {u}")
+        for u in units:
+            self.i(f"movi {self.A32[u]}.2d, #0", "u32 row sums")
+        blocks = []
+        if self.acc == "h":
+            full, rem = divmod(self.chunks, self.block)
+            if full:
+                blocks.append((self.block, full))
+            if rem:
+                blocks.append((rem, 1))
+        else:
+            blocks.append((self.chunks, 1))
+        self.i("mov x23, x0", "query cursor")
+        for size, times in blocks:
+            n = len(self.out)
+            tag = f"{n}"
+            if times > 1:
+                self.mov_imm("x17", times, f"{times} blocks of {size} chunks")
+                self.label(f".Lblock{tag}")
+            if self.acc == "h":
+                for u in units:
+                    self.i(f"movi {self.A[u]}.2d, #0", "u16 partial sums (flushed after the block)")
+            self.mov_imm("x16", size, "chunks in this block")
+            self.label(f".Lchunk{tag}")
+            self.i(f"ldr q{q[0][1:]}, [x23], #16", "query chunk")
+            for u, cur in zip(units, cursors):
+                self.i(f"ldr q{self.R[u][0][1:]}, [{cur}], #16", f"row {u} chunk")
+            self.prep_query(q[:2])
+            self.cur = {u: self.R[u][0] for u in units}
+            self.emit_chunk(units, q[:2] if self.bits == 4 else q[:1], False)
+            self.i("subs x16, x16, #1")
+            self.i(f"b.ne .Lchunk{tag}")
+            if self.acc == "h":
+                for u in units:
+                    self.i(f"uadalp {self.A32[u]}.4s, {self.A[u]}.8h", "flush u16 sums into u32")
+            if times > 1:
+                self.i("subs x17, x17, #1")
+                self.i(f"b.ne .Lblock{tag}")
+        if len(units) > 1:
+            self.i(f"mov x1, {cursors[-1]}", "the last row's cursor ends at the next group")
+        if len(units) == 1:
+            a = self.A32[0]
+            vec = self.scratch[0]
+            self.i(f"addv s{vec[1:]}, {a}.4s", "sum the u32 lanes")
+            if self.scale != 1:
+                self.i(f"ushr v{vec[1:]}.2s, v{vec[1:]}.2s, #4", "4-bit l1 summed 16*t")
+            return [vec]
+        return self.fold([self.A32[u] for u in units], "s", 4)
+
+    def tree_lines(self, resume: str, slow: str) -> tuple[list[str], list[list[str]], list[str]]:
+        """The deferred tree of the previous group: (first level, later steps one per slot, distance vectors)."""
+        units = list(range(self.units))
+        lines, vecs = self.capture(lambda: self.fold([self.A[u] for u in units], self.acc,
+                                                     self.lanes_per_row(self.acc), pool=self.D))
+        prefix, rest = lines[:len(self.D)], lines[len(self.D):]
+        side = [[line] for line in rest]
+        if self.spec.kernel == "scan":
+            for v in vecs:
+                side.append([f"    str q{v[1:]}, [x3], #16".ljust(44) + "// four distances of the previous group"])
+            return prefix, side, vecs
+        test, _ = self.capture(lambda: self.group_test(vecs, self.M, slow))
+        side += [[line] for line in test[:-1]] + [[test[-1], f"{resume}:"]]
+        return prefix, side, vecs
+
+    def group_test(self, vecs: list[str], spare: list[str], slow: str) -> None:
+        """Branch to ``slow`` when some row of the group beats the threshold w7."""
+        spare = iter(spare)
+        level = list(vecs)
+        while len(level) > 1:
+            nxt = []
+            for a, b in zip(level[0::2], level[1::2]):
+                m = next(spare)
+                self.i(f"umin {m}.4s, {a}.4s, {b}.4s", "best of each lane pair of vectors")
+                nxt.append(m)
+            level = nxt
+        best = next(spare)
+        self.i(f"uminv s{best[1:]}, {level[0]}.4s", "best distance in the group")
+        self.i(f"fmov w10, s{best[1:]}")
+        self.i("cmp w10, w7", "any row better than the k-th best? (rare once the list is full)")
+        self.i(f"b.lo {slow}")
+
+    def slow_path(self, label: str, vecs: list[str], back: str) -> None:
+        self.label(label, "rows of the group, in order (ties keep the lower row)")
+        for j in range(self.group):
+            v = vecs[j // 4]
+            self.i(f"mov w10, {v}.s[{j % 4}]", f"row {j} of the group")
+            self.i("cmp w10, w7")
+            self.i(f"b.hs {label}_skip{j}")
+            self.i(f"add w11, w8, #{j}")
+            self.i("bl .Linsert")
+            self.label(f"{label}_skip{j}")
+        self.i(f"b {back}")
+
+    def deferred_groups(self) -> list[tuple[str, list[str], str]]:
+        """Group loop with the tree of group g interleaved into group g+1; returns the slow paths to emit."""
+        g = self.group
+        search = self.spec.kernel == "search"
+        self.c(f"group 0: loads and arithmetic only; its tree runs inside the next group (or after the loop)")
+        self.group_body(fold=False)
+        self.i("subs w9, w9, #1")
+        self.i("b.eq .Lgroup_last")
+        self.label(".Lgroup", f"{g} rows, and the tree of the previous {g}")
+        prefix, side, vecs = self.tree_lines(".Lgroup_resume", ".Lgroup_slow")
+        self.group_body(fold=False, prefix=prefix, side=side)
+        if search:
+            self.i(f"add w8, w8, #{g}", "row index of the group just tested")
+        self.i("subs w9, w9, #1")
+        self.i("b.ne .Lgroup")
+        self.label(".Lgroup_last", "the last group's tree")
+        prefix, side, vecs = self.tree_lines(".Lgroup_last_resume", ".Lgroup_last_slow")
+        self.out.extend(prefix)
+        for lines in side:
+            self.out.extend(lines)
+        if search:
+            self.i(f"add w8, w8, #{g}")
+        return [(".Lgroup_slow", vecs, ".Lgroup_resume"), (".Lgroup_last_slow", vecs, ".Lgroup_last_resume")]
+
+    # --- kernels -------------------------------------------------------------------------
+
+    def load_query(self) -> None:
+        s = self.spec
+        if self.mask:
+            self.i(f"movi {self.mask}.16b, #0xf0", "high-nibble mask")
+        if self.looped:
+            self.mov_imm("x24", self.stride, "row stride")
+            return
+        if self.small:
+            rep = "4s" if self.stride == 4 else "2d"
+            kind = "s" if self.stride == 4 else "d"
+            if s.kernel != "distance":
+                self.i(f"ld1r {{{self.qv[0]}.{rep}}}, [x0]", f"query replicated into each {self.stride}-byte row slot")
+                self.prep_query(self.qv[:2])
+            self.i(f"ldr {kind}{self.qv1[0][1:]}, [x0]", "query for one row; upper lanes zero")
+            self.prep_query(self.qv1[:2])
+            return
+        for c in range(self.chunks):
+            reg = self.qv[2 * c] if self.bits == 4 else self.qv[c]
+            self.i(f"ldr q{reg[1:]}, [x0, #{16 * c}]", f"query chunk {c}")
+            if self.bits == 4:
+                self.i(f"and {self.qv[2 * c + 1]}.16b, {reg}.16b, {self.mask}.16b", "query high nibbles")
+                self.i(f"shl {reg}.16b, {reg}.16b, #4", "query low nibbles to the top")
+
+    def _frame(self) -> list[tuple[str, str]]:
+        pairs = [("x19", "x20"), ("x21", "x22"), ("x23", "x24")] if self.looped else []
+        d = [n for n in range(8, 16, 2) if n in self.saved_d or n + 1 in self.saved_d]
+        return pairs + [(f"d{n}", f"d{n + 1}") for n in d]
+
+    def save(self) -> None:
+        """AAPCS64: x19-x28 and the low halves of v8-v15 (d8-d15) are callee-saved."""
+        frame = self._frame()
+        for n, (a, b) in enumerate(frame):
+            if n == 0:
+                self.i(f"stp {a}, {b}, [sp, #-{16 * len(frame)}]!", "callee-saved registers this kernel uses")
+            else:
+                self.i(f"stp {a}, {b}, [sp, #{16 * n}]")
+
+    def restore(self) -> None:
+        frame = self._frame()
+        for n, (a, b) in reversed(list(enumerate(frame))):
+            if n == 0:
+                self.i(f"ldp {a}, {b}, [sp], #{16 * len(frame)}")
+            else:
+                self.i(f"ldp {a}, {b}, [sp, #{16 * n}]")
+
+    def emit(self) -> list[str]:
+        s = self.spec
+        if s.kernel == "distance":
+            self.save()
+            self.load_query()
+            self.single_row()
+            self.i("mov w0, w10")
+            self.restore()
+            self.i("ret")
+            return self.out
+        if s.kernel == "scan":
+            self.save()
+            self.load_query()
+            shift = self.group.bit_length() - 1
+            self.i(f"lsr w9, w2, #{shift}", f"groups of {self.group} rows")
+            self.i("cbz w9, .Ltail_start")
+            if self.deferred:
+                self.deferred_groups()
+            else:
+                self.label(".Lgroup", f"{self.group} rows")
+                vecs = self.group_body()
+                for v in vecs:
+                    self.i(f"str q{v[1:]}, [x3], #16", "four distances")
+                self.i("subs w9, w9, #1")
+                self.i("b.ne .Lgroup")
+            self.label(".Ltail_start")
+            self.i(f"ands w9, w2, #{self.group - 1}", "rows left over")
+            self.i("b.eq .Ldone")
+            self.label(".Ltail", "one row")
+            self.single_row()
+            self.i("str w10, [x3], #4")
+            self.add_imm("x1", "x1", self.stride)
+            self.i("subs w9, w9, #1")
+            self.i("b.ne .Ltail")
+            self.label(".Ldone")
+            self.restore()
+            self.i("ret")
+            return self.out
+        # search
+        self.save()
+        self.search_prologue()
+        self.load_query()
+        shift = self.group.bit_length() - 1
+        self.i(f"lsr w9, w2, #{shift}", f"groups of {self.group} rows")
+        self.i("cbz w9, .Ltail_start")
+        if self.deferred:
+            slow = self.deferred_groups()
+        else:
+            self.label(".Lgroup", f"{self.group} rows")
+            vecs = self.group_body()
+            # registers that do not hold the distances (the slow path reads them)
+            self.group_test(vecs, [v for v in self.scratch + self.A if v not in vecs], ".Lgroup_slow")
+            self.label(".Lgroup_next")
+            self.i(f"add w8, w8, #{self.group}", "row index of the next group")
+            self.i("subs w9, w9, #1")
+            self.i("b.ne .Lgroup")
+            slow = [(".Lgroup_slow", vecs, ".Lgroup_next")]
+        self.label(".Ltail_start")
+        self.i(f"ands w9, w2, #{self.group - 1}", "rows left over")
+        self.i("b.eq .Ldone")
+        self.label(".Ltail", "one row")
+        self.single_row()
+        self.i("cmp w10, w7")
+        self.i("b.hs .Ltail_next")
+        self.i("mov w11, w8")
+        self.i("bl .Linsert")
+        self.label(".Ltail_next")
+        self.add_imm("x1", "x1", self.stride)
+        self.i("add w8, w8, #1")
+        self.i("subs w9, w9, #1")
+        self.i("b.ne .Ltail")
+        self.label(".Ldone")
+        self.i("mov w0, w6", "min(k, n)")
+        self.restore()
+        self.i("ret x15")
+        # out-of-line: the group holds at least one candidate; test its rows in order
+        for label, vecs, back in slow:
+            self.slow_path(label, vecs, back)
+        self.insert_helper()
+        return self.out
