@@ -1,0 +1,936 @@
+"""ARMv6-M (Cortex-M0) kernel generator: 16-bit Thumb only.
+
+Owns the generator contract of docs/kernels.md for the ``armv6m`` family
+(``generate`` / ``variants`` / ``max_dims``): distance, scan and top-k search
+for l1/l2 over 1-, 4-, 8- and 16-bit codes, AAPCS, every D up to
+``max_dims``.
+
+What ARMv6-M leaves you: eight low registers (r0-r7) for nearly every
+instruction, two-operand flag-setting ALU ops, no IT/CBZ, no DSP SIMD, no
+literal pools here (the checker decodes all of ``.text``, so constants are
+built with MOVS/LSLS/ADDS in the set-up code), and high registers
+(r8-r12, lr) reachable only by MOV, ADD and CMP.  The kernels therefore keep
+the hot row in the low registers and park loop state in the high ones: the
+row end pointer and the current k-th distance are compared with CMP low,
+high; accumulators grow with ADD high, low.
+
+Variants
+--------
+``swar`` (4-, 8- and 16-bit, the default there)
+    Whole words: each row word comes in with LDM, and a per-query table on
+    the stack holds, per word, q|H and ~q (H = the top bit of every lane;
+    built once per call, read with LDM; for one or two words the values
+    stay resident in high registers instead and come back by MOV).  The
+    wrap subtract is borrow-free because the top bit of every lane of the
+    minuend is a guard set to 1 and that of the subtrahend is cleared; the
+    true top bit is restored by XOR with ~(q ^ r) & H.
+
+    * 8-bit l1: |int8| is taken as (d & 0x7f7f7f7f) ^ (m * 0x7f) + m with m
+      the byte sign bits (so −128 → 128 exactly); the "+ m" is deferred to
+      a byte counter, and two words of (|d| − m) ≤ 0x7f per byte add
+      without overflow before being widened to two 16-bit lanes: about 20
+      cycles per four dims.  Rows are fully unrolled up to ``UNROLL_WORDS``;
+      longer rows loop over unrolled 16-word groups.
+    * 4-bit, 8-bit l2, 16-bit: each lane of d is sign-extended (SXTB/SXTH,
+      LSLS+ASRS, or ASRS for the top lane); the signed wrap difference x
+      has |x| = t (−2^(n−1) → 2^(n−1)), so l1 adds |x| (sign mask, EORS,
+      SUBS) and l2 adds x·x (MULS).  Unrolled up to ~400 instructions of
+      row code, then looped groups.
+``popcount`` (1-bit, the default there)
+    XOR and a SWAR popcount (0x5555…, 0x3333… to nibble counts), three words
+    of nibble counts added before the 0x0f0f… step, byte counts gathered in
+    a high register and widened once per row (or per 30-word chunk).  Up to
+    three query words stay resident in high registers.
+``simple`` (every spec)
+    One dim at a time (LDRB/LDRH, subtract, mask, min(δ, 2^n − δ) with a
+    branch, MULS for l2), unpadded rows: the readable reference of the family.
+
+The order is fixed, not searched per call: under the Cortex-M0 model the
+word kernels cost 1.8-5x fewer cycles than ``simple`` on every spec
+(tests/test_isa_armv6m.py checks the default is the cheaper one for each
+bits/metric).  Both l2 kernels spend one MULS per dim, so on a part with
+the 32-cycle multiplier option either pays 31 more cycles per dim.
+
+Search keeps the sorted top-k list in the caller's ``out_idx``/``out_dist``
+arrays and the current k-th distance in a high register (0xffffffff while
+fewer than k rows are kept), so a row that cannot enter costs one CMP and
+one not-taken branch; a row enters only when strictly closer, which keeps
+ties in row order.  Row bodies of up to ``ROW_PAIR_INSNS`` instructions are
+emitted twice per loop trip (an odd n enters at the second copy).  Rows are
+walked by pointer; the insertion path turns the pointer back into a row
+index with an exact division (shift by the stride's power of two, multiply
+by the inverse of its odd part mod 2^32).
+
+Limits: rows (and the query) of at most ``MAX_ROW_BYTES`` = 1020 bytes, and
+D within the uint32 bound of torus_hw.reference; ``max_dims`` is the smaller.
+"""
+
+from __future__ import annotations
+
+from torus_hw.errors import TorusInputError
+from torus_hw.reference import max_dims_u32
+
+from .spec import Kernel, KernelSpec, RowLayout
+from .targets import Target
+
+# Rows (and the query) are at most 1020 bytes = 255 words: the swar kernel's
+# 16-bit lanes sum at most 255 words x 256 < 2^16, and a Cortex-M0 part's
+# SRAM (4-32 KiB) holds the 2 KiB query table at that size.
+MAX_ROW_BYTES = 1020
+UNROLL_WORDS = 32          # swar: rows up to 128 bytes are fully unrolled
+SWAR_GROUP_WORDS = 16      # swar: longer rows loop over 16-word groups
+POP_CHUNK_WORDS = 30       # popcount: byte counters hold 10 groups of 3 words (<= 240)
+
+FRAME = 32                 # locals below the query table (bytes)
+# [sp+0] k, +4 found, +8 db, +12 out_idx, +16 out_dist, +20 stride inverse, +24 insertion return, +28 n odd
+ROW_PAIR_INSNS = 100       # search: row bodies up to this size are emitted twice per loop trip
+
+
+def variants(target: Target, spec: KernelSpec) -> list[str]:
+    if spec.bits == 1:
+        return ["popcount", "simple"]
+    return ["swar", "simple"]
+
+
+def max_dims(target: Target, spec: KernelSpec) -> int:
+    return min(max_dims_u32(spec.bits, spec.metric), MAX_ROW_BYTES * 8 // spec.bits)
+
+
+def _check(target: Target, spec: KernelSpec) -> None:
+    limit = max_dims(target, spec)
+    if spec.dims > limit:
+        why = ("distances would overflow uint32" if limit == max_dims_u32(spec.bits, spec.metric)
+               else f"rows are limited to {MAX_ROW_BYTES} bytes on {target.name}")
+        raise TorusInputError(f"{target.name}: D={spec.dims} with {spec.bits}-bit {spec.metric} exceeds "
+                              f"max_dims={limit} ({why})")
+
+
+# --- the assembly writer ---------------------------------------------------------
+
+
+class _Asm:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.count = 0        # instructions emitted (for branch-range estimates)
+
+    def op(self, text: str, comment: str | None = None) -> None:
+        self.count += 1
+        self.lines.append(f"    {text:<28}@ {comment}" if comment else f"    {text}")
+
+    def label(self, name: str, comment: str | None = None) -> None:
+        self.lines.append(f"{name}:" + (f"                     @ {comment}" if comment else ""))
+
+    def note(self, text: str) -> None:
+        self.lines.append(f"    @ {text}")
+
+    def const(self, reg: str, value: int, comment: str | None = None) -> None:
+        """Build a 32-bit constant in a low register without a literal pool."""
+        value &= 0xFFFF_FFFF
+        if value < 256:
+            self.op(f"movs {reg}, #{value}", comment)
+            return
+        if (~value & 0xFFFF_FFFF) < 256:
+            self.op(f"movs {reg}, #{~value & 0xFFFF_FFFF}", comment)
+            self.op(f"mvns {reg}, {reg}")
+            return
+        chunks = [(value >> s) & 0xFF for s in (24, 16, 8, 0)]
+        while chunks[0] == 0:
+            chunks.pop(0)
+        self.op(f"movs {reg}, #{chunks[0]}", comment or f"= {value:#010x}, built byte by byte")
+        for byte in chunks[1:]:
+            self.op(f"lsls {reg}, {reg}, #8")
+            if byte:
+                self.op(f"adds {reg}, #{byte}")
+
+    def bcc_far(self, cond: str, label: str, far: bool) -> None:
+        """Conditional branch; past B<cc>'s ±256-byte reach, an inverted B<cc> over a B."""
+        if not far:
+            self.op(f"b{cond} {label}")
+            return
+        inverse = {"ne": "eq", "eq": "ne", "lo": "hs", "hs": "lo"}[cond]
+        self.op(f"b{inverse} 9f", "long branch: B<cc> reaches only ±256 bytes")
+        self.op(f"b {label}")
+        self.lines.append("9:")
+
+    def sp_adjust(self, delta: int, scratch: str) -> None:
+        """sp += delta (a multiple of 4); beyond ADD/SUB SP's 508-byte immediate, through `scratch`."""
+        if delta == 0:
+            return
+        if abs(delta) <= 508:
+            self.op(f"{'add' if delta > 0 else 'sub'} sp, #{abs(delta)}")
+            return
+        self.const(scratch, abs(delta))
+        if delta < 0:
+            self.op(f"rsbs {scratch}, {scratch}, #0")
+        self.op(f"add {scratch}, sp")
+        self.op(f"mov sp, {scratch}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+# --- row bodies: one row's distance, pointer advanced by the stride --------------
+#
+# Each body names the low registers it uses; `row` is the row pointer (kept in
+# r0 by every body), `dist` where the distance ends.  High registers r8 (end of
+# the database) and r9 (k-th distance / scan output) belong to the outer loop.
+
+
+class _Body:
+    row = "r0"
+    dist = "r2"
+    spare = "r3"            # a low register free after the body (scan's store)
+    unroll_rows = True      # search may emit the body twice per trip (bodies without loops only)
+
+    def __init__(self, spec: KernelSpec, layout: RowLayout):
+        self.spec = spec
+        self.layout = layout
+        self.words = layout.stride // 4 if layout.align == 4 else 0
+
+    def stack_bytes(self) -> int:
+        return 0
+
+    def setup(self, a: _Asm, q: str) -> None:
+        """Per call: `q` (r5) holds the query pointer; may clobber r1-r7 (n in r2 is dead by then)."""
+
+    def reload(self, a: _Asm) -> None:
+        """Restore the loop-invariant low registers after the insertion path clobbered them."""
+
+    def body(self, a: _Asm) -> None:
+        raise NotImplementedError
+
+    def plan(self) -> list[str]:
+        raise NotImplementedError
+
+    def why(self) -> str:
+        raise NotImplementedError
+
+
+class _Simple(_Body):
+    """One dim (4-bit: one byte, two dims) per loop trip; r10 = query, r11 = query end."""
+
+    unroll_rows = False
+
+    dist = "r4"
+    spare = "r2"
+
+    def plan(self) -> list[str]:
+        return ["r0 row pointer (walks the row byte by byte)", "r1 query pointer", "r2, r3 query / row codes",
+                "r4 distance accumulator", "r5, r7 scratch", "r6 constant (15 for 4-bit, 0 for 1-bit)",
+                "r10 query start, r11 query end (reset and stop the dim loop)"]
+
+    def why(self) -> str:
+        return "the readable one-dim-at-a-time reference of the family"
+
+    def setup(self, a: _Asm, q: str) -> None:
+        a.op(f"mov r10, {q}", "query start")
+        a.const("r7", self.spec.row_bytes)
+        a.op(f"adds r7, {q}")
+        a.op("mov r11, r7", "query end: the dim loop stops there")
+        self.reload(a)
+
+    def reload(self, a: _Asm) -> None:
+        if self.spec.bits == 4:
+            a.op("movs r6, #15", "nibble mask")
+        elif self.spec.bits == 1:
+            a.op("movs r6, #0", "zero, for ADCS")
+
+    def _tmin(self, a: _Asm, x: str, y: str, mask: str | None, ext: str | None) -> None:
+        """x = min(x mod 2^n, (-x) mod 2^n), y scratch."""
+        if ext:
+            a.op(f"{ext} {x}, {x}", "δ = (q - r) mod 2^n")
+            a.op(f"rsbs {y}, {x}, #0")
+            a.op(f"{ext} {y}, {y}", "2^n - δ (mod 2^n)")
+        else:
+            a.op(f"ands {x}, {mask}", "δ = (q - r) mod 16")
+            a.op(f"rsbs {y}, {x}, #0")
+            a.op(f"ands {y}, {mask}", "16 - δ (mod 16)")
+        a.op(f"cmp {x}, {y}")
+        a.op("bls 1f", "keep the smaller")
+        a.op(f"movs {x}, {y}")
+        a.lines.append("1:")
+        if self.spec.metric == "l2":
+            a.op(f"muls {x}, {x}, {x}", "t^2")
+        a.op(f"adds r4, {x}")
+
+    def body(self, a: _Asm) -> None:
+        bits = self.spec.bits
+        a.op("mov r1, r10", "query pointer back to the start")
+        a.op("movs r4, #0")
+        a.label(".Ldim", "one dim (4-bit: one byte = two dims) per trip")
+        if bits == 16:
+            a.op("ldrh r2, [r1]")
+            a.op("ldrh r3, [r0]")
+            a.op("adds r1, #2")
+            a.op("adds r0, #2")
+            a.op("subs r2, r2, r3")
+            self._tmin(a, "r2", "r3", None, "uxth")
+        elif bits == 8:
+            a.op("ldrb r2, [r1]")
+            a.op("ldrb r3, [r0]")
+            a.op("adds r1, #1")
+            a.op("adds r0, #1")
+            a.op("subs r2, r2, r3")
+            self._tmin(a, "r2", "r3", None, "uxtb")
+        elif bits == 4:
+            a.op("ldrb r2, [r1]")
+            a.op("ldrb r3, [r0]")
+            a.op("adds r1, #1")
+            a.op("adds r0, #1")
+            a.op("subs r5, r2, r3", "low nibbles: dim 2j")
+            self._tmin(a, "r5", "r7", "r6", None)
+            a.op("lsrs r2, r2, #4", "high nibbles: dim 2j+1 (0 in both when padding)")
+            a.op("lsrs r3, r3, #4")
+            a.op("subs r5, r2, r3")
+            self._tmin(a, "r5", "r7", "r6", None)
+        else:
+            a.op("ldrb r2, [r1]")
+            a.op("ldrb r3, [r0]")
+            a.op("adds r1, #1")
+            a.op("adds r0, #1")
+            a.op("eors r2, r3", "differing bits")
+            for _ in range(8):
+                a.op("lsrs r2, r2, #1", "next bit into C")
+                a.op("adcs r4, r6", "r4 += C (r6 = 0)")
+        a.op("cmp r1, r11")
+        a.op("bne .Ldim")
+
+
+def _query_table(a: _Asm, q: str, guard: int, words: int, group_words: int) -> None:
+    """Per word j of the query, store q_j | guard then ~q_j at sp+32 (r1-r4 clobbered, guard left in r6).
+
+    With `group_words`, r12 = the table address where the looped groups end.
+    """
+    a.note(f"Query table: per word j, q_j | {guard:#010x} (guard bits) then ~q_j.")
+    a.const("r6", guard, "H: the top bit of every lane")
+    a.op("add r1, sp, #32", "table start")
+    a.const("r2", words, "words to convert")
+    a.label(".Lqtab")
+    a.op(f"ldm {q}!, {{r3}}")
+    a.op("mvns r4, r3", "~q")
+    a.op("orrs r3, r6", "q | H")
+    a.op("stm r1!, {r3, r4}")
+    a.op("subs r2, #1")
+    a.op("bne .Lqtab")
+    if group_words:
+        a.op("add r1, sp, #32")
+        a.const("r3", (words // group_words) * group_words * 8)
+        a.op("adds r3, r1")
+        a.op("mov r12, r3", "query table end of the looped groups")
+
+
+def _resident_query(a: _Asm, q: str, guard: int, homes: list[tuple[str, str]]) -> None:
+    """Small queries skip the table: q_j | guard and ~q_j of each word live in high registers `homes[j]`.
+
+    r3, r4 clobbered; the guard is left in r6.
+    """
+    a.note(f"Query resident in high registers: per word j, q_j | {guard:#010x} and ~q_j (MOV brings them back).")
+    a.const("r6", guard, "H: the top bit of every lane")
+    for j, (hi_a, hi_b) in enumerate(homes):
+        a.op(f"ldm {q}!, {{r3}}")
+        a.op("mvns r4, r3", "~q")
+        a.op("orrs r3, r6", "q | H")
+        a.op(f"mov {hi_a}, r3")
+        a.op(f"mov {hi_b}, r4")
+
+
+def _query_pair(a: _Asm, x: str, home: tuple[str, str] | None, note: bool) -> None:
+    """x = q_j | H, r4 = ~q_j: from high registers (2 cycles) or the stacked table (LDM, 3 cycles)."""
+    if home:
+        a.op(f"mov {x}, {home[0]}", "q|H (resident)" if note else None)
+        a.op(f"mov r4, {home[1]}", "~q (resident)" if note else None)
+    else:
+        a.op(f"ldm r1!, {{{x}, r4}}", "q|H, ~q (query table)" if note else None)
+
+
+def _lane_difference(a: _Asm, note: bool, lanes: str, home: tuple[str, str] | None = None) -> None:
+    """r3 = exact per-lane (q - r) mod 2^n of the next word (r4, r5 clobbered; r6 = guard bits H)."""
+    c = (lambda s: s) if note else (lambda s: None)
+    _query_pair(a, "r3", home, note)
+    a.op("ldm r0!, {r5}", c("R = row word"))
+    a.op("eors r4, r5", c("~q ^ r"))
+    a.op("ands r4, r6", c("c = ~(q ^ r) in each lane's top bit: fixes the guard bit"))
+    a.op("bics r5, r6", c("r with lane top bits cleared"))
+    a.op("subs r3, r3, r5", c("(q|H) - (r&~H): each guard bit absorbs its lane's borrow"))
+    a.op("eors r3, r4", c(f"d = (q - r) mod 2^n in every {lanes}"))
+
+
+class _SwarLanes(_Body):
+    """4-, 8- (l2) and 16-bit: exact lane-wise wrap difference per word, then each lane sign-extended."""
+
+    dist = "r2"
+    spare = "r4"
+    GUARD = {4: 0x88888888, 8: 0x80808080, 16: 0x80008000}
+    BODY_INSNS = 400        # unrolled code per row (or per looped group) stays within ~800 bytes
+
+    def __init__(self, spec: KernelSpec, layout: RowLayout):
+        super().__init__(spec, layout)
+        self.lanes = 32 // spec.bits
+        per_word = 7 + self.lanes * (1.75 + (4 if spec.metric == "l1" else 2))
+        self.group = max(1, int(self.BODY_INSNS // per_word))
+        self.unroll = self.words <= self.group
+        # r10, r11, r12 and lr are free in this body: two words of query fit them.
+        self.homes = [("r10", "r11"), ("r12", "lr")][:self.words] if self.words <= 2 else None
+
+    def stack_bytes(self) -> int:
+        return 0 if self.homes else 8 * self.words
+
+    def plan(self) -> list[str]:
+        if self.homes:
+            where = ", ".join(f"{h[0]}/{h[1]} word {j}" for j, h in enumerate(self.homes))
+            return ["r0 row pointer (LDM r0!)", f"query resident: q|H / ~q in {where}",
+                    "r2 distance accumulator", "r3 d: the word's exact lane differences", "r4, r5 lane / sign scratch",
+                    f"r6 H = {self.GUARD[self.spec.bits]:#010x} (lane top bits)"]
+        return ["r0 row pointer (LDM r0!)", f"r1 query-table pointer (reset to sp+32 per row; q|{self.GUARD[self.spec.bits]:#010x}, ~q per word)",
+                "r2 distance accumulator", "r3 d: the word's exact lane differences", "r4, r5 lane / sign scratch",
+                f"r6 H = {self.GUARD[self.spec.bits]:#010x} (lane top bits)",
+                "r12 end of the query table's looped groups (long rows)"]
+
+    def why(self) -> str:
+        n = self.spec.bits
+        op = "|x| by sign mask" if self.spec.metric == "l1" else "x*x by MULS (t^2 = x^2 for the signed lane)"
+        return (f"SWAR wrap subtract of {self.lanes} {n}-bit lanes per word (guard bits), each lane sign-extended "
+                f"by LSLS/ASRS (the signed wrap difference x has |x| = t, -2^{n - 1} -> 2^{n - 1}), {op}; "
+                f"{self.words} word(s) per row, {'fully unrolled' if self.unroll else f'groups of {self.group} words'}")
+
+    def setup(self, a: _Asm, q: str) -> None:
+        if self.homes:
+            _resident_query(a, q, self.GUARD[self.spec.bits], self.homes)
+        else:
+            _query_table(a, q, self.GUARD[self.spec.bits], self.words, 0 if self.unroll else self.group)
+
+    def reload(self, a: _Asm) -> None:
+        a.const("r6", self.GUARD[self.spec.bits], "H")
+
+    def _word(self, a: _Asm, first: bool, note: bool, j: int = 0) -> None:
+        n = self.spec.bits
+        _lane_difference(a, note, f"{n}-bit lane", self.homes[j] if self.homes else None)
+        for j in range(self.lanes):
+            c = (lambda s: s) if note and j < 2 else (lambda s: None)
+            if j == self.lanes - 1:
+                a.op(f"asrs r4, r3, #{32 - n}", c("top lane: ASRS sign-extends"))
+            elif j == 0 and n in (8, 16):
+                a.op(f"sxt{'b' if n == 8 else 'h'} r4, r3", c("lane 0, signed: x = the wrap difference as int"))
+            else:
+                a.op(f"lsls r4, r3, #{32 - n * (j + 1)}", c(f"lane {j} to the top ..."))
+                a.op(f"asrs r4, r4, #{32 - n}", c("... and back, sign-extended"))
+            if self.spec.metric == "l1":
+                a.op("asrs r5, r4, #31", c("s = x < 0 ? -1 : 0"))
+                a.op("eors r4, r5")
+                a.op("subs r4, r4, r5", c("|x| = t (the most negative lane gives 2^(n-1))"))
+            else:
+                a.op("muls r4, r4, r4", c("t^2 = x^2"))
+            if first and j == 0:
+                a.op("movs r2, r4", c("distance starts"))
+            else:
+                a.op("adds r2, r4")
+
+    def body(self, a: _Asm) -> None:
+        W = self.words
+        if not self.homes:
+            a.op("add r1, sp, #32", "query table")
+        if self.unroll:
+            for w in range(W):
+                self._word(a, w == 0, w == 0, w)
+            return
+        a.op("movs r2, #0")
+        a.label(".Lgroup", f"{self.group} words per trip")
+        for w in range(self.group):
+            self._word(a, False, w == 0)
+        a.op("cmp r1, r12")
+        a.bcc_far("ne", ".Lgroup", True)
+        for w in range(W % self.group):
+            self._word(a, False, False)
+
+
+class _Swar8(_Body):
+    """8-bit l1, four dims per word (see the module docstring for the algebra)."""
+
+    dist = "r3"
+    spare = "r4"
+    # r0 row, r1 query table, r2 X (pair sum), r3 A, r4 B, r5 R (row word), r6 H, r7 M
+    # r10 byte-sign counter, r11 lane accumulator, r12 query-table group end
+
+    def __init__(self, spec: KernelSpec, layout: RowLayout):
+        super().__init__(spec, layout)
+        # r12 and lr are free in this body: one word of query (D <= 4) fits them.
+        self.homes = [("r12", "lr")] if self.words == 1 else None
+
+    def stack_bytes(self) -> int:
+        return 0 if self.homes else 8 * self.words
+
+    def plan(self) -> list[str]:
+        return ["r0 row pointer (LDM r0!: one word per LDM, the row is walked once)",
+                *(["query resident: q|H in r12, ~q in lr"] if self.homes else []),
+                "r1 query-table pointer (reset to sp+32 per row; LDM r1!: q|0x80808080, ~q per word)",
+                "r2 X: |d| - m of two words added (<= 0xfe per byte)", "r3 A, r4 B, r5 R: one word in flight",
+                "r6 H = 0x80808080", "r7 M = 0x00ff00ff (byte -> 16-bit lane mask)",
+                "r10 byte sign counter (the deferred + m of |d|)", "r11 two 16-bit lane sums",
+                "r12 end of the query table's looped groups (rows longer than the unrolled limit)"]
+
+    def why(self) -> str:
+        return ("SWAR over four bytes per word: borrow-free wrap subtract with guard bits, |int8| by sign masks, "
+                f"{self.words} word(s) per row, {'fully unrolled' if self.words <= UNROLL_WORDS else 'unrolled groups of 16 words'}; "
+                "about 20 cycles per word against ~75 for one byte at a time")
+
+    def setup(self, a: _Asm, q: str) -> None:
+        if self.homes:
+            _resident_query(a, q, 0x80808080, self.homes)
+        else:
+            _query_table(a, q, 0x80808080, self.words, SWAR_GROUP_WORDS if self.words > UNROLL_WORDS else 0)
+        a.const("r7", 0x00FF00FF, "M (H is already in r6)")
+
+    def reload(self, a: _Asm) -> None:
+        a.const("r6", 0x80808080, "H")
+        a.const("r7", 0x00FF00FF, "M")
+
+    def _word(self, a: _Asm, x: str, first_word: bool, note: bool) -> None:
+        """One word into `x` (= |d| - m per byte); m added to r10."""
+        c = (lambda s: s) if note else (lambda s: None)
+        _query_pair(a, x, self.homes[0] if self.homes else None, note)
+        a.op("ldm r0!, {r5}", c("R = row word"))
+        a.op("eors r4, r5", c("~q ^ r"))
+        a.op("ands r4, r6", c("c = ~(q7 ^ r7) in bit 7: fixes the guard bit"))
+        a.op("bics r5, r6", c("r & 0x7f7f7f7f"))
+        a.op(f"subs {x}, {x}, r5", c("(q|H) - (r&~H): the guard bit absorbs each byte's borrow"))
+        a.op(f"eors {x}, r4", c("d = (q - r) mod 256 in every byte"))
+        a.op("mov r4, r6")
+        a.op(f"ands r4, {x}", c("sign bits of d"))
+        a.op(f"eors {x}, r4", c("d & 0x7f7f7f7f"))
+        a.op("lsrs r5, r4, #7", c("m = 1 in each negative byte"))
+        a.op("subs r4, r4, r5", c("m * 0x7f"))
+        a.op(f"eors {x}, r4", c("|d| - m: 127 - low7 if negative (so -128 -> 127 + 1), else low7"))
+        if first_word:
+            a.op("mov r10, r5", c("byte sign counter starts"))
+        else:
+            a.op("add r10, r5", c("the deferred + m, counted per byte"))
+
+    def _widen(self, a: _Asm, first: bool, note: bool) -> None:
+        a.op("lsrs r3, r2, #8", "odd bytes ..." if note else None)
+        a.op("ands r3, r7", "... to 16-bit lanes" if note else None)
+        a.op("ands r2, r7", "even bytes to 16-bit lanes" if note else None)
+        if first:
+            a.op("mov r11, r3", "lane sums start" if note else None)
+        else:
+            a.op("add r11, r3")
+        a.op("add r11, r2")
+
+    def _words(self, a: _Asm, n: int, first: bool) -> None:
+        """n words unrolled (pairs, then a lone last word)."""
+        for w in range(0, n, 2):
+            note = first and w == 0
+            self._word(a, "r2", first and w == 0, note)
+            if w + 1 < n:
+                self._word(a, "r3", False, False)
+                a.op("adds r2, r3", "two words of |d| - m: <= 0xfe per byte" if note else None)
+            self._widen(a, first and w == 0, note)
+
+    def body(self, a: _Asm) -> None:
+        W = self.words
+        if not self.homes:
+            a.op("add r1, sp, #32", "query table")
+        if W <= UNROLL_WORDS:
+            self._words(a, W, True)
+        else:
+            a.op("movs r3, #0")
+            a.op("mov r10, r3")
+            a.op("mov r11, r3")
+            a.label(".Lgroup", f"{SWAR_GROUP_WORDS} words per trip")
+            self._words(a, SWAR_GROUP_WORDS, False)
+            a.op("cmp r1, r12")
+            a.bcc_far("ne", ".Lgroup", True)
+            rest = W % SWAR_GROUP_WORDS
+            if rest:
+                self._words(a, rest, False)
+        a.note("Row total: widen the sign counter, add the lanes, fold the two halves.")
+        a.op("mov r2, r10")
+        a.op("lsrs r3, r2, #8")
+        a.op("ands r3, r7")
+        a.op("ands r2, r7")
+        a.op("adds r2, r3")
+        a.op("mov r3, r11")
+        a.op("adds r2, r3", "two 16-bit lanes, each < 2^16 (<= 255 words)")
+        a.op("uxth r3, r2")
+        a.op("lsrs r2, r2, #16")
+        a.op("adds r3, r2", "distance")
+
+
+class _Popcount(_Body):
+    """1-bit Hamming: XOR, SWAR popcount, byte counters."""
+
+    dist = "r2"
+    spare = "r3"
+    # r0 row, r1 query, r2 N (nibble counts of up to 3 words), r3 T, r4 R, r5 C5, r6 C3, r7 CF
+    # r10 byte counters, r11 query start, r12 32-bit sum (chunked rows), lr query end of the chunks
+
+    HOMES = ("r11", "r12", "lr")     # free high registers: up to three query words stay resident
+
+    def __init__(self, spec: KernelSpec, layout: RowLayout):
+        super().__init__(spec, layout)
+        self.homes = self.HOMES[:self.words] if self.words <= len(self.HOMES) else None
+
+    def plan(self) -> list[str]:
+        if self.homes:
+            return ["r0 row pointer (LDM r0!)", f"query words resident in {', '.join(self.homes)} (MOV per use)",
+                    "r2 N: nibble counts of up to three words (<= 12)", "r3, r4 scratch / row word",
+                    "r5 0x55555555, r6 0x33333333, r7 0x0f0f0f0f", "r10 byte counters"]
+        return ["r0 row pointer (LDM r0!)", "r1 query pointer (LDM r1!, reset from r11 per row)",
+                "r2 N: nibble counts of up to three words (<= 12)", "r3, r4 scratch / row word",
+                "r5 0x55555555, r6 0x33333333, r7 0x0f0f0f0f", "r10 byte counters (<= 240)",
+                "r11 query start", "r12 running sum and lr end of looped chunks (rows > 30 words)"]
+
+    def why(self) -> str:
+        return (f"XOR + SWAR popcount on {self.words} word(s) per row; three words share the nibble-to-byte step "
+                "and byte counters are widened once per row (or 30-word chunk)")
+
+    def setup(self, a: _Asm, q: str) -> None:
+        if self.homes:
+            a.note("Query resident: each word in a high register, brought back by MOV (1 cycle, LDM 2).")
+            for home in self.homes:
+                a.op(f"ldm {q}!, {{r3}}")
+                a.op(f"mov {home}, r3")
+            self.reload(a)
+            return
+        a.op(f"mov r11, {q}", "query start")
+        if self.words > POP_CHUNK_WORDS:
+            a.const("r3", (self.words // POP_CHUNK_WORDS) * POP_CHUNK_WORDS * 4)
+            a.op(f"adds r3, {q}")
+            a.op("mov lr, r3", "query end of the looped chunks")
+        self.reload(a)
+
+    def reload(self, a: _Asm) -> None:
+        a.const("r5", 0x55555555)
+        a.const("r6", 0x33333333)
+        a.const("r7", 0x0F0F0F0F)
+
+    def _word(self, a: _Asm, dst: str, note: bool, j: int) -> None:
+        c = (lambda s: s) if note else (lambda s: None)
+        if self.homes:
+            a.op(f"mov {dst}, {self.homes[j]}", c("query word (resident)"))
+        else:
+            a.op(f"ldm r1!, {{{dst}}}", c("query word"))
+        a.op("ldm r0!, {r4}", c("row word"))
+        a.op(f"eors {dst}, r4", c("differing bits"))
+        a.op(f"lsrs r4, {dst}, #1")
+        a.op("ands r4, r5")
+        a.op(f"subs {dst}, {dst}, r4", c("2-bit counts: x - ((x >> 1) & 0x55..)"))
+        a.op(f"lsrs r4, {dst}, #2")
+        a.op("ands r4, r6")
+        a.op(f"ands {dst}, r6")
+        a.op(f"adds {dst}, r4", c("nibble counts (<= 4)"))
+
+    def _chunk(self, a: _Asm, n: int, note: bool) -> None:
+        """n <= 30 words into the byte counters r10 (which must start at 0 or be set by the first group)."""
+        for g in range(0, n, 3):
+            first = g == 0
+            self._word(a, "r2", note and first, g)
+            for w in range(1, min(3, n - g)):
+                self._word(a, "r3", False, g + w)
+                a.op("adds r2, r3", "nibble counts of up to 3 words: <= 12" if note and first else None)
+            a.op("lsrs r3, r2, #4")
+            a.op("ands r3, r7")
+            a.op("ands r2, r7")
+            a.op("adds r2, r3", "byte counts (<= 24)" if note and first else None)
+            if first:
+                a.op("mov r10, r2", "byte counters start" if note else None)
+            else:
+                a.op("add r10, r2", "byte counters (<= 240 over 30 words)" if note else None)
+
+    def _fold(self, a: _Asm, into_sum: bool, first: bool) -> None:
+        """r2 = sum of the byte counters r10 (optionally added to r12)."""
+        a.op("mov r2, r10")
+        a.op("lsrs r3, r2, #8")
+        a.const("r4", 0x00FF00FF)
+        a.op("ands r3, r4")
+        a.op("ands r2, r4")
+        a.op("adds r2, r3", "two 16-bit lanes")
+        a.op("uxth r3, r2")
+        a.op("lsrs r2, r2, #16")
+        a.op("adds r2, r3", "popcount of the chunk")
+        if into_sum:
+            if first:
+                a.op("mov r12, r2")
+            else:
+                a.op("add r12, r2")
+
+    def body(self, a: _Asm) -> None:
+        W = self.words
+        if not self.homes:
+            a.op("mov r1, r11", "query pointer back to the start")
+        if W <= POP_CHUNK_WORDS:
+            self._chunk(a, W, True)
+            self._fold(a, False, True)
+            return
+        a.op("movs r2, #0")
+        a.op("mov r12, r2", "running sum")
+        a.label(".Lchunk", f"{POP_CHUNK_WORDS} words per trip")
+        self._chunk(a, POP_CHUNK_WORDS, True)
+        self._fold(a, True, False)
+        a.op("cmp r1, lr")
+        a.bcc_far("ne", ".Lchunk", True)
+        rest = W % POP_CHUNK_WORDS
+        if rest:
+            self._chunk(a, rest, False)
+            self._fold(a, True, False)
+        a.op("mov r2, r12", "distance")
+
+
+_BODIES = {"simple": _Simple, "popcount": _Popcount}
+
+
+def _body(spec: KernelSpec, layout: RowLayout, variant: str) -> _Body:
+    if variant == "swar":
+        return (_Swar8 if (spec.bits, spec.metric) == (8, "l1") else _SwarLanes)(spec, layout)
+    return _BODIES[variant](spec, layout)
+
+
+def _layout(spec: KernelSpec, variant: str) -> RowLayout:
+    return RowLayout(spec.dims, spec.bits, align=1 if variant == "simple" else 4)
+
+
+# --- the three kernels --------------------------------------------------------------
+
+
+def _prologue(a: _Asm, extra: int, stack_args: bool = False) -> int:
+    """Save r4-r11 and lr; reserve FRAME + extra bytes. Returns the offset of the caller's stack args.
+
+    With `stack_args`, the two stacked arguments (out_idx, out_dist) are read into r6, r7 before the
+    frame is reserved (past it they may lie beyond LDR's 1020-byte SP offset).
+    """
+    a.op("push {r4-r7, lr}", "AAPCS: callee-saved low registers and the return address")
+    a.op("mov r4, r8")
+    a.op("mov r5, r9")
+    a.op("mov r6, r10")
+    a.op("mov r7, r11")
+    a.op("push {r4-r7}", "callee-saved high registers, through low ones (v6-M PUSH takes low only)")
+    if stack_args:
+        a.op("ldr r6, [sp, #36]", "out_idx (the 5th argument, stacked by the caller)")
+        a.op("ldr r7, [sp, #40]", "out_dist (the 6th)")
+    local = FRAME + extra
+    local += (-(local + 36)) % 8                # keep sp 8-byte aligned (AAPCS public interface)
+    a.sp_adjust(-local, "r4")
+    return local + 36
+
+
+def _epilogue(a: _Asm, local: int) -> None:
+    a.sp_adjust(local - 36, "r4")
+    a.op("pop {r4-r7}")
+    a.op("mov r8, r4")
+    a.op("mov r9, r5")
+    a.op("mov r10, r6")
+    a.op("mov r11, r7")
+    a.op("pop {r4-r7, pc}", "return")
+
+
+def _exact_division(stride: int) -> tuple[int, int]:
+    """(shift, inverse) with i = ((x >> shift) * inverse) mod 2^32 for x = i * stride."""
+    shift = (stride & -stride).bit_length() - 1
+    odd = stride >> shift
+    return shift, pow(odd, -1, 1 << 32)
+
+
+def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
+    stride = body.layout.stride
+    args = _prologue(a, body.stack_bytes(), stack_args=True)
+    a.note("r0 q, r1 db, r2 n, r3 k, r6 out_idx, r7 out_dist.")
+    a.op(f"cmp r3, #{spec.k_max}")
+    a.op("bls 1f")
+    a.op(f"movs r3, #{spec.k_max}", "k > k_max: clamp (the list has k_max slots)")
+    a.lines.append("1:")
+    a.op("str r3, [sp, #0]", "k")
+    a.op("movs r4, #0")
+    a.op("str r4, [sp, #4]", "found = 0")
+    a.op("cmp r3, #0")
+    a.bcc_far("eq", ".Lreturn", True)
+    a.op("cmp r2, #0")
+    a.bcc_far("eq", ".Lreturn", True)
+    a.op("str r1, [sp, #8]", "db, for turning a row pointer into a row index")
+    a.op("str r6, [sp, #12]", "out_idx")
+    a.op("str r7, [sp, #16]", "out_dist")
+    shift, inverse = _exact_division(stride)
+    a.const("r4", inverse, f"inverse of the stride's odd part {stride >> shift} mod 2^32")
+    a.op("str r4, [sp, #20]")
+    a.const("r4", stride, "row stride")
+    a.op("muls r4, r2, r4", "n * stride")
+    a.op("adds r4, r1")
+    a.op("mov r8, r4", "r8 = end of the database")
+    a.op("movs r4, #0")
+    a.op("mvns r4, r4")
+    a.op("mov r9, r4", "r9 = k-th best distance so far: 0xffffffff until k rows are kept")
+    probe = _Asm()
+    body.body(probe)
+    two = body.unroll_rows and probe.count <= ROW_PAIR_INSNS and not any(
+        line.startswith(".L") for line in probe.lines)
+    if two:
+        a.op("movs r4, #1")
+        a.op("ands r4, r2")
+        a.op("str r4, [sp, #28]", "n odd: enter the two-row loop at its second row")
+    a.op("mov r5, r0")
+    a.op("mov r0, r1", "r0 = row pointer")
+    body.setup(a, "r5")
+    d = body.dist
+    start = a.count
+    if two:
+        a.op("ldr r4, [sp, #28]")
+        a.op("cmp r4, #0")
+        a.op("bne .Lrow_b")
+        a.label(".Lrow", "two rows per trip (the row loop unrolled)")
+        body.body(a)
+        a.op(f"cmp {d}, r9", "closer than the k-th kept row?")
+        a.op("blo .Linsert_a", "rarely: strictly closer (ties keep the lower row)")
+        a.label(".Lnext_a")
+        a.label(".Lrow_b", "second row of the trip")
+        body.body(a)
+        a.op(f"cmp {d}, r9")
+        a.op("blo .Linsert_b")
+        a.label(".Lnext")
+    else:
+        a.label(".Lrow", "one row per trip")
+        body.body(a)
+        a.op(f"cmp {d}, r9", "closer than the k-th kept row?")
+        a.op("blo .Linsert", "rarely: strictly closer (ties keep the lower row)")
+        a.label(".Lnext")
+    a.op("cmp r0, r8")
+    a.bcc_far("ne", ".Lrow", a.count - start > 100)
+    a.label(".Ldone")
+    a.op("ldr r0, [sp, #4]", "return found = min(k, n)")
+    a.op("b .Lexit")
+    if two:
+        # Which copy entered the insertion path, kept on the stack (it clobbers the low registers).
+        for copy, flag in (("a", 0), ("b", 1)):
+            a.label(f".Linsert_{copy}")
+            a.op(f"movs {body.spare}, #{flag}")
+            a.op(f"str {body.spare}, [sp, #24]", f"return to the {'first' if flag == 0 else 'second'} row copy")
+            a.op("b .Linsert")
+
+    # Insertion: d in `d`, row pointer in r0 (past this row); every other low register is scratch.
+    t = [r for r in ("r1", "r2", "r3", "r4", "r5", "r6", "r7") if r != d]
+    i, pos, dist, idx, tmp, e = t[:6]
+    a.label(".Linsert", "insert row i with distance d into the sorted list")
+    a.op(f"ldr {i}, [sp, #8]")
+    a.op(f"subs {i}, r0, {i}", "bytes from db to the end of this row = (i + 1) * stride")
+    if shift:
+        a.op(f"lsrs {i}, {i}, #{shift}")
+    if stride >> shift != 1:
+        a.op(f"ldr {tmp}, [sp, #20]")
+        a.op(f"muls {i}, {tmp}, {i}", "exact division by the odd part: multiply by its inverse mod 2^32")
+    a.op(f"subs {i}, #1", "row index i")
+    a.op(f"ldr {dist}, [sp, #16]", "out_dist")
+    a.op(f"ldr {idx}, [sp, #12]", "out_idx")
+    a.op(f"ldr {tmp}, [sp, #4]", "found")
+    a.op(f"ldr {e}, [sp, #0]", "k")
+    a.op(f"cmp {tmp}, {e}")
+    a.op("blo 2f")
+    a.op(f"subs {pos}, {e}, #1", "list full: the k-th entry drops out")
+    a.op("b 3f")
+    a.lines.append("2:")
+    a.op(f"mov {pos}, {tmp}", "list not full: append at found")
+    a.op(f"adds {tmp}, #1")
+    a.op(f"str {tmp}, [sp, #4]", "found += 1")
+    a.lines.append("3:")
+    a.op(f"lsls {pos}, {pos}, #2", "byte offset of the slot")
+    a.label(".Lshift", "move worse entries down one slot")
+    a.op(f"cmp {pos}, #0")
+    a.op("beq 4f")
+    a.op(f"subs {tmp}, {pos}, #4")
+    a.op(f"ldr {e}, [{dist}, {tmp}]")
+    a.op(f"cmp {e}, {d}")
+    a.op("bls 4f", "an equal distance came from an earlier row: it stays ahead")
+    a.op(f"str {e}, [{dist}, {pos}]")
+    a.op(f"ldr {e}, [{idx}, {tmp}]")
+    a.op(f"str {e}, [{idx}, {pos}]")
+    a.op(f"mov {pos}, {tmp}")
+    a.op("b .Lshift")
+    a.lines.append("4:")
+    a.op(f"str {d}, [{dist}, {pos}]")
+    a.op(f"str {i}, [{idx}, {pos}]")
+    a.op(f"ldr {tmp}, [sp, #4]")
+    a.op(f"ldr {e}, [sp, #0]")
+    a.op(f"cmp {tmp}, {e}")
+    a.op("bne 5f", "not full yet: the threshold stays 0xffffffff")
+    a.op(f"lsls {e}, {e}, #2")
+    a.op(f"subs {e}, #4")
+    a.op(f"ldr {e}, [{dist}, {e}]")
+    a.op(f"mov r9, {e}", "threshold = the k-th kept distance")
+    a.lines.append("5:")
+    body.reload(a)
+    if two:
+        a.op("ldr r1, [sp, #24]")
+        a.op("cmp r1, #0")
+        a.bcc_far("eq", ".Lnext_a", True)
+    a.op("b .Lnext")
+    a.label(".Lreturn")
+    a.op("movs r0, #0")
+    a.label(".Lexit")
+    _epilogue(a, args)
+
+
+def _scan(a: _Asm, spec: KernelSpec, body: _Body) -> None:
+    args = _prologue(a, body.stack_bytes())
+    a.op("cmp r2, #0")
+    a.bcc_far("eq", ".Lexit", True)
+    a.const("r4", body.layout.stride, "row stride")
+    a.op("muls r4, r2, r4")
+    a.op("adds r4, r1")
+    a.op("mov r8, r4", "r8 = end of the database")
+    a.op("mov r9, r3", "r9 = output pointer")
+    a.op("mov r5, r0")
+    a.op("mov r0, r1", "r0 = row pointer")
+    body.setup(a, "r5")
+    a.label(".Lrow", "one row per trip")
+    start = a.count
+    body.body(a)
+    s = body.spare
+    a.op(f"mov {s}, r9")
+    a.op(f"stm {s}!, {{{body.dist}}}", "out[i] = distance")
+    a.op(f"mov r9, {s}")
+    a.op("cmp r0, r8")
+    a.bcc_far("ne", ".Lrow", a.count - start > 100)
+    a.label(".Lexit")
+    _epilogue(a, args)
+
+
+def _distance(a: _Asm, spec: KernelSpec, body: _Body) -> None:
+    args = _prologue(a, body.stack_bytes())
+    a.op("mov r5, r0")
+    a.op("mov r0, r1", "r0 = row pointer")
+    body.setup(a, "r5")
+    body.body(a)
+    a.op(f"mov r0, {body.dist}", "return the distance")
+    _epilogue(a, args)
+
+
+def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
+    _check(target, spec)
+    options = variants(target, spec)
+    variant = options[0] if variant is None else variant
+    if variant not in options:
+        raise TorusInputError(f"{target.name}: variant {variant!r} does not apply to {spec.describe()}; "
+                              f"choose one of {', '.join(options)}")
+    layout = _layout(spec, variant)
+    body = _body(spec, layout, variant)
+    a = _Asm()
+    header = [
+        f"@ torus-hw kernel for {target.name} ({target.allowed_isa})",
+        f"@ spec:    {spec.describe()}",
+        f"@ variant: {variant} ({'default, ' if variant == options[0] else ''}of {', '.join(options)})",
+        f"@ why:     {body.why()}",
+        f"@ layout:  row stride {layout.stride} bytes, aligned to {layout.align}; padding dims are 0 in query and rows",
+        f"@ ABI:     {spec.prototype.splitlines()[0]}",
+        "@ register plan (row body):",
+        *[f"@   {line}" for line in body.plan()],
+        "@   r8 end of the database, r9 k-th kept distance (search) / output pointer (scan)",
+        "",
+        target.asm_prologue.strip(),
+        ".text",
+        f".global {spec.symbol}",
+        f".type {spec.symbol}, %function",
+        ".p2align 2",
+        ".thumb_func",
+        f"{spec.symbol}:",
+    ]
+    a.lines.extend(header)
+    {"search": _search, "scan": _scan, "distance": _distance}[spec.kernel](a, spec, body)
+    a.lines.append(f".size {spec.symbol}, . - {spec.symbol}")
+    return Kernel(spec=spec, target=target.name, asm=a.text(), layout=layout, variant=variant,
+                  notes=[body.why()])
