@@ -22,6 +22,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,16 +34,29 @@ from .reference import BITS, code_dtype
 FORMAT_VERSION = 1
 
 
+def check_writable(path: str | os.PathLike) -> Path:
+    """Refuse an output file path that :func:`atomic_write` could not replace.
+
+    Commands call it before their work, so a bad ``--out`` costs nothing;
+    without it a folder at ``path`` surfaced as os.replace's error naming the
+    hidden temporary file.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise TorusInputError(f"cannot write {path}: it is a folder")
+    if not directory.is_dir():
+        raise TorusInputError(f"cannot write {path}: folder {directory} does not exist")
+    return path
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(file_object)`` on a temporary file, then rename it to ``path``.
 
     A failure at any point leaves no file (and no half-written one) behind.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise TorusInputError(f"cannot write {path}: folder {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    path = check_writable(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -128,18 +142,26 @@ class TorusCodes:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TorusCodes":
         path = Path(path)
+        if path.is_dir():
+            raise TorusInputError(f"codes file {path} is a folder, not a .npz file")
         if not path.is_file():
             raise TorusInputError(f"codes file {path} does not exist")
+        if not zipfile.is_zipfile(path):
+            # np.load would read a lone .npy as an array (no context manager: a traceback) and
+            # anything else as a pickle, with an error that suggests allow_pickle.
+            raise TorusInputError(f"codes file {path} is not a readable .npz (not a zip archive: "
+                                  f"truncated, or another format)")
         try:
             with np.load(path, allow_pickle=False) as npz:
                 files = {name: npz[name] for name in npz.files}
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, OSError, EOFError, KeyError) as exc:
             raise TorusInputError(f"codes file {path} is not a readable .npz ({type(exc).__name__}: {exc})") from None
         for name in ("database", "queries", "bits"):
             if name not in files:
                 raise TorusInputError(f"codes file {path} has no '{name}' array")
         version = files.get("format_version")
-        if version is None or version.shape != () or int(version) != FORMAT_VERSION:
+        if (version is None or version.shape != () or version.dtype.kind not in "ui"
+                or int(version) != FORMAT_VERSION):
             raise TorusInputError(f"codes file {path}: 'format_version' must be {FORMAT_VERSION}")
         bits = files["bits"]
         if bits.shape != () or bits.dtype.kind not in "ui":
