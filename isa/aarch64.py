@@ -767,7 +767,7 @@ class _Neon(_Base):
         """Group loop with the tree of group g interleaved into group g+1; returns the slow paths to emit."""
         g = self.group
         search = self.spec.kernel == "search"
-        self.c(f"group 0: loads and arithmetic only; its tree runs inside the next group (or after the loop)")
+        self.c("group 0: loads and arithmetic only; its tree runs inside the next group (or after the loop)")
         self.group_body(fold=False)
         self.i("subs w9, w9, #1")
         self.i("b.eq .Lgroup_last")

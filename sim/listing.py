@@ -92,6 +92,8 @@ class _Event:
 
 def estimate_file(core: str, path: str | Path) -> Estimate:
     path = Path(path)
+    if path.is_dir():
+        raise TorusInputError(f"{path} is a folder, not a listing file")
     if not path.is_file():
         raise TorusInputError(f"no such listing file: {path}")
     try:

@@ -48,11 +48,14 @@ def run_gen(args) -> int:
     from isa.targets import get_target
 
     from ..codes import atomic_write
+    from ..errors import TorusInputError
 
     target = get_target(args.target)
     spec = KernelSpec(args.kernel, args.metric, args.bits, args.dims, args.k)
-    built = build_kernel(target, spec, variant=args.variant)  # everything is built before anything is written
     out = Path(args.out)
+    if out.exists() and not out.is_dir():  # else mkdir's bare "File exists" after the whole build
+        raise TorusInputError(f"--out {out} exists and is not a folder")
+    built = build_kernel(target, spec, variant=args.variant)  # everything is built before anything is written
     out.mkdir(parents=True, exist_ok=True)
     kernel = built.kernel
     files = {"kernel.S": kernel.asm.encode(), "kernel.o": built.image.obj, "kernel.h": kernel.header().encode()}
