@@ -29,7 +29,8 @@ class QueryResult:
     indices: list[int]
     distances: list[int]
     instructions: int | None
-    cycles: int | None
+    cycles: int | None                      # on the run's core
+    cycles_by_core: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,6 +55,9 @@ class SearchRun:
     def mean(self, what: str) -> float | None:
         values = [getattr(q, what) for q in self.queries]
         return None if not values or values[0] is None else float(np.mean(values))
+
+    def mean_cycles(self, core: str) -> float:
+        return float(np.mean([q.cycles_by_core[core] for q in self.queries]))
 
     def first_mismatch(self) -> str:
         i = self.mismatched[0]
@@ -84,8 +88,12 @@ def select_queries(n_queries: int, limit: int | None, seed: int | None = None) -
 
 def run_search(target: str, database: np.ndarray, queries: np.ndarray, *, bits: int, metric: str, k: int,
                query_ids: list[int] | None = None, core: str | None = None, variant: str | None = None,
-               lanes: int | None = None, progress=None, built=None) -> SearchRun:
-    """Search ``queries[query_ids]`` on one backend and compare with the reference."""
+               lanes: int | None = None, progress=None, built=None, extra_cores: tuple[str, ...] = ()) -> SearchRun:
+    """Search ``queries[query_ids]`` on one backend and compare with the reference.
+
+    Cycles are reported for ``core`` (default: the target's); ``extra_cores``
+    are priced in the same run (one execution, several cycle models).
+    """
     query_ids = list(range(len(queries))) if query_ids is None else query_ids
     chosen = queries[query_ids]
     expected = reference.search(chosen, database, bits=bits, metric=metric, k=k)
@@ -96,16 +104,18 @@ def run_search(target: str, database: np.ndarray, queries: np.ndarray, *, bits: 
             raise TorusInputError("--lanes applies to --target rtl only")
         t = get_target(target)
         core_name = core or t.default_core
-        if core_name not in t.cores:
-            raise TorusInputError(f"core {core_name!r} does not run target {target}; choose one of {', '.join(t.cores)}")
+        for c in (core_name, *extra_cores):
+            if c not in t.cores:
+                raise TorusInputError(f"core {c!r} does not run target {target}; choose one of {', '.join(t.cores)}")
         if built is None:
             built = build_kernel(t, KernelSpec("search", metric, bits, int(database.shape[1]), k), variant=variant)
-        runner = KernelRunner(built, cores=(core_name,))
+        runner = KernelRunner(built, cores=tuple(dict.fromkeys((core_name, *extra_cores))))
         runner.load_database(database)
         results = []
         for q in chosen:
             got = runner.search(q, k)
-            results.append(QueryResult(got.indices, got.distances, got.instructions, got.cycles.get(core_name)))
+            results.append(QueryResult(got.indices, got.distances, got.instructions, got.cycles.get(core_name),
+                                       dict(got.cycles)))
             if progress:
                 progress()
         code_bytes, variant_name = built.code_bytes, built.kernel.variant
@@ -122,7 +132,8 @@ def _run_rtl(database, queries, bits, metric, k, lanes, progress):
 
     lanes = 8 if lanes is None else lanes
     answers = run_rtl_search(database, queries, bits=bits, metric=metric, k=k, lanes=lanes)
-    results = [QueryResult(list(a.indices), list(a.distances), None, a.cycles) for a in answers]
+    results = [QueryResult(list(a.indices), list(a.distances), None, a.cycles, {f"rtl-{lanes}lane": a.cycles})
+               for a in answers]
     if progress:
         for _ in results:
             progress()
