@@ -51,10 +51,10 @@ every per-dim maximum is a power of two and D·max ≤ 2³²−1 is then < 2³²
 from __future__ import annotations
 
 from torus_hw.errors import TorusInputError
-from torus_hw.reference import max_dims_u32, max_distance
+from torus_hw.reference import max_distance
 from torus_hw.quantize import row_bytes
 
-from .spec import Kernel, KernelSpec, RowLayout
+from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
 from .targets import Target
 
 VARIANTS = ("neon", "simple")
@@ -80,16 +80,11 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
 
 def max_dims(target: Target, spec: KernelSpec) -> int:
     """min(uint32 bound of the distance, the 64 KiB a query may occupy)."""
-    return min(max_dims_u32(spec.bits, spec.metric), QUERY_LIMIT * 8 // spec.bits)
+    return dims_limit(spec, QUERY_LIMIT)
 
 
 def _check(target: Target, spec: KernelSpec) -> None:
-    limit = max_dims(target, spec)
-    if spec.dims > limit:
-        why = ("the distance would overflow uint32" if limit == max_dims_u32(spec.bits, spec.metric)
-               else f"a query must fit in {QUERY_LIMIT // 1024} KiB")
-        raise TorusInputError(
-            f"{target.name}: D={spec.dims} is beyond max_dims={limit} for {spec.bits}-bit {spec.metric} ({why})")
+    refuse_beyond_max_dims(target.name, spec, QUERY_LIMIT, "a query must fit the harness's query region")
 
 
 def layout_for(spec: KernelSpec, variant: str) -> RowLayout:

@@ -68,9 +68,8 @@ D within the uint32 bound of torus_hw.reference; ``max_dims`` is the smaller.
 from __future__ import annotations
 
 from torus_hw.errors import TorusInputError
-from torus_hw.reference import max_dims_u32
 
-from .spec import Kernel, KernelSpec, RowLayout
+from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
 from .targets import Target
 
 # Rows (and the query) are at most 1020 bytes = 255 words: the swar kernel's
@@ -93,16 +92,12 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
 
 
 def max_dims(target: Target, spec: KernelSpec) -> int:
-    return min(max_dims_u32(spec.bits, spec.metric), MAX_ROW_BYTES * 8 // spec.bits)
+    return dims_limit(spec, MAX_ROW_BYTES)
 
 
 def _check(target: Target, spec: KernelSpec) -> None:
-    limit = max_dims(target, spec)
-    if spec.dims > limit:
-        why = ("distances would overflow uint32" if limit == max_dims_u32(spec.bits, spec.metric)
-               else f"rows are limited to {MAX_ROW_BYTES} bytes on {target.name}")
-        raise TorusInputError(f"{target.name}: D={spec.dims} with {spec.bits}-bit {spec.metric} exceeds "
-                              f"max_dims={limit} ({why})")
+    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES,
+                           "the SWAR lane sums and immediate offsets limit a row")
 
 
 # --- the assembly writer ---------------------------------------------------------

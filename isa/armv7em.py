@@ -57,9 +57,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from torus_hw.errors import TorusInputError
-from torus_hw.reference import max_dims_u32
 
-from .spec import Kernel, KernelSpec, RowLayout
+from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
 from .targets import Target
 
 VARIANTS = ("dsp", "simple")
@@ -81,7 +80,7 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
 
 def max_dims(target: Target, spec: KernelSpec) -> int:
     """min(the uint32 accumulator bound, a 64 KiB packed row)."""
-    return min(max_dims_u32(spec.bits, spec.metric), MAX_ROW_BYTES * 8 // spec.bits)
+    return dims_limit(spec, MAX_ROW_BYTES)
 
 
 # --- small helpers ---------------------------------------------------------------
@@ -565,13 +564,7 @@ def _layout(spec: KernelSpec, variant: str) -> RowLayout:
 
 
 def _check(target: Target, spec: KernelSpec) -> None:
-    limit = max_dims(target, spec)
-    if spec.dims > limit:
-        bound = max_dims_u32(spec.bits, spec.metric)
-        why = (f"a uint32 accumulator holds at most D={bound}" if limit == bound
-               else f"a packed row must fit {MAX_ROW_BYTES} bytes")
-        raise TorusInputError(f"{target.name}: D={spec.dims} with {spec.bits}-bit {spec.metric} exceeds "
-                              f"max_dims={limit} ({why})")
+    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES, "a packed row must fit the harness's query region")
 
 
 def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:

@@ -46,9 +46,8 @@ from __future__ import annotations
 import re
 
 from torus_hw.errors import TorusInputError
-from torus_hw.reference import max_dim_distance, max_dims_u32
 
-from .spec import Kernel, KernelSpec, RowLayout
+from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
 from .targets import Target
 
 # A documented design limit: rows (and the query) of at most 16 KiB.  It keeps
@@ -80,19 +79,12 @@ def _xlen(target: Target) -> int:
 def max_dims(target: Target, spec: KernelSpec) -> int:
     """The documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES."""
     _xlen(target)
-    by_bytes = MAX_ROW_BYTES * 8 // spec.bits
-    return min(max_dims_u32(spec.bits, spec.metric), by_bytes)
+    return dims_limit(spec, MAX_ROW_BYTES)
 
 
 def _check(target: Target, spec: KernelSpec) -> None:
-    top = max_dims(target, spec)
-    if spec.dims > top:
-        u32 = max_dims_u32(spec.bits, spec.metric)
-        why = (f"a distance could reach {spec.dims * max_dim_distance(spec.bits, spec.metric)}, beyond uint32"
-               if spec.dims > u32 else f"a row would exceed the {MAX_ROW_BYTES}-byte row limit of the RISC-V kernels")
-        raise TorusInputError(
-            f"{target.name}: D={spec.dims} for {spec.bits}-bit {spec.metric} is not allowed: {why}; "
-            f"at most D={top}")
+    _xlen(target)
+    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES, "a row must fit the RISC-V kernels' row limit")
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:

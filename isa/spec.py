@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from torus_hw.errors import TorusInputError
 from torus_hw.quantize import row_bytes, row_stride
-from torus_hw.reference import check_bits, check_metric
+from torus_hw.reference import check_bits, check_metric, max_dim_distance, max_dims_u32
 
 KERNELS = ("distance", "scan", "search")
 K_MAX_LIMIT = 16
@@ -112,3 +112,20 @@ class Kernel:
             f"#endif /* {guard} */",
             "",
         ])
+
+
+def dims_limit(spec: KernelSpec, max_row_bytes: int) -> int:
+    """A generator's documented maximum D: distances fit uint32 and a packed row fits ``max_row_bytes``."""
+    return min(max_dims_u32(spec.bits, spec.metric), max_row_bytes * 8 // spec.bits)
+
+
+def refuse_beyond_max_dims(target_name: str, spec: KernelSpec, max_row_bytes: int, row_reason: str) -> None:
+    """Raise the one message every generator gives for a D it cannot hold, naming the bound and why."""
+    limit = dims_limit(spec, max_row_bytes)
+    if spec.dims <= limit:
+        return
+    u32 = max_dims_u32(spec.bits, spec.metric)
+    why = (f"a distance could reach {spec.dims * max_dim_distance(spec.bits, spec.metric)}, beyond uint32"
+           if limit == u32 else f"{row_reason} ({max_row_bytes} bytes)")
+    raise TorusInputError(f"{target_name}: D={spec.dims} for {spec.bits}-bit {spec.metric} is beyond "
+                          f"max_dims={limit}: {why}")

@@ -72,9 +72,8 @@ the 32-bit form 66 C3.  isa.checker proves it on every build.
 from __future__ import annotations
 
 from torus_hw.errors import TorusInputError
-from torus_hw.reference import max_dims_u32
 
-from .spec import Kernel, KernelSpec, RowLayout
+from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
 from .targets import Target
 
 VARIANTS = ("word", "simple", "baseline")
@@ -123,7 +122,7 @@ def _check_target(target: Target) -> None:
 def max_dims(target: Target, spec: KernelSpec) -> int:
     """The documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES."""
     _check_target(target)
-    return min(max_dims_u32(spec.bits, spec.metric), MAX_ROW_BYTES * 8 // spec.bits)
+    return dims_limit(spec, MAX_ROW_BYTES)
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
@@ -951,13 +950,9 @@ def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Ke
     variant = variant or VARIANTS[0]
     if variant not in VARIANTS:
         raise TorusInputError(f"unknown {target.name} variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-    limit = max_dims(target, spec)
-    if spec.dims > limit:
-        bound = max_dims_u32(spec.bits, spec.metric)
-        why = ("its distances would exceed uint32" if limit == bound
-               else f"a row must fit one 8086 segment ({MAX_ROW_BYTES} bytes)")
-        raise TorusInputError(
-            f"{target.name}: D={spec.dims} is beyond max_dims={limit} for {spec.bits}-bit {spec.metric} ({why})")
+    # The query must sit below OUT_IDX in the harness's data segment, and the
+    # 16-bit row arithmetic assumes short rows: 4 KiB per row.
+    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES, "a row must fit the 8086 kernels' row limit")
     gen = _Gen(target, spec, variant)
     notes = [f"{gen.body.name}; stride {gen.stride}"]
     return Kernel(spec=spec, target=target.name, asm=gen.text(_WHY[variant]), layout=gen.layout,
