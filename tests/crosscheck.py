@@ -82,3 +82,18 @@ def check_distance(target: str, spec: KernelSpec, database: np.ndarray, query: n
     want = reference.scan(query, database, bits=spec.bits, metric=spec.metric)
     for i in range(len(database)):
         assert runner.distance(query, i).distance == want[i], (target, spec.describe(), i)
+
+
+CI_EXAMPLES = 40  # max_examples of the ci profile (tests/conftest.py)
+
+
+def examples(ci_count: int) -> int:
+    """``ci_count`` examples under the ci profile, scaled with the active one (long: 15x).
+
+    Emulated property tests are slower than the rest, so they run fewer
+    examples than the profile's default, but the long campaign must still
+    scale them up.
+    """
+    from hypothesis import settings
+
+    return max(1, settings.default.max_examples * ci_count // CI_EXAMPLES)

@@ -21,7 +21,7 @@ from isa.spec import KernelSpec
 from isa.targets import get_target
 from sim.machine import EmulatorFault, Machine
 from sim.runner import KernelRunner
-from tests.crosscheck import built, check_distance, check_scan, check_search, code_matrix
+from crosscheck import built, check_distance, check_scan, check_search, code_matrix, examples
 from torus_hw import reference
 from torus_hw.errors import TorusInputError
 
@@ -60,14 +60,14 @@ def test_search_matches_reference(c):
     check_search(TARGET, spec, db, queries, k, variant=variant)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(case("scan"))
 def test_scan_matches_reference(c):
     bits, metric, dims, n, k, variant, db, queries = c
     check_scan(TARGET, KernelSpec("scan", metric, bits, dims), db, queries[0], variant=variant)
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(case("distance"))
 def test_distance_matches_reference(c):
     bits, metric, dims, n, k, variant, db, queries = c

@@ -21,7 +21,7 @@ from isa.spec import KernelSpec
 from isa.targets import get_target
 from sim.machine import DB, EmulatorFault
 from sim.runner import KernelRunner
-from tests.crosscheck import built, check_distance, check_scan, check_search, code_matrix
+from crosscheck import built, check_distance, check_scan, check_search, code_matrix, examples
 from torus_hw import reference
 from torus_hw.errors import TorusInputError
 
@@ -30,7 +30,6 @@ M0 = get_target(TARGET)
 SPECS = st.sampled_from([(8, "l1"), (8, "l2"), (16, "l1"), (16, "l2"), (4, "l1"), (4, "l2"), (1, "l1"), (1, "l2")])
 # Small D; swar's unroll limit (32 words = 128 dims) and group loop; popcount's 30-word chunks (960 dims).
 DIMS = st.one_of(st.integers(1, 40), st.sampled_from([63, 64, 65, 127, 128, 129, 131, 200, 961, 1000, 2000]))
-PROFILE_EXAMPLES = settings.default.max_examples
 
 
 def _dims(bits, metric, d):
@@ -41,7 +40,7 @@ def _variant(data, bits, metric, d):
     return data.draw(st.sampled_from(armv6m.variants(M0, KernelSpec("distance", metric, bits, d))), label="variant")
 
 
-@settings(max_examples=max(1, PROFILE_EXAMPLES * 3 // 4))
+@settings(max_examples=examples(30))
 @given(data=st.data(), spec=SPECS, d=DIMS, k_max=st.integers(1, 16), n=st.one_of(st.just(1), st.integers(1, 40)))
 def test_search_matches_reference(data, spec, d, k_max, n):
     bits, metric = spec
@@ -53,7 +52,7 @@ def test_search_matches_reference(data, spec, d, k_max, n):
     check_search(TARGET, KernelSpec("search", metric, bits, d, k_max), db, queries, k, variant=variant)
 
 
-@settings(max_examples=max(1, PROFILE_EXAMPLES // 2))
+@settings(max_examples=examples(20))
 @given(data=st.data(), spec=SPECS, d=DIMS, n=st.integers(1, 30))
 def test_scan_matches_reference(data, spec, d, n):
     bits, metric = spec
@@ -64,7 +63,7 @@ def test_scan_matches_reference(data, spec, d, n):
     check_scan(TARGET, KernelSpec("scan", metric, bits, d), db, q, variant=variant)
 
 
-@settings(max_examples=max(1, PROFILE_EXAMPLES // 4))
+@settings(max_examples=examples(10))
 @given(data=st.data(), spec=SPECS, d=DIMS)
 def test_distance_matches_reference(data, spec, d):
     bits, metric = spec
@@ -79,7 +78,7 @@ FAST = st.sampled_from([(8, "l1", "swar"), (1, "l1", "popcount"), (1, "l2", "pop
                         (4, "l1", "swar"), (4, "l2", "swar"), (16, "l1", "swar"), (16, "l2", "swar")])
 
 
-@settings(max_examples=max(1, PROFILE_EXAMPLES * 3 // 4))
+@settings(max_examples=examples(30))
 @given(data=st.data(), fast=FAST, d=DIMS, k_max=st.integers(1, 16), n=st.one_of(st.just(1), st.integers(1, 40)))
 def test_fast_variants_match_reference(data, fast, d, k_max, n):
     """The default (fast) kernels get their own draws: search and scan on the same codes."""

@@ -20,7 +20,7 @@ from isa.spec import KernelSpec
 from isa.targets import get_target
 from sim.machine import DB, EmulatorFault
 from sim.runner import KernelRunner
-from tests.crosscheck import built, check_distance, check_scan, check_search, code_matrix
+from crosscheck import built, check_distance, check_scan, check_search, code_matrix, examples
 from torus_hw import reference
 from torus_hw.errors import TorusInputError
 
@@ -33,14 +33,13 @@ DIMS = st.one_of(st.integers(1, 40), st.sampled_from([47, 63, 64, 65, 127, 128, 
 
 # Scan and distance are cheaper to trust than search: fewer examples, scaled to the
 # active profile (ci: 40/30/20; the long campaign scales them up with it).
-PROFILE_EXAMPLES = settings.default.max_examples
 
 
 def _dims(bits, metric, d):
     return min(d, armv7em.max_dims(M4, KernelSpec("distance", metric, bits, 1)))
 
 
-@settings(max_examples=PROFILE_EXAMPLES)
+@settings(max_examples=examples(40))
 @given(data=st.data(), spec=SPECS, d=DIMS, variant=st.sampled_from(armv7em.VARIANTS),
        k_max=st.integers(1, 16), n=st.one_of(st.just(1), st.integers(1, 40)))
 def test_search_matches_reference(data, spec, d, variant, k_max, n):
@@ -52,7 +51,7 @@ def test_search_matches_reference(data, spec, d, variant, k_max, n):
     check_search(TARGET, KernelSpec("search", metric, bits, d, k_max), db, queries, k, variant=variant)
 
 
-@settings(max_examples=max(1, PROFILE_EXAMPLES * 3 // 4))
+@settings(max_examples=examples(30))
 @given(data=st.data(), spec=SPECS, d=DIMS, variant=st.sampled_from(armv7em.VARIANTS), n=st.integers(1, 30))
 def test_scan_matches_reference(data, spec, d, variant, n):
     bits, metric = spec
@@ -62,7 +61,7 @@ def test_scan_matches_reference(data, spec, d, variant, n):
     check_scan(TARGET, KernelSpec("scan", metric, bits, d), db, q, variant=variant)
 
 
-@settings(max_examples=max(1, PROFILE_EXAMPLES // 2))
+@settings(max_examples=examples(20))
 @given(data=st.data(), spec=SPECS, d=DIMS, variant=st.sampled_from(armv7em.VARIANTS))
 def test_distance_matches_reference(data, spec, d, variant):
     bits, metric = spec

@@ -21,7 +21,7 @@ from isa.spec import KernelSpec
 from isa.targets import get_target
 from sim.machine import DB, EmulatorFault
 from sim.runner import KernelRunner
-from tests.crosscheck import built, check_distance, check_scan, check_search, code_matrix
+from crosscheck import built, check_distance, check_scan, check_search, code_matrix, examples
 from torus_hw import reference
 from torus_hw.errors import TorusInputError
 
@@ -42,7 +42,7 @@ def _variant(data, target, spec):
     return data.draw(st.sampled_from(riscv.variants(get_target(target), spec)), label="variant")
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(data=st.data(), target=TARGETS, bs=SPECS, d=DIMS, k_max=st.integers(1, 16),
        n=st.one_of(st.just(1), st.integers(1, 40)))
 def test_search_matches_reference(data, target, bs, d, k_max, n):
@@ -55,7 +55,7 @@ def test_search_matches_reference(data, target, bs, d, k_max, n):
     check_search(target, spec, db, queries, k, variant=variant)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(data=st.data(), target=TARGETS, bs=SPECS, d=DIMS, n=st.integers(1, 30))
 def test_scan_matches_reference(data, target, bs, d, n):
     bits, metric = bs
@@ -65,7 +65,7 @@ def test_scan_matches_reference(data, target, bs, d, n):
     check_scan(target, spec, db, q, variant=_variant(data, target, spec))
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(data=st.data(), target=TARGETS, bs=SPECS, d=DIMS)
 def test_distance_matches_reference(data, target, bs, d):
     bits, metric = bs

@@ -22,7 +22,7 @@ from sim.runner import KernelRunner
 from torus_hw import reference
 from torus_hw.errors import TorusInputError
 
-from crosscheck import check_distance, check_scan, check_search, code_matrix
+from crosscheck import check_distance, check_scan, check_search, code_matrix, examples
 
 TARGET = "i8086"
 T = get_target(TARGET)
@@ -30,11 +30,6 @@ VARIANTS = x86_16.VARIANTS
 # D values around every width the kernels care about: odd, one below / above a
 # word, a 64-byte group (8-bit), two groups, and 4-/1-bit byte boundaries.
 DIMS = (1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 66, 127, 129, 130)
-
-
-def _examples(n: int) -> int:
-    """n examples under the ci profile (max_examples 40), scaled with the active profile (long: 50n)."""
-    return max(1, settings.default.max_examples * n // 40)
 
 
 def _max(bits: int, metric: str) -> int:
@@ -59,7 +54,7 @@ def cases(draw, kernel: str):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@settings(max_examples=_examples(32))
+@settings(max_examples=examples(32))
 @given(case=cases("search"))
 def test_search_matches_reference(variant, case):
     spec, database, queries, k = case
@@ -67,7 +62,7 @@ def test_search_matches_reference(variant, case):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@settings(max_examples=_examples(15))
+@settings(max_examples=examples(15))
 @given(case=cases("scan"))
 def test_scan_matches_reference(variant, case):
     spec, database, queries, _ = case
@@ -75,7 +70,7 @@ def test_scan_matches_reference(variant, case):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@settings(max_examples=_examples(12))
+@settings(max_examples=examples(12))
 @given(case=cases("distance"))
 def test_distance_matches_reference(variant, case):
     spec, database, queries, _ = case
