@@ -97,3 +97,22 @@ def examples(ci_count: int) -> int:
     from hypothesis import settings
 
     return max(1, settings.default.max_examples * ci_count // CI_EXAMPLES)
+
+
+def unmapped_database_fault(target: str, spec: KernelSpec, variant: str | None = None) -> str:
+    """Call the search kernel with its database pointer in unmapped memory; return the fault's message.
+
+    The first row load must fault (naming target, PC and instruction), never
+    return junk.
+    """
+    from sim.machine import DB, EmulatorFault
+
+    runner = KernelRunner(built(target, spec, variant), count=False)
+    runner.load_database(np.zeros((4, spec.dims), dtype=np.uint16 if spec.bits == 16 else np.uint8))
+    region = runner.region
+    try:
+        runner.machine.call("torus_search", [("ptr", region.query), ("ptr", DB + 0x2000_0000), ("u32", 4),
+                                             ("u32", 1), ("ptr", region.out_idx), ("ptr", region.out_dist)])
+    except EmulatorFault as fault:
+        return str(fault)
+    raise AssertionError(f"{target}: a database in unmapped memory did not fault")
