@@ -253,25 +253,17 @@ class _Simple(_Body):
         a.op("mov r1, r10", "query pointer back to the start")
         a.op("movs r4, #0")
         a.label(".Ldim", "one dim (4-bit: one byte = two dims) per trip")
-        if bits == 16:
-            a.op("ldrh r2, [r1]")
-            a.op("ldrh r3, [r0]")
-            a.op("adds r1, #2")
-            a.op("adds r0, #2")
+        # One element of the query (r1) and of the row (r0) per trip: a
+        # halfword for 16-bit codes, else a byte (two 4-bit dims, eight 1-bit).
+        width = 2 if bits == 16 else 1
+        a.op(f"ldr{'h' if width == 2 else 'b'} r2, [r1]")
+        a.op(f"ldr{'h' if width == 2 else 'b'} r3, [r0]")
+        a.op(f"adds r1, #{width}")
+        a.op(f"adds r0, #{width}")
+        if bits in (8, 16):
             a.op("subs r2, r2, r3")
-            self._tmin(a, "r2", "r3", None, "uxth")
-        elif bits == 8:
-            a.op("ldrb r2, [r1]")
-            a.op("ldrb r3, [r0]")
-            a.op("adds r1, #1")
-            a.op("adds r0, #1")
-            a.op("subs r2, r2, r3")
-            self._tmin(a, "r2", "r3", None, "uxtb")
+            self._tmin(a, "r2", "r3", None, "uxth" if bits == 16 else "uxtb")
         elif bits == 4:
-            a.op("ldrb r2, [r1]")
-            a.op("ldrb r3, [r0]")
-            a.op("adds r1, #1")
-            a.op("adds r0, #1")
             a.op("subs r5, r2, r3", "low nibbles: dim 2j")
             self._tmin(a, "r5", "r7", "r6", None)
             a.op("lsrs r2, r2, #4", "high nibbles: dim 2j+1 (0 in both when padding)")
@@ -279,10 +271,6 @@ class _Simple(_Body):
             a.op("subs r5, r2, r3")
             self._tmin(a, "r5", "r7", "r6", None)
         else:
-            a.op("ldrb r2, [r1]")
-            a.op("ldrb r3, [r0]")
-            a.op("adds r1, #1")
-            a.op("adds r0, #1")
             a.op("eors r2, r3", "differing bits")
             for _ in range(8):
                 a.op("lsrs r2, r2, #1", "next bit into C")

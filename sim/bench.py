@@ -54,7 +54,8 @@ def baseline_name(target: str) -> str:
     return GOAL_BASELINE.get(target, "clang -O2")
 
 
-def _baseline(target: str, spec: KernelSpec):
+def build_baseline(target: str, spec: KernelSpec):
+    """The target's baseline kernel for ``spec``: clang at the goal's -O level, or the 8086 byte loop."""
     name = baseline_name(target)
     if name == "byte loop":
         return build_kernel(target, spec, variant="baseline")
@@ -77,7 +78,7 @@ def bench(targets=None, dims=DEFAULT_DIMS, *, rows: int = 1000, queries: int = 3
             db = rng.integers(0, 256, (rows, d)).astype(np.uint8)
             qs = rng.integers(0, 256, (queries, d)).astype(np.uint8)
             fast = build_kernel(target, spec)
-            base = _baseline(t, spec)
+            base = build_baseline(t, spec)
             for core in target.cores:
                 runs = [run_search(t, db, qs, bits=8, metric="l1", k=1, core=core, built=b) for b in (fast, base)]
                 mine, theirs = runs

@@ -32,7 +32,7 @@ from isa.spec import KernelSpec
 from isa.targets import TARGETS
 from torus_hw.codes import TorusCodes, atomic_write
 
-from .bench import _baseline, baseline_name
+from .bench import baseline_name, build_baseline
 from .search_run import RTL, SearchRun, run_search, select_queries
 
 RTL_LANES = 8
@@ -163,7 +163,7 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
                               built=build_kernel(target, spec5), progress=tick)
             progress.update(task, description=f"{name}: baseline")
             base = run_search(name, db, qs, bits=codes.bits, metric="l1", k=1, query_ids=base_ids,
-                              built=_baseline(name, spec1), extra_cores=cores, progress=tick)
+                              built=build_baseline(name, spec1), extra_cores=cores, progress=tick)
             got_p1, ref_p1 = _p_at_1(top1, ylab_db, ylab_q)
             on_sample = top1.queries[: len(base_ids)]  # base_ids is the head of top1_ids
             for core in cores:
