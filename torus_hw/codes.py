@@ -12,15 +12,14 @@ An ``.npz`` holding
 ``source``         optional JSON string describing the model that made them
 =================  ==========================================================
 
-Writes are atomic (temporary file in the same folder, then rename); loading
-validates every field and raises :class:`TorusInputError` naming it.
+Writes are atomic (:func:`torus_hw.output.atomic_write`); loading validates
+every field and raises :class:`TorusInputError` naming it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -29,47 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import TorusInputError
+from .output import atomic_write
+from .output import check_output_file as check_writable  # noqa: F401 - the old name, kept for callers
 from .reference import BITS, code_dtype
 
 FORMAT_VERSION = 1
-
-
-def check_writable(path: str | os.PathLike) -> Path:
-    """Refuse an output file path that :func:`atomic_write` could not replace.
-
-    Commands call it before their work, so a bad ``--out`` costs nothing;
-    without it a folder at ``path`` surfaced as os.replace's error naming the
-    hidden temporary file.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise TorusInputError(f"cannot write {path}: it is a folder")
-    if not directory.is_dir():
-        raise TorusInputError(f"cannot write {path}: folder {directory} does not exist")
-    return path
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(file_object)`` on a temporary file, then rename it to ``path``.
-
-    A failure at any point leaves no file (and no half-written one) behind.
-    """
-    path = check_writable(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would make outputs private to their writer
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 @dataclass
