@@ -20,19 +20,24 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import TorusInputError
+from .messages import shown
 from .output import atomic_write
 from .output import check_output_file as check_writable  # noqa: F401 - the old name, kept for callers
 from .reference import BITS, code_dtype
 
 FORMAT_VERSION = 1
+MEMBERS = ("database", "queries", "bits", "format_version", "database_labels", "query_labels", "source")
+# Limits on what a codes file may hold (docs/errors.md "Limits"); arrays beyond MAX_CODES_BYTES need
+# --max-codes-bytes, because loading them takes that much memory before any search starts.
+MAX_CODES_BYTES = 4 << 30
+MAX_SOURCE_CHARS = 1 << 20
+MAX_SOURCE_DEPTH = 32
 
 
 @dataclass
@@ -103,38 +108,39 @@ class TorusCodes:
         atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "TorusCodes":
+    def load(cls, path: str | os.PathLike, *, max_bytes: int | None = None) -> "TorusCodes":
+        """Read and validate a codes file; ``max_bytes`` (default :data:`MAX_CODES_BYTES`) bounds its arrays."""
+        from .npzfile import json_depth, read_npz
+
         path = Path(path)
-        if path.is_dir():
-            raise TorusInputError(f"codes file {path} is a folder, not a .npz file")
-        if not path.is_file():
-            raise TorusInputError(f"codes file {path} does not exist")
-        if not zipfile.is_zipfile(path):
-            # np.load would read a lone .npy as an array (no context manager: a traceback) and
-            # anything else as a pickle, with an error that suggests allow_pickle.
-            raise TorusInputError(f"codes file {path} is not a readable .npz (not a zip archive: "
-                                  f"truncated, or another format)")
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                files = {name: npz[name] for name in npz.files}
-        except (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, OSError, EOFError, KeyError) as exc:
-            raise TorusInputError(f"codes file {path} is not a readable .npz ({type(exc).__name__}: {exc})") from None
-        for name in ("database", "queries", "bits"):
-            if name not in files:
-                raise TorusInputError(f"codes file {path} has no '{name}' array")
+        name = shown(path)
+        files = read_npz(path, "codes file", wanted=MEMBERS, limit=MAX_CODES_BYTES if max_bytes is None else max_bytes,
+                         limit_option="--max-codes-bytes")
+        for field_name in ("database", "queries", "bits"):
+            if field_name not in files:
+                raise TorusInputError(f"codes file {name} has no '{field_name}' array")
         version = files.get("format_version")
         if (version is None or version.shape != () or version.dtype.kind not in "ui"
                 or int(version) != FORMAT_VERSION):
-            raise TorusInputError(f"codes file {path}: 'format_version' must be {FORMAT_VERSION}")
+            raise TorusInputError(f"codes file {name}: 'format_version' must be {FORMAT_VERSION}")
         bits = files["bits"]
         if bits.shape != () or bits.dtype.kind not in "ui":
-            raise TorusInputError(f"codes file {path}: 'bits' must be a scalar integer")
+            raise TorusInputError(f"codes file {name}: 'bits' must be a scalar integer")
         source = {}
         if "source" in files:
+            text = files["source"]
+            if text.shape != () or text.dtype.kind != "U":
+                raise TorusInputError(f"codes file {name}: 'source' must be one JSON string")
+            text = str(text)
+            if len(text) > MAX_SOURCE_CHARS:
+                raise TorusInputError(f"codes file {name}: 'source' is {len(text)} characters, "
+                                      f"beyond the limit of {MAX_SOURCE_CHARS}")
+            if json_depth(text) > MAX_SOURCE_DEPTH:
+                raise TorusInputError(f"codes file {name}: 'source' nests deeper than {MAX_SOURCE_DEPTH} levels")
             try:
-                source = json.loads(str(files["source"]))
-            except json.JSONDecodeError:
-                raise TorusInputError(f"codes file {path}: 'source' is not valid JSON") from None
+                source = json.loads(text)
+            except (json.JSONDecodeError, RecursionError):
+                raise TorusInputError(f"codes file {name}: 'source' is not valid JSON") from None
         try:
             return cls(
                 database=files["database"],
@@ -145,4 +151,4 @@ class TorusCodes:
                 source=source,
             )
         except TorusInputError as exc:
-            raise TorusInputError(f"{path}: {exc}") from None
+            raise TorusInputError(f"{name}: {exc}") from None

@@ -29,8 +29,6 @@ Gaussian noise of 0.1 standard deviation of each feature.  Every random draw com
 from __future__ import annotations
 
 import os
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +41,8 @@ from .errors import TorusInputError
 BUILTIN = ("digits", "cifar10", "cifar100")
 CIFAR_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 QUERY_EVERY = 5  # every 5th item of each class is a query
+# A --data FILE.npz is loaded whole and converted to float32 (up to 4× its size for uint8 inputs).
+MAX_DATA_BYTES = 2 << 30
 
 
 @dataclass
@@ -210,15 +210,9 @@ def _labels(y: np.ndarray, n: int, path: Path, field: str) -> np.ndarray:
 
 
 def _npz(path: Path) -> Dataset:
-    if not path.is_file():
-        raise TorusInputError(f"data file {path} does not exist")
-    if not zipfile.is_zipfile(path):  # np.load returns a lone .npy as an array: no context manager, a traceback
-        raise TorusInputError(f"data file {path} is not a readable .npz (not a zip archive)")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            files = {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, OSError, EOFError, KeyError) as exc:
-        raise TorusInputError(f"data file {path} is not a readable .npz ({type(exc).__name__})") from None
+    from .npzfile import read_npz
+
+    files = read_npz(path, "data file", wanted=("x", "y", "x_query", "y_query"), limit=MAX_DATA_BYTES)
     for need in ("x", "y"):
         if need not in files:
             raise TorusInputError(f"data file {path} has no '{need}' array (it needs 'x' and 'y')")
