@@ -36,6 +36,10 @@ def register(sub) -> None:
     r.add_argument("--core", default=None, help="cycle model (default: the target's core; i8086 also i8088)")
     r.add_argument("--variant", default=None, help="a generator variant (default: the target's fastest)")
     r.add_argument("--lanes", type=int, default=None, help="RTL lanes P (--target rtl only, default 8)")
+    r.add_argument("--max-flipflops", type=int, default=None, metavar="N",
+                   help="--target rtl: refuse a unit estimated above N register bits (default 131072)")
+    r.add_argument("--max-codes-bytes", type=int, default=None, metavar="B",
+                   help="refuse a codes file whose arrays exceed B bytes (default 4 GiB; docs/errors.md)")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(func=run_run)
 
@@ -74,7 +78,12 @@ def run_run(args) -> int:
 
     if args.target not in TARGET_CHOICES + ["rtl"]:
         raise TorusInputError(f"unknown target {args.target!r}; choose one of {', '.join(TARGET_CHOICES + ['rtl'])}")
-    codes = TorusCodes.load(args.codes)
+    codes = TorusCodes.load(args.codes, max_bytes=args.max_codes_bytes)
+    if args.target == "rtl":  # the unit's size before its (long) elaboration
+        from rtl.size import MAX_FLIPFLOPS, check_design_size
+
+        check_design_size(8 if args.lanes is None else args.lanes, codes.bits, codes.dims, args.metric, args.k,
+                          limit=args.max_flipflops or MAX_FLIPFLOPS)
     ids = select_queries(len(codes.queries), args.queries)
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as bar:
