@@ -226,6 +226,12 @@ CASES = [
          "the RTL unit for 100000 lanes × 8-bit l1, D=8 would have about 5,000,168 flip-flops "
          "(800,000 of them the query ring), beyond the limit of 131,072; fewer lanes or dims, "
          "or raise it with --max-flipflops"),
+    case("bench-rows-1e10", "bench --targets cortex-m4 --dims 8 --rows 10000000000 --queries 1",
+         "--rows 10000000000 × --dims 8 = 80,000,000,000 codes is beyond the bench's 67,108,864 "
+         "(built in memory, then emulated row by row)"),
+    case("bench-dims-1e8", "bench --targets cortex-m4 --dims 100000000 --rows 10 --queries 1",
+         "--rows 10 × --dims 100000000 = 1,000,000,000 codes is beyond the bench's 67,108,864 "
+         "(built in memory, then emulated row by row)"),
     # 6. misleading or silent
     case("export-nan-weights", "export --model nan-weight.pt --out out.npz",
          "nan-weight.pt: checkpoint weights hold 1 NaN or infinite values (in head.2.weight)"),
