@@ -422,27 +422,43 @@ def test_fuzz_codes_file_bytes(fuzz_folder, mutations):
     _search_outcome(mutant, fuzz_folder)
 
 
-ARRAYS = st.one_of(
-    st.tuples(st.sampled_from(["u1", "u2", "i4", "i8", "f4", "b1", "U3", "c8"]),
-              st.lists(st.integers(0, 6), min_size=0, max_size=3), st.integers(0, 70000)),
-)
+ARRAYS = st.tuples(st.sampled_from(["u1", "u2", "i4", "i8", "f4", "b1", "U3", "c8"]),
+                   st.lists(st.integers(0, 6), min_size=0, max_size=3), st.integers(0, 70000))
+FIELDS = ["database", "queries", "bits", "format_version", "source", "database_labels", "query_labels"]
+CODES_EDITS = st.lists(st.one_of(
+    st.tuples(st.just("array"), st.sampled_from(FIELDS), ARRAYS),
+    st.tuples(st.just("value"), st.sampled_from(FIELDS),
+              st.sampled_from([1, 4, 8, 16, 7, -1, 2**40, "8", '{"a": 1}', "[1]", "nope", "{" * 40, 0, 2])),
+    st.tuples(st.just("drop"), st.sampled_from(FIELDS), st.none()),
+    st.tuples(st.just("bits"), st.sampled_from([1, 4, 8, 16]), st.none()),  # a legitimate re-quantisation
+), min_size=0, max_size=3)
 
 
 @FUZZ
-@given(st.fixed_dictionaries({}, optional={
-    "database": ARRAYS, "queries": ARRAYS, "bits": st.sampled_from([1, 4, 8, 16, 7, -1, 2**40, "8"]),
-    "format_version": st.sampled_from([1, 2, 0]), "source": st.sampled_from(['{"a": 1}', "[1]", "nope", "{" * 40]),
-    "database_labels": ARRAYS}), st.integers(0, 2**32 - 1))
-def test_fuzz_codes_file_structure(fuzz_folder, fields, seed):
+@given(CODES_EDITS, st.integers(0, 2**32 - 1))
+def test_fuzz_codes_file_structure(fuzz_folder, edits, seed):
+    """A valid codes file with up to three members replaced, dropped, re-typed or re-shaped."""
     rng = np.random.default_rng(seed)
-    members = {}
-    for name, spec in fields.items():
-        if isinstance(spec, tuple):
-            dtype, shape, hi = spec
+    n, d = int(rng.integers(1, 12)), int(rng.integers(1, 9))
+    members = {"database": rng.integers(0, 256, (n, d)).astype(np.uint8),
+               "queries": rng.integers(0, 256, (3, d)).astype(np.uint8), "bits": np.array(8),
+               "format_version": np.array(1), "source": np.array('{"mode": "torusN"}'),
+               "database_labels": np.arange(n, dtype=np.int64), "query_labels": np.zeros(3, np.int64)}
+    for kind, name, value in edits:
+        if kind == "array":
+            dtype, shape, hi = value
             arr = rng.integers(0, max(hi, 1), shape, dtype=np.int64) if shape else rng.integers(0, max(hi, 1))
             members[name] = np.asarray(arr).astype(dtype)
-        else:
-            members[name] = np.array(spec)
+        elif kind == "value":
+            members[name] = np.array(value)
+        elif kind == "drop":
+            members.pop(name, None)
+        else:  # bits: codes of that width, the dtype that width needs
+            dtype = np.uint16 if name == 16 else np.uint8
+            for field in ("database", "queries"):
+                if field in members and members[field].ndim == 2:
+                    members[field] = rng.integers(0, 1 << name, members[field].shape).astype(dtype)
+            members["bits"] = np.array(name)
     path = fuzz_folder / "structured.npz"
     np.savez(path, **members)
     _search_outcome(path, fuzz_folder)
