@@ -31,6 +31,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
@@ -294,11 +295,15 @@ def run_cli(argv: list[str], folder: Path, unprivileged: bool = False) -> tuple[
         cwd = os.getcwd()
         os.chdir(folder)
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            # A warning would reach the user's stderr as more lines: count it as part of stderr.
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                    warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 status = main(argv)
         finally:
             os.chdir(cwd)
-        return status, out.getvalue(), err.getvalue()
+        shown = "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
+        return status, out.getvalue(), shown + err.getvalue()
     _preimport()
     read, write = os.pipe()
     pid = os.fork()
