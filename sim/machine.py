@@ -112,13 +112,14 @@ class _Block:
 class Machine:
     """One Unicorn instance for one target with one image loaded."""
 
-    def __init__(self, target: Target, image: Image, *, count: bool = True, cores: tuple[str, ...] | None = None):
+    def __init__(self, target: Target, image: Image, *, count: bool = True, cores: tuple[str, ...] | None = None,
+                 wait_states=None):
         self.target = target
         self.image = image
         self.real_mode = target.unicorn_mode == "UC_MODE_16"
         self.region = REAL_MODE if self.real_mode else FLAT
         self.cores = tuple(target.cores if cores is None else cores) if count else ()
-        self.models = {core: get_model(core) for core in self.cores}
+        self.models = {core: get_model(core, wait_states=wait_states) for core in self.cores}
         arch = resolve(unicorn, target.unicorn_arch)
         mode = resolve(unicorn, target.unicorn_mode)
         self.uc = unicorn.Uc(arch, mode)

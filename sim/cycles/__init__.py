@@ -23,12 +23,22 @@ CORE_MODULES = {
 }
 
 
-def get_model(core: str):
-    """The cycle model for ``core``; a clear error when unknown."""
+def get_model(core: str, *, wait_states=None):
+    """The cycle model for ``core``; a clear error when unknown.
+
+    ``wait_states`` (a :class:`sim.cycles.base.WaitStates`; None or zero: the
+    zero-wait model) gives a copy priced with that memory system.
+    """
     if core not in CORE_MODULES:
         raise TorusInputError(f"unknown core {core!r}; choose one of {', '.join(CORE_MODULES)}")
     module = importlib.import_module(f"sim.cycles.{CORE_MODULES[core]}")
-    return module.MODELS[core]
+    model = module.MODELS[core]
+    return model if wait_states is None else model.with_wait_states(wait_states)
+
+
+def supports_wait_states(core: str) -> bool:
+    """Does ``core``'s model price memory wait states?"""
+    return get_model(core).supports_wait_states
 
 
 def available_cores() -> list[str]:

@@ -66,6 +66,8 @@ class CortexM0(CycleModel):
     source = "Arm Cortex-M0 TRM (DDI 0432C), 3.3 Table 3-1 'Cortex-M0 instruction summary'"
     omits = "wait states, AHB-Lite bus contention, interrupts and their latency, WFI/WFE/SVC/BKPT"
 
+    supports_wait_states = True
+
     def __init__(self, multiplier_cycles: int = 1):
         if multiplier_cycles not in (1, 32):
             raise ValueError("the Cortex-M0 multiplier option takes 1 (fast) or 32 (small) cycles")
@@ -95,6 +97,17 @@ class CortexM0(CycleModel):
         if ins in (A.ARM_INS_MOV, A.ARM_INS_ADD) and A.ARM_REG_PC in insn.regs_access()[1]:
             return PC_WRITE_CYCLES
         return 1
+
+    def data_transfers(self, insn) -> int:
+        """One AHB-Lite transfer per register moved (the M0 has one bus for code and data)."""
+        ins = insn.id
+        if ins in _LOAD or ins in _STORE:
+            return 1
+        if ins in _MULTIPLE:
+            return len(_reg_list(insn)) - 1
+        if ins in (A.ARM_INS_PUSH, A.ARM_INS_POP):
+            return len(_reg_list(insn))
+        return 0
 
 
 MODELS = {"cortex-m0": CortexM0()}

@@ -119,6 +119,8 @@ class CortexM4(CycleModel):
              "pipeline refill P fixed (default 2; the TRM gives 1 to 3), "
              "SDIV/UDIV early termination (priced 12), write-buffer stalls, interrupts")
 
+    supports_wait_states = True
+
     def __init__(self, refill: int = 2):
         if not 1 <= refill <= 3:
             raise ValueError("the TRM's pipeline refill P ranges from 1 to 3")
@@ -178,6 +180,18 @@ class CortexM4(CycleModel):
         if _writes_pc(insn):
             return 1 + p                                       # MOV/ADD to PC
         return 1                                               # ALU, multiply, MAC, DSP SIMD, IT, NOP
+
+    def data_transfers(self, insn) -> int:
+        """Data-bus transfers: one per single load/store, two for LDRD/STRD, one per listed register."""
+        ins = insn.id
+        if ins in _LOAD_SINGLE or ins in _STORE_SINGLE:
+            return 1
+        if ins in _DOUBLE:
+            return 2
+        if ins in _MULTIPLE:
+            regs = [op for op in insn.operands if op.type == A.ARM_OP_REG]
+            return len(regs) if ins in (A.ARM_INS_PUSH, A.ARM_INS_POP) else len(regs) - 1
+        return 0
 
 
 MODELS = {"cortex-m4": CortexM4()}

@@ -18,6 +18,8 @@ def register(sub) -> None:
     p.add_argument("--queries", type=int, default=3, help="queries averaged per cell (default 3)")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="write the cycles-per-query plot here")
     p.add_argument("--json", action="store_true")
+    from sim.cycles.presets import add_wait_states_option
+    add_wait_states_option(p)
     p.set_defaults(func=run)
 
 
@@ -27,9 +29,11 @@ def run(args) -> int:
     from rich.table import Table
 
     from sim.bench import bench, plot
+    from sim.cycles.presets import parse_wait_states
 
     from ..codes import atomic_write, check_writable
 
+    wait_states = parse_wait_states(args.wait_states)
     if args.plot:
         check_writable(args.plot)  # a bad --plot is refused before the bench, not after it
     console = Console(stderr=True)
@@ -37,7 +41,7 @@ def run(args) -> int:
     with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as bar:
         task = bar.add_task("bench", total=total)
         rows = bench(args.targets, args.dims, rows=args.rows, queries=args.queries,
-                     progress=lambda: bar.advance(task))
+                     progress=lambda: bar.advance(task), wait_states=wait_states)
     if args.plot:
         import tempfile
         from pathlib import Path

@@ -13,6 +13,8 @@ def register(sub) -> None:
                                    "plots, kernels/ and torus_db.h to --out.")
     p.add_argument("--out", default="demo-out", metavar="DIR", help="output folder (default demo-out)")
     p.add_argument("--quick", action="store_true", help="shorter training and sampled queries (< 1 minute)")
+    from sim.cycles.presets import add_wait_states_option
+    add_wait_states_option(p)
     p.set_defaults(func=run)
 
 
@@ -21,11 +23,13 @@ def run(args) -> int:
     from pathlib import Path
 
 
+    from sim.cycles.presets import parse_wait_states
     from sim.demo import DemoSettings, run_demo, table, write_report
 
     console = stdout_console()
     out = Path(args.out)
-    rows, meta = run_demo(DemoSettings(out=out, quick=args.quick), stdout_console(stderr=True))
+    settings = DemoSettings(out=out, quick=args.quick, wait_states=parse_wait_states(args.wait_states))
+    rows, meta = run_demo(settings, stdout_console(stderr=True))
     write_report(out, rows, meta)
     console.print(table(rows, meta))
     console.print(f"report: {out / 'report.md'}; kernels: {out / 'kernels'}; firmware header: {out / 'torus_db.h'} "
