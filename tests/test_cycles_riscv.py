@@ -12,6 +12,7 @@ import pytest
 from isa.assembler import assemble
 from isa.targets import get_target
 from sim.cycles import get_model
+from sim.listing import estimate
 from sim.machine import Machine
 
 
@@ -44,8 +45,9 @@ def price(core: str, insns, taken=()):
     ("mul a0, a1, a2", 3),     # fast multiplier: 2 stalls for MUL
     ("mulh a0, a1, a2", 4),    # ... 3 for MULH
     ("mulhu a0, a1, a2", 4),
-    ("div a0, a1, a2", 38),    # long division: 37 stalls
-    ("remu a0, a1, a2", 38),
+    ("div a0, a1, a2", 37),    # Multiplier/Divider Block: long division takes 37 cycles ...
+    ("remu a0, a1, a2", 37),
+    ("divu a0, a1, zero", 2),  # ... 2 on a divide by zero (here known from the encoding)
 ])
 def test_ibex_table(insn, cycles):
     assert price("ibex", decode("rv32im", insn)) == [cycles]
@@ -57,6 +59,47 @@ def test_ibex_branches_and_jumps():
     assert price("ibex", insns[:1]) == [1]              # not taken: no stall
     assert price("ibex", insns[1:]) == [2, 2, 2]        # jumps: 1 stall
     assert price("ibex", decode("rv32im", "lw a0, 0(a1)\n add a0, a0, a0")) == [2, 1]  # no load-use stall
+
+
+def _listing(core: str, body: str) -> list[int]:
+    """Each executed instruction's cycles when ``body`` runs under the harness's listing estimator."""
+    return [i["cycles"] for i in estimate(core, body).to_json()["instructions"]]
+
+
+def test_ibex_divide_by_zero_is_read_from_the_divisor():
+    # the divisor's value decides: 2 cycles when it is zero at run time, 37 otherwise
+    assert _listing("ibex", " li a1, 0\n li a0, 9\n div a2, a0, a1\n rem a2, a0, a1\n"
+                            " li a1, 3\n divu a2, a0, a1\n remu a2, a0, a1") == [1, 1, 2, 2, 1, 37, 37]
+
+
+def test_ibex_misaligned_access_is_one_more_transaction():
+    # Load-Store Unit, 'Misaligned Accesses': an access that crosses a word boundary is split in two
+    body = (" addi sp, sp, -16\n sw zero, 0(sp)\n sw zero, 4(sp)\n lw a0, 1(sp)\n lw a0, 4(sp)\n"
+            " lh a1, 3(sp)\n lh a1, 1(sp)\n lhu a1, 2(sp)\n lbu a1, 3(sp)\n sw a0, 2(sp)\n sh a0, 7(sp)")
+    assert _listing("ibex", body) == [1, 2, 2, 3, 2, 3, 2, 2, 2, 3, 3]
+
+
+def test_ibex_misaligned_access_through_the_harness():
+    t = get_target("rv32im")
+    image = assemble(t, ".text\n.globl f\nf:\n addi sp, sp, -16\n sw zero, 0(sp)\n sw zero, 4(sp)\n"
+                        " lw a0, 2(sp)\n addi sp, sp, 16\n ret\n")
+    _, stats = Machine(t, image).call("f", [])
+    assert stats.cycles == {"ibex": 1 + 2 + 2 + 3 + 1 + 2}
+
+
+def test_ibex_split_fetch_after_a_jump():
+    # Instruction Fetch, 'Misaligned Accesses': a 32-bit instruction at 2 mod 4 needs two word fetches;
+    # the prefetch buffer already holds the first word when it is reached in sequence, not after a jump.
+    md = capstone.Cs(capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV32 | capstone.CS_MODE_RISCVC)
+    md.detail = True
+    nop16, add32 = list(md.disasm(bytes.fromhex("0100" "3305b500"), 0x10000))   # c.nop; add a0, a0, a1
+    assert add32.address % 4 == 2 and add32.size == 4
+    jump = decode("rv32im", "j 1f\n1: nop")[0]
+    model = get_model("ibex")
+    assert model.instruction_cycles(add32, taken=False, prev=nop16) == 1      # in sequence
+    assert model.instruction_cycles(add32, taken=False, prev=jump) == 2       # jump target: second fetch
+    assert model.instruction_cycles(add32, taken=False, prev=None) == 2       # the first of a run
+    assert model.instruction_cycles(nop16, taken=False, prev=jump) == 1       # a 16-bit one fits one word
 
 
 def _loop(target: str) -> Machine:
