@@ -122,12 +122,27 @@ def test_ibex_loop_through_the_harness():
     ("lbu a0, 0(a1)\n add a2, a0, a0", [1, 3]),    # LB/LBU/LH/LHU: 3-cycle → 2 bubbles
     ("lhu a0, 0(a1)\n sub a2, a1, a0", [1, 3]),
     ("ld a0, 0(a1)\n add a2, a1, a1", [1, 1]),     # independent: no bubble
-    ("mul a0, a1, a2\n add a3, a0, a1", [1, 3]),   # MUL: 3-cycle result latency
-    ("mulw a0, a1, a2\n mul a3, a1, a2", [1, 1]),  # pipelined: back-to-back independent multiplies
+    ("mul a0, a1, a2\n add a3, a0, a1", [1, 5]),   # MUL: 5-cycle result latency (FU540 manual 4.3)
+    ("mulw a0, a1, a2\n mul a3, a1, a2", [1, 5]),  # 16 bits per cycle: one multiply at a time
     ("add a0, a1, a2\n add a3, a0, a0", [1, 1]),   # fully bypassed ALU
 ])
 def test_u54_result_latency(body, cycles):
     assert price("u54", decode("rv64im", body)) == cycles
+
+
+def test_u54_scoreboard_sees_distance_two_interlocks():
+    # a block is priced as a whole: a use two instructions after a 3-cycle load still waits one cycle
+    insns = decode("rv64im", "lbu a0, 0(a1)\n add a3, a4, a4\n add a2, a0, a0")
+    assert get_model("u54").block_cycles(insns, taken_last=False, before=None) == 1 + 1 + 2
+    # the default kernel's two multiplies per row: the second waits for the first, its user for it
+    insns = decode("rv64im", "mul t6, t6, s5\n mul t5, t5, s6\n addi a1, a1, 16\n srli t6, t6, 56\n"
+                             " srli t5, t5, 48")
+    assert get_model("u54").block_cycles(insns, taken_last=False, before=None) == 1 + 5 + 5
+
+
+def test_u54_divide_at_its_maximum():
+    assert price("u54", decode("rv64im", "div a0, a1, a2\n add a3, a0, a0")) == [1, 65]
+    assert price("u54", decode("rv64im", "divw a0, a1, a2\n add a3, a0, a0")) == [1, 33]
 
 
 def test_u54_branch_prediction():
@@ -151,5 +166,5 @@ def test_u54_loop_through_the_harness():
 def test_models_cite_sources_and_omissions():
     ibex, u54 = get_model("ibex"), get_model("u54")
     assert "Ibex" in ibex.source and "Pipeline Details" in ibex.source and ibex.target == "rv32im"
-    assert "U54 Core Complex Manual" in u54.source and u54.target == "rv64im"
+    assert "FU540-C000 Manual" in u54.source and u54.target == "rv64im"
     assert "cache" in u54.omits and "wait states" in ibex.omits
