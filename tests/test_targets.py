@@ -238,3 +238,12 @@ def test_a_flag_the_abi_wants_clear_is_checked_on_return(name):
         _clobber_after_return(m, abi.flags_register, lambda v, mask=mask: v | mask)
         with pytest.raises(EmulatorFault, match=f"returned with {flag} set"):
             m.call("torus_distance", args)
+
+
+def test_design_doc_states_each_targets_convention_as_the_data_does():
+    """docs/design.md quotes Abi.summary(): change an ABI and the doc must follow."""
+    from pathlib import Path
+
+    design = (Path(__file__).parents[1] / "docs" / "design.md").read_text()
+    for name, t in TARGETS.items():
+        assert f"| {name} (`{t.abi}`) | {t.abi.summary()} |" in design, name
