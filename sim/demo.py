@@ -33,7 +33,7 @@ from isa.targets import TARGETS
 from torus_hw.codes import TorusCodes, atomic_write
 
 from .bench import baseline_name, build_baseline
-from .cycles import supports_wait_states
+from .cycles import cores_for, supports_wait_states
 from .search_run import RTL, SearchRun, run_search, select_queries
 
 RTL_LANES = 8
@@ -152,7 +152,7 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
         task = progress.add_task("searching", total=runs_total)
         tick = lambda: progress.advance(task)  # noqa: E731
         for name, target in TARGETS.items():
-            cores = target.cores  # the 8086 target is priced as an 8086 and an 8088 in the same runs
+            cores = cores_for(name)  # the 8086 target is priced as an 8086 and an 8088 in the same runs
             ws = settings.wait_states if settings.wait_states and all(map(supports_wait_states, cores)) else None
             ws_flag = f" --wait-states {ws.describe()}" if ws else ""
             progress.update(task, description=f"{name}: top-1")

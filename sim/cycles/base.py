@@ -121,6 +121,9 @@ class CycleModel(ABC):
         if not ws:
             return 0
         return ws.code * self.fetch_transfers(insn, prev) + ws.data * self.data_transfers(insn)
+    # The published figures the model claims, as (listing, total cycles, where the table says so):
+    # tests/test_cycle_models.py runs each listing through ``torus-hw cycles`` and compares.
+    published: tuple[tuple[str, int, str], ...] = ()
 
     @abstractmethod
     def instruction_cycles(self, insn, *, taken: bool, prev) -> int:

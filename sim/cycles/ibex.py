@@ -122,6 +122,20 @@ class IbexModel(CycleModel):
     BRANCH_NOT_TAKEN = 1
     SPLIT_FETCH_EXTRA = 1        # a 32-bit instruction at 2 mod 4 reached by a jump needs a second fetch
 
+    _TABLE = "Ibex Pipeline Details, 'Multi- and Single-Cycle Instructions'"
+    published = (
+        ("add a0, a0, a1\n", 1, f"{_TABLE}: integer computational, 0 stalls"),
+        ("lw a0, 0(zero)\n", 2, f"{_TABLE}: load, 1 stall with single-cycle data memory"),
+        ("mul a0, a0, a1\n", 3, f"{_TABLE}: MUL (fast), 2 stalls"),
+        ("mulhu a0, a0, a1\n", 4, f"{_TABLE}: MULH* (fast), 3 stalls"),
+        ("li a1, 3\ndivu a0, a0, a1\n", 1 + 37, "Ibex Multiplier/Divider Block: long division takes 37 cycles"),
+        ("divu a0, a0, a1\n", 2, "Ibex Multiplier/Divider Block: 2 cycles on a divide by 0 (a1 is 0 here)"),
+        ("lw a0, 1(zero)\n", 3, "Ibex Load-Store Unit, 'Misaligned Accesses': two word-aligned transactions"),
+        ("li a0, 1\nbnez a0, 1f\nnop\n1:\n", 1 + 3, f"{_TABLE}: branch taken, 2 stalls (no branch-target ALU)"),
+        ("bnez zero, 1f\nnop\n1:\n", 1 + 1, f"{_TABLE}: branch not taken, 0 stalls"),
+        ("jal zero, 1f\nnop\n1:\n", 2, f"{_TABLE}: jump, 1 stall"),
+    )
+
     def instruction_cycles(self, insn, *, taken: bool, prev) -> int:
         return self._execute_cycles(insn, taken) + (self.SPLIT_FETCH_EXTRA if self._split_fetch(insn, prev) else 0)
 
