@@ -20,17 +20,22 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import sys
-    from pathlib import Path
-
 
     from sim.cycles.presets import parse_wait_states
     from sim.demo import DemoSettings, run_demo, table, write_report
 
+    from ..output import check_output_folder, output_folder
+
     console = stdout_console()
-    out = Path(args.out)
-    settings = DemoSettings(out=out, quick=args.quick, wait_states=parse_wait_states(args.wait_states))
-    rows, meta = run_demo(settings, stdout_console(stderr=True))
-    write_report(out, rows, meta)
+    wait_states = parse_wait_states(args.wait_states)  # refused before any work
+    out = check_output_folder(args.out)
+    with output_folder(out) as stage:  # the whole report appears at the end, or nothing changes
+        cached = out / "model.pt"
+        if cached.is_file():  # the demo reuses a matching checkpoint from an earlier run
+            _link_or_copy(cached, stage / "model.pt")
+        rows, meta = run_demo(DemoSettings(out=stage, quick=args.quick, shown_out=out,
+                                             wait_states=wait_states), stdout_console(stderr=True))
+        write_report(stage, rows, meta)
     console.print(table(rows, meta))
     console.print(f"report: {out / 'report.md'}; kernels: {out / 'kernels'}; firmware header: {out / 'torus_db.h'} "
                   f"({meta['seconds']:.0f} s)")
@@ -39,3 +44,13 @@ def run(args) -> int:
         print(f"torus-hw: mismatch: {bad[0].target} disagreed with the reference", file=sys.stderr)
         return 1
     return 0
+
+
+def _link_or_copy(src, dst) -> None:
+    import os
+    import shutil
+
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
