@@ -229,7 +229,8 @@ SECTIONS
   . = {RAM_BASE:#x};
   .vectors : {{ KEEP(*(.vectors)) }}
   .text : ALIGN(64) {{ *(.text .text.*) }}
-  .data : ALIGN(16) {{ *(.rodata .rodata.* .data .data.* .sdata .sdata.* .bss .bss.* .sbss) }}
+  .data : ALIGN(16) {{ *(.rodata .rodata.* .srodata .srodata.* .data .data.* .sdata .sdata.* .bss .bss.* .sbss .sbss.*) }}
+  /DISCARD/ : {{ *(.eh_frame .eh_frame_hdr) }}
 }}
 """
 
