@@ -102,8 +102,33 @@ def _words(data: bytes) -> str:
     return "\n".join(f"    .word {', '.join(hex(w) for w in words[i:i + 8])}" for i in range(0, len(words), 8))
 
 
+def _measured_call(callee: str, n_rows: int, k: int, offset: int) -> str:
+    """Call ``callee`` with the search arguments; store its mcycle and minstret deltas at offset(s1)."""
+    return f"""\
+    mv a0, s0
+    la a1, database
+    li a2, {n_rows}
+    li a3, {k}
+    la a4, out_idx
+    la a5, out_dist
+    csrr s2, mcycle
+    csrr s3, minstret
+    call {callee}
+    csrr s4, mcycle
+    csrr s5, minstret
+    sub s4, s4, s2
+    sub s5, s5, s3
+    sw s4, {offset}(s1)
+    sw s5, {offset + 4}(s1)
+"""
+
+
 def _driver(symbol: str, n_queries: int, stride: int, n_rows: int, k: int, query_bytes: bytes, db_bytes: bytes) -> str:
-    """Vectors, start-up, the measured calls, and a hex dump of the results to the output device."""
+    """Vectors, start-up, the measured calls, and a hex dump of the results to the output device.
+
+    Each query is searched once and a function that only returns is called
+    the same way, so the difference of the two deltas is the kernel's own.
+    """
     per_query = 4 + 2 * k + 1       # dcyc, dinst (kernel), dcyc, dinst (ret), count, idx[k], dist[k]
     return f"""\
 # torus-hw driver for the Ibex simple system: measure torus_search with mcycle/minstret.
@@ -125,38 +150,8 @@ _start:
     la s1, results                    # s1 = next result record
     li s6, {n_queries}
 .Lquery:
-    mv a0, s0
-    la a1, database
-    li a2, {n_rows}
-    li a3, {k}
-    la a4, out_idx
-    la a5, out_dist
-    csrr s2, mcycle
-    csrr s3, minstret
-    call {symbol}
-    csrr s4, mcycle
-    csrr s5, minstret
-    sub s4, s4, s2
-    sub s5, s5, s3
-    sw s4, 0(s1)
-    sw s5, 4(s1)
-    sw a0, 16(s1)
-    mv a0, s0                         # the same call of a function that only returns
-    la a1, database
-    li a2, {n_rows}
-    li a3, {k}
-    la a4, out_idx
-    la a5, out_dist
-    csrr s2, mcycle
-    csrr s3, minstret
-    call .Lempty
-    csrr s4, mcycle
-    csrr s5, minstret
-    sub s4, s4, s2
-    sub s5, s5, s3
-    sw s4, 8(s1)
-    sw s5, 12(s1)
-    la t0, out_idx
+{_measured_call(symbol, n_rows, k, 0)}    sw a0, 16(s1)                     # the kernel's return value
+{_measured_call(".Lempty", n_rows, k, 8)}    la t0, out_idx
     la t1, out_dist
     li t2, {k}
     addi t3, s1, 20
