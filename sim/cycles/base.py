@@ -85,6 +85,7 @@ class CycleModel(ABC):
     supports_wait_states: bool = False   # does this model price a WaitStates (see the module docstring)?
     wait_states: WaitStates = NO_WAIT_STATES
     fetch_bytes: int = 4                 # bytes of one instruction-fetch transfer at zero wait states
+    memory_assumed: str = "a zero-wait memory"   # what a model without wait states assumes, in words
 
     def with_wait_states(self, wait_states: WaitStates) -> "CycleModel":
         """A copy of this model priced with ``wait_states`` (this one when they are zero)."""
@@ -92,7 +93,7 @@ class CycleModel(ABC):
             return self
         if not self.supports_wait_states:
             raise TorusInputError(f"core {self.core!r} does not model wait states (its model assumes "
-                                  f"{'caches that always hit' if self.core in ('u54', 'cortex-a55') else 'a zero-wait memory'})")
+                                  f"{self.memory_assumed})")
         configured = copy.copy(self)
         configured.wait_states = wait_states
         return configured

@@ -204,6 +204,7 @@ class CortexA55(CycleModel):
     target = "aarch64"
     source = ("Arm Cortex-A55 Software Optimization Guide (EPM128372 issue 4.0): 3.2 dual-issue tables, "
               "4.2-4.19 instruction latency/throughput/dual-issue tables")
+    memory_assumed = "caches that always hit"
     omits = ("caches (all loads hit L1), prefetcher, branch mispredictions (all predicted), unaligned-access "
              "penalty, pointer-chasing and accumulator forwarding paths, store buffer; stalls caused more than "
              "one block back")

@@ -90,6 +90,7 @@ class U54Model(CycleModel):
     source = ("SiFive FU540-C000 Manual v1p0, chapter 4 'U54 RISC-V Core': 4.3 'Execution Pipeline' (result "
               "latencies, 16-bit-per-cycle multiplier), 4.2 'Instruction Fetch Unit' (3-cycle mispredict penalty), "
               "4.4 'Data Memory System'")
+    memory_assumed = "caches that always hit"
     omits = ("cache and TLB misses, fetch bubbles, store-pipeline load penalty, interrupts, CSR flushes, "
              "data-dependent multiply/divide latency (priced at 5 and the 65-cycle maximum); prediction "
              "approximated by backward-taken/forward-not-taken on a warm predictor; stalls caused more than one "
