@@ -138,6 +138,7 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
     db, qs = codes.database, codes.queries
     ylab_db, ylab_q = codes.database_labels, codes.query_labels
     rows: list[DemoRow] = []
+    priced_with_wait_states: list[str] = []   # cores whose cycles include --wait-states
     top1_ids = select_queries(len(qs), settings.top1_queries, SEED)
     top5_ids = select_queries(len(qs), settings.top5_queries, SEED + 1)
     base_ids = top1_ids[: settings.baseline_queries]  # a subset, so the ratio compares the same queries
@@ -155,6 +156,8 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
         for name, target in TARGETS.items():
             cores = cores_for(name)  # the 8086 target is priced as an 8086 and an 8088 in the same runs
             ws = settings.wait_states if settings.wait_states and all(map(supports_wait_states, cores)) else None
+            if ws:
+                priced_with_wait_states.extend(cores)
             ws_flag = f" --wait-states {ws.describe()}" if ws else ""
             progress.update(task, description=f"{name}: top-1")
             spec1 = KernelSpec("search", "l1", codes.bits, codes.dims, 1)
@@ -198,7 +201,8 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
             "rows": len(db), "dims": codes.dims, "queries": len(qs), "seconds": time.perf_counter() - started,
             "top1_queries": len(top1_ids), "top5_queries": len(top5_ids), "baseline_queries": len(base_ids),
             "rtl_queries": len(rtl_ids), "rtl_top5_queries": len(rtl5_ids), "quick": settings.quick,
-            "wait_states": settings.wait_states.describe() if settings.wait_states else "zero"}
+            "wait_states": settings.wait_states.describe() if settings.wait_states else "zero",
+            "wait_state_cores": priced_with_wait_states}
     return rows, meta
 
 
@@ -257,8 +261,9 @@ def write_report(out: Path, rows: list[DemoRow], meta: dict) -> None:
     lines += ["", "Cycles come from each core's published-timing model in `sim/cycles/` (see each model's "
               "docstring for its source and what it leaves out); the RTL unit's are cycle-accurate simulation "
               "from query load to the last result.", "",
-              *([f"Memory wait states `{meta['wait_states']}` on the Cortex-M0/M4, Ibex and 8086/8088 models "
-                 "(the U54 and Cortex-A55 models assume caches that hit, and are priced as before).", ""]
+              *([f"Memory wait states `{meta['wait_states']}` on {', '.join(meta['wait_state_cores']) or 'no core'}; "
+                 "the other cores' models do not price them (the U54 and Cortex-A55 assume caches that hit) and "
+                 "are at zero wait states.", ""]
                 if meta.get("wait_states", "zero") != "zero" else []),
               "![cycles per query](cycles_per_query.png)", "", "![P@1 by precision](p_at_1_by_precision.png)", "",
               "## Reproduce", "", "```sh", "torus-hw demo --out DIR" + (" --quick" if meta["quick"] else "")
