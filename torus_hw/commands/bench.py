@@ -12,12 +12,14 @@ def register(sub) -> None:
                        description="For each target and core: code bytes, instructions and cycles per query, "
                                    "cycles per row·dim and the ratio to the baseline (clang -O2/-O3, or the 8086 "
                                    "byte loop), for an 8-bit l1 top-1 search over N rows.")
-    p.add_argument("--targets", nargs="+", default=None, metavar="T", help="targets (default: all six)")
+    p.add_argument("--targets", nargs="+", default=None, metavar="T", help="targets (default: all)")
     p.add_argument("--dims", nargs="+", type=int, default=[8, 16, 32, 64], metavar="D")
     p.add_argument("--rows", type=int, default=1000, help="database rows N (default 1000)")
     p.add_argument("--queries", type=int, default=3, help="queries averaged per cell (default 3)")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="write the cycles-per-query plot here")
     p.add_argument("--json", action="store_true")
+    from sim.cycles.presets import add_wait_states_option
+    add_wait_states_option(p)
     p.set_defaults(func=run)
 
 
@@ -27,20 +29,24 @@ def run(args) -> int:
     from rich.table import Table
 
     from sim.bench import bench, plot
+    from sim.cycles.presets import parse_wait_states
 
     from ..output import atomic_write, check_output_file
 
+    wait_states = parse_wait_states(args.wait_states)
     from ..option_limits import check_bench_options
 
     check_bench_options(args.rows, args.queries, args.dims)  # before building a database of that size
     if args.plot:
         check_output_file(args.plot)  # a bad --plot is refused before the bench, not after it
     console = Console(stderr=True)
-    total = len(args.targets or range(6)) * len(args.dims)
+    from isa.targets import TARGETS
+
+    total = len(args.targets or TARGETS) * len(args.dims)
     with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as bar:
         task = bar.add_task("bench", total=total)
         rows = bench(args.targets, args.dims, rows=args.rows, queries=args.queries,
-                     progress=lambda: bar.advance(task))
+                     progress=lambda: bar.advance(task), wait_states=wait_states)
     if args.plot:
         import tempfile
         from pathlib import Path
