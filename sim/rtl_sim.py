@@ -128,14 +128,15 @@ def _row_stream(db: np.ndarray, bits: int, lanes: int, beats: int) -> list[int]:
     return flat
 
 
-def _drive_queries(dut, query_beats, flat, *, last_bit: int, stats: "RtlRunStats", limits: int | None = None,
+def _drive_queries(dut, query_beats, flat, *, last_bit: int, stats: "RtlRunStats", limits: list[int] | None = None,
                    vcd: str | None = None, valid_prob: float = 1.0, ready_prob: float = 1.0, seed: int = 0,
                    progress=None) -> list[tuple[list[int], int]]:
     """Run every query through one simulated unit with ``query``/``rows``/``results`` streams.
 
     For each query: present its beats on ``query`` (and, when ``limits`` is
-    given, that packed payload on the unit's ``limits`` stream in the first
-    query cycle), stream every row beat, and take ``results`` beats until one
+    given and the query's packed payload there differs from the previous
+    query's, that payload on the unit's ``limits`` stream in its first query
+    cycle), stream every row beat, and take ``results`` beats until one
     has bit ``last_bit`` set.  ``valid_prob`` / ``ready_prob`` below 1 insert
     random gaps in the row stream's valid and the result stream's ready (a
     stall test); once valid is raised it is held, with the payload, until the
@@ -160,18 +161,21 @@ def _drive_queries(dut, query_beats, flat, *, last_bit: int, stats: "RtlRunStats
 
     async def testbench(ctx):
         cycle = 0
-        for qb in query_beats:
+        for qi, qb in enumerate(query_beats):
             start = cycle
             # Query load: the unit is always ready for query (and limits) beats.
             ctx.set(dut.query.valid, 1)
-            if limits is not None:
-                ctx.set(limits_payload, limits)
+            # Limits only when they change, as a host sets a register once for a
+            # batch: the unit keeps them and re-arms the cap for every query.
+            new_limits = limits is not None and (qi == 0 or limits[qi] != limits[qi - 1])
+            if new_limits:
+                ctx.set(limits_payload, limits[qi])
                 ctx.set(dut.limits.valid, 1)
             for beat in qb:
                 ctx.set(dut.query.payload, beat)
                 await ctx.tick()
                 cycle += 1
-                if limits is not None:
+                if new_limits:
                     ctx.set(dut.limits.valid, 0)
             ctx.set(dut.query.valid, 0)
 
@@ -388,19 +392,34 @@ def rtl_cycles_per_query(n_rows: int, *, lanes: int, bits: int, dims: int, k: in
                                               adder_stages=adder_stages) + min(k, n_rows) - 1
 
 
-def _check_range_args(radius, cap) -> None:
-    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)):
-        raise TorusInputError(f"radius must be an integer, got {radius!r}")
-    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, np.integer)) or cap < 0):
-        raise TorusInputError(f"cap must be an integer >= 0, got {cap!r}")
+def _per_query(value, n_queries: int, name: str) -> list:
+    """A scalar (or None) for every query, or a sequence with one per query."""
+    if value is None or np.ndim(value) == 0:
+        return [value] * n_queries
+    if np.ndim(value) != 1 or len(value) != n_queries:
+        raise TorusInputError(f"{name} must be one value or one per query ({n_queries}), got shape {np.shape(value)}")
+    return list(value)
+
+
+def _check_range_args(radius, cap, n_queries: int) -> tuple[list, list]:
+    radii, caps = _per_query(radius, n_queries, "radius"), _per_query(cap, n_queries, "cap")
+    for r in radii:
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
+            raise TorusInputError(f"radius must be an integer, got {r!r}")
+    for c in caps:
+        if c is not None and (isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)) or c < 0):
+            raise TorusInputError(f"cap must be an integer >= 0 or None, got {c!r}")
+    return radii, caps
 
 
 def simulate_range(database, queries, *, bits: int, metric: str, radius: int, cap: int | None, lanes: int,
                    vcd: str | None = None, adder_stages: int | None = None, valid_prob: float = 1.0,
                    ready_prob: float = 1.0, seed: int = 0, progress=None):
-    """Run every query through one simulated range unit, all with the same radius and cap.
+    """Run every query through one simulated range unit.
 
-    ``cap=None`` returns every match.  The radius and cap are loaded with
+    ``radius`` and ``cap`` are one value for all queries or a sequence with
+    one per query (the unit takes new limits between queries); ``cap=None``
+    returns every match.  The radius and cap are loaded with
     each query's first beat (they cost no cycle), written exactly as the unit
     documents: a radius below 0 as −1, one above the largest distance as that
     distance, a cap above the row count as the row count.  Stalls and
@@ -410,7 +429,7 @@ def simulate_range(database, queries, *, bits: int, metric: str, radius: int, ca
     from rtl.range import TorusRangeUnit
 
     db, qs, bits = _validate(database, queries, bits, metric, 1, lanes)
-    _check_range_args(radius, cap)
+    radii, caps = _check_range_args(radius, cap, qs.shape[0])
     lanes = int(lanes)
     n_rows, dims = db.shape
     stats = RtlRunStats()
@@ -422,9 +441,11 @@ def simulate_range(database, queries, *, bits: int, metric: str, radius: int, ca
     dut = TorusRangeUnit(lanes, bits, dims, metric, adder_stages=adder_stages, max_rows=n_rows)
     I, W, C = dut.index_width, dut.width, dut.count_width
     top = max_distance(dims, bits, metric)
-    reg_radius = max(-1, min(int(radius), top))
-    reg_cap = n_rows if cap is None else min(int(cap), n_rows)
-    limits = (reg_radius & ((1 << (W + 1)) - 1)) | (reg_cap << (W + 1))
+    limits = []
+    for r, c in zip(radii, caps):
+        reg_radius = max(-1, min(int(r), top))
+        reg_cap = n_rows if c is None else min(int(c), n_rows)
+        limits.append((reg_radius & ((1 << (W + 1)) - 1)) | (reg_cap << (W + 1)))
     value_bits = max(I + W, C)
     answers = _drive_queries(dut, _query_beats(qs, bits, lanes), _row_stream(db, bits, lanes, dut.beats),
                              last_bit=value_bits, stats=stats, limits=limits, vcd=vcd, valid_prob=valid_prob,
