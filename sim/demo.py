@@ -33,6 +33,7 @@ from isa.targets import TARGETS
 from torus_hw.codes import TorusCodes, atomic_write
 
 from .bench import baseline_name, build_baseline
+from .cycles import cores_for
 from .search_run import RTL, SearchRun, run_search, select_queries
 
 RTL_LANES = 8
@@ -43,6 +44,7 @@ SEED = 0
 class DemoSettings:
     out: Path
     quick: bool = False
+    shown_out: Path | None = None  # the folder the report's commands name (out may be a staging folder)
     # Per backend, how many queries to run (None = all); the RTL unit is sampled.
     top1_queries: int | None = None
     top5_queries: int | None = None
@@ -145,12 +147,12 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
                   f"baseline on {len(base_ids)}; RTL unit ({RTL_LANES} lanes): top-1 on {len(rtl_ids)}, top-5 on {len(rtl5_ids)}")
     progress = Progress(TextColumn("{task.description:28s}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, transient=True)
-    codes_path = shlex.quote(str(out / "codes.npz"))
+    codes_path = shlex.quote(str((settings.shown_out or out) / "codes.npz"))
     with progress:
         task = progress.add_task("searching", total=runs_total)
         tick = lambda: progress.advance(task)  # noqa: E731
         for name, target in TARGETS.items():
-            cores = target.cores  # the 8086 target is priced as an 8086 and an 8088 in the same runs
+            cores = cores_for(name)  # the 8086 target is priced as an 8086 and an 8088 in the same runs
             progress.update(task, description=f"{name}: top-1")
             spec1 = KernelSpec("search", "l1", codes.bits, codes.dims, 1)
             built1 = build_kernel(target, spec1, workdir=out / "kernels" / name)
