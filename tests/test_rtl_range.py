@@ -312,3 +312,68 @@ def test_back_to_back_queries_do_not_overtake_the_count(spec, n_rows, seed, cap,
     for q, (count, indices) in zip(queries, answers):
         want = range_search(q, db, bits=bits, metric=metric, radius=radius)
         assert (count, indices) == (len(want), want[:cap].tolist())
+
+
+def test_cli_writes_range_verilog(tmp_path, capsys):
+    import json
+
+    from torus_hw.cli import main
+
+    out = tmp_path / "rtl"
+    assert main(["rtl", "--kernel", "range", "--lanes", "4", "--bits", "8", "--dims", "10", "--max-rows", "1000",
+                 "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["kernel"] == "range" and summary["k"] is None
+    assert summary["beats_per_row"] == 3 and summary["latency_cycles"] == range_latency(4, 8, "l1")
+    assert summary["index_width"] == 10 and summary["verilog"].endswith("torus_range.v")
+    text = (out / "torus_range.v").read_text()
+    assert "module torus_range(" in text and "limits__payload" in text and "results__payload" in text
+    assert not (out / "torus_search.v").exists()
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--kernel", "topk"], "no 'topk' kernel; choose one of search, range"),
+    (["--kernel", "range", "--k", "3"], "k applies to the search kernel only"),
+    (["--kernel", "range", "--lanes", "0"], "lanes"),
+])
+def test_cli_range_bad_input_exits_2(tmp_path, capsys, argv, match):
+    from torus_hw.cli import main
+
+    base = {"--lanes": "2", "--bits": "8", "--dims": "4"}
+    for opt, val in zip(argv[::2], argv[1::2]):
+        base[opt] = val
+    assert main(["rtl", *[x for kv in base.items() for x in kv], "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("torus-hw: error:") and err.count("\n") == 1 and match in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_synth_wrapper_feeds_the_limits():
+    """The place-and-route wrapper drives every input of the range unit, the limits included."""
+    from rtl import synth
+
+    unit = synth.build_unit(2, 4, 4, "l1", max_rows=16, kernel="range")
+    limits_bits = len(unit.limits.payload.as_value())
+    assert limits_bits > 2 * 4  # wider than P·n: the shift register must widen to it
+    text = synth.top_verilog(unit)
+    assert f"reg [{limits_bits - 1}:0] shift" in text
+    assert "limits__valid" in text
+    assert synth.verilog_for(lanes=2, bits=4, dims=4, kernel="range").count("module torus_range(") == 1
+
+
+def _have_synth_tools() -> bool:
+    from rtl import synth
+
+    return synth.tools_available()
+
+
+@pytest.mark.synth
+@pytest.mark.skipif(not _have_synth_tools(),
+                    reason="YoWASP synthesis tools missing: pip install -e '.[synth]' (or make synth-deps)")
+@pytest.mark.parametrize("target", ["ice40", "ecp5"])
+def test_small_range_unit_synthesizes(tmp_path, target):
+    from rtl import synth
+
+    report = synth.synthesize(synth.build_unit(2, 4, 4, "l1", max_rows=16, kernel="range"), target, tmp_path)
+    assert report.lut4 > 0 and report.ff > 0 and report.fmax_mhz > 0
+    assert report.bram == 0 and report.dsp == 0 and report.lanes == 2
