@@ -43,13 +43,10 @@ radius signed.
 from __future__ import annotations
 
 from amaranth.hdl import Module, Signal, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
-from torus_hw.errors import TorusInputError
-
-from .distance import (TorusDistanceUnit, _is_int, check_unit_params, distance_latency, row_layout,
-                       silence_unused)
+from .distance import DatabaseScanUnit, distance_latency
 
 
 def range_latency(lanes: int, bits: int, metric: str, adder_stages: int | None = None) -> int:
@@ -71,7 +68,7 @@ def range_result_layout(index_width: int, width: int, count_width: int) -> data.
     return data.StructLayout({"value": data.UnionLayout({"match": match, "count": count_width}), "last": 1})
 
 
-class TorusRangeUnit(wiring.Component):
+class TorusRangeUnit(DatabaseScanUnit):
     """Range search (every row with distance ≤ radius) over a streamed database.
 
     ``max_rows`` bounds the database length: it sets the row index width I
@@ -81,34 +78,23 @@ class TorusRangeUnit(wiring.Component):
 
     def __init__(self, lanes: int, bits: int, dims: int, metric: str = "l1",
                  adder_stages: int | None = None, max_rows: int = 1 << 16):
-        try:
-            check_unit_params(lanes, bits, dims, metric)
-            if not _is_int(max_rows) or not 1 <= max_rows <= 1 << 32:
-                raise TorusInputError(f"max_rows must be an integer in [1, 2^32], got {max_rows!r}")
-            self.distance_unit = TorusDistanceUnit(lanes, bits, dims, metric, adder_stages)
-        except TorusInputError:
-            silence_unused(self)
-            raise
-        self.lanes, self.bits, self.dims, self.metric = lanes, bits, dims, metric
-        self.max_rows = max_rows
-        self.beats = self.distance_unit.beats
-        self.width = self.distance_unit.width
-        self.index_width = max(1, (max_rows - 1).bit_length())
-        self.count_width = max_rows.bit_length()
+        def ports(u):
+            return {
+                "limits": In(stream.Signature(limits_layout(u.width, u.count_width))),
+                "results": Out(stream.Signature(range_result_layout(u.index_width, u.width, u.count_width))),
+            }
+
+        super().__init__(lanes, bits, dims, metric, adder_stages, max_rows, ports=ports)
         self.latency = range_latency(lanes, bits, metric, adder_stages)
-        super().__init__({
-            "query": In(stream.Signature(lanes * bits)),
-            "limits": In(stream.Signature(limits_layout(self.width, self.count_width))),
-            "rows": In(stream.Signature(row_layout(lanes, bits))),
-            "results": Out(stream.Signature(range_result_layout(self.index_width, self.width,
-                                                                 self.count_width))),
-        })
+
+    @property
+    def count_width(self) -> int:
+        """C: a count (and so the cap) can reach ``max_rows`` itself."""
+        return self.max_rows.bit_length()
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.distance = du = self.distance_unit
-        wiring.connect(m, wiring.flipped(self.query), du.query)
-        wiring.connect(m, wiring.flipped(self.rows), du.rows)
+        d_in = self.scan_distances(m)
 
         # Until limits are loaded the unit matches nothing and sends no index.
         radius = Signal(signed(self.width + 1), init=-1)
@@ -118,7 +104,7 @@ class TorusRangeUnit(wiring.Component):
         count = Signal(self.count_width)
         closing = Signal()                # the final row is in: the count beat is due
 
-        lim, res, d_in = self.limits, self.results, du.distances
+        lim, res = self.limits, self.results
         free = Signal()  # the output register can take a beat this cycle
         match = Signal()
         m.d.comb += [
