@@ -26,7 +26,7 @@ Why the cap lives in the hardware rather than in the host harness: the
 contract bounds what is written (``out_idx`` holds ``cap`` entries), and the
 consumer of ``results`` is in practice a DMA writer or a FIFO of that size —
 the unit is where the matches are known, so it is where they are stopped.
-It costs one C-bit down-counter and a zero test.  Matches beyond the cap are
+It costs one (C+1)-bit down-counter and its sign bit.  Matches beyond the cap are
 counted but never offered, so a slow consumer is never made to take (and the
 rows never wait for) indices it will throw away; at full rate the cycles of
 a query are the same whatever the radius, the cap or the data
@@ -52,11 +52,12 @@ from .distance import DatabaseScanUnit, distance_latency
 def range_latency(lanes: int, bits: int, metric: str, adder_stages: int | None = None) -> int:
     """A query whose last row beat is accepted in cycle c offers its count in cycle c + this.
 
-    The distance unit's latency, one cycle in the comparator (the last row's
-    own match, if any, is offered then) and one for the count beat.  Fixed:
-    at full rate no data, radius or cap changes it.
+    The distance unit's latency, one cycle for the radius compare, one to
+    count and offer the row's index (the last row's own match, if any, is
+    offered then), one for the count beat.  Fixed: at full rate no data,
+    radius or cap changes it.
     """
-    return distance_latency(lanes, bits, metric, adder_stages) + 2
+    return distance_latency(lanes, bits, metric, adder_stages) + 3
 
 
 def limits_layout(width: int, count_width: int) -> data.StructLayout:
@@ -98,49 +99,73 @@ class TorusRangeUnit(DatabaseScanUnit):
 
         # Until limits are loaded the unit matches nothing and sends no index.
         radius = Signal(signed(self.width + 1), init=-1)
-        cap = Signal(self.count_width)
-        left = Signal(self.count_width)   # indices the cap still allows for this query
+        C = self.count_width
+        # The cap is kept as cap − 1 and counted down to −1: "room for another
+        # index" is then the sign bit alone, not a C-bit zero test on the
+        # output register's enable (iCE40 timing).
+        cap_less1 = Signal(signed(C + 1), init=-1)
+        left = Signal(signed(C + 1), init=-1)  # indices the cap still allows for this query, minus 1
         row = Signal(self.index_width)
-        count = Signal(self.count_width)
+        count = Signal(C)
         closing = Signal()                # the final row is in: the count beat is due
 
         lim, res = self.limits, self.results
-        free = Signal()  # the output register can take a beat this cycle
-        match = Signal()
+        # Stage A registers the radius compare; stage B counts, applies the cap
+        # and writes the output register.  Two stages because the compare's
+        # carry chain in series with the count's incrementer misses 48 MHz on
+        # the iCE40 (the distance unit splits |δ| from δ for the same reason).
+        a_valid, a_match, a_end = Signal(), Signal(), Signal()
+        a_distance = Signal(self.width)
+        free = Signal()    # the output register can take a beat this cycle
+        b_take = Signal()  # stage B takes stage A's row this cycle
         m.d.comb += [
             lim.ready.eq(1),
             free.eq(~res.valid | res.ready),
-            # While the count beat waits for the output register no distance
-            # is taken, so the next query's rows cannot overtake it.
-            d_in.ready.eq(free & ~closing),
-            match.eq(d_in.payload.distance <= radius),
+            # While the count beat waits for the output register no row moves
+            # on, so the next query's rows cannot overtake it.
+            b_take.eq(a_valid & free & ~closing),
+            d_in.ready.eq(~a_valid | b_take),
         ]
+        with m.If(d_in.valid & d_in.ready):
+            m.d.sync += [
+                a_valid.eq(1),
+                a_match.eq(d_in.payload.distance <= radius),
+                a_distance.eq(d_in.payload.distance),
+                a_end.eq(d_in.payload.end),
+            ]
+        with m.Elif(b_take):
+            m.d.sync += a_valid.eq(0)
+
         with m.If(res.valid & res.ready):
             m.d.sync += res.valid.eq(0)
-
-        with m.If(d_in.valid & d_in.ready):
-            m.d.sync += row.eq(row + 1)
-            with m.If(match):
+        with m.If(b_take):
+            # The payload is written on every row (the register is free), so only
+            # valid, the count and the cap depend on the match.
+            m.d.sync += [
+                row.eq(row + 1),
+                res.payload.value.match.index.eq(row),
+                res.payload.value.match.distance.eq(a_distance),
+                res.payload.last.eq(0),
+            ]
+            with m.If(a_match):
                 m.d.sync += count.eq(count + 1)
-                with m.If(left != 0):
-                    m.d.sync += [
-                        left.eq(left - 1),
-                        res.valid.eq(1),
-                        res.payload.value.match.index.eq(row),
-                        res.payload.value.match.distance.eq(d_in.payload.distance),
-                        res.payload.last.eq(0),
-                    ]
-            with m.If(d_in.payload.end):
+                with m.If(~left[-1]):
+                    m.d.sync += [left.eq(left - 1), res.valid.eq(1)]
+            with m.If(a_end):
                 m.d.sync += closing.eq(1)
         with m.Elif(closing & free):
             m.d.sync += [
                 res.valid.eq(1),
                 res.payload.value.eq(count),  # zero-extended over the whole union
                 res.payload.last.eq(1),
-                closing.eq(0), row.eq(0), count.eq(0), left.eq(cap),
+                closing.eq(0), row.eq(0), count.eq(0), left.eq(cap_less1),
             ]
 
         # Last, so that limits loaded in the cycle a count beat leaves win.
         with m.If(lim.valid):
-            m.d.sync += [radius.eq(lim.payload.radius), cap.eq(lim.payload.cap), left.eq(lim.payload.cap)]
+            m.d.sync += [
+                radius.eq(lim.payload.radius),
+                cap_less1.eq(lim.payload.cap - 1),
+                left.eq(lim.payload.cap - 1),
+            ]
         return m

@@ -221,8 +221,8 @@ def test_widths():
     unit = TorusRangeUnit(4, 8, 16, "l1", max_rows=1 << 16)
     assert (unit.width, unit.index_width, unit.count_width) == (12, 16, 17)  # 16·128 = 2048 needs 12 bits
     assert unit.limits.payload.shape().size == 13 + 17
-    # input, δ, |δ|, two tree registers, accumulator; comparator, count beat
-    assert unit.latency == range_latency(4, 8, "l1") == 8
+    # input, δ, |δ|, two tree registers, accumulator; compare, count and offer, count beat
+    assert unit.latency == range_latency(4, 8, "l1") == 9
     one = TorusRangeUnit(1, 1, 1, "l1", max_rows=1)
     assert (one.width, one.index_width, one.count_width) == (1, 1, 1)
     silence_unused(unit)
