@@ -9,9 +9,9 @@ result payload into 4 XOR pins.  The fold keeps every result bit observable,
 so nothing of the unit is optimised away, and every path inside is
 register to register.  The wrapper itself costs P·n + 11 FFs and a handful
 of LUTs (the XOR fold); the figures are those of the whole wrapped design.
-The range unit's ``limits`` stream is fed from the same shift register
-(widened to the limits payload if that is wider than P·n) with its valid
-from the query pin.
+Any further input stream (the range unit's ``limits``) is fed from the same
+shift register (widened to its payload if that is wider than P·n) with its
+valid from the query pin.
 
 Figures are parsed from Yosys's ``stat -json`` and nextpnr's ``--report``
 JSON files, never from the logs.
@@ -29,6 +29,7 @@ from functools import reduce
 from pathlib import Path
 
 from amaranth.hdl import Cat, Const, Elaboratable, Module, Signal
+from amaranth.lib.wiring import In
 
 from torus_hw.errors import TorusInputError
 
@@ -99,8 +100,11 @@ class SynthTop(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         m.submodules.unit = u = self.unit
-        limits = getattr(u, "limits", None)
-        width = max(u.lanes * u.bits, 0 if limits is None else len(limits.payload.as_value()))
+        # Input streams beyond query and rows (the range unit's limits) share the
+        # shift register and the query's valid pin.
+        extra = [getattr(u, name) for name, member in u.signature.members.items()
+                 if member.flow == In and name not in ("query", "rows")]
+        width = max([u.lanes * u.bits] + [len(s.payload.as_value()) for s in extra])
         shift = Signal(width)
         m.d.sync += shift.eq(Cat(self.sin, shift[:-1]))
         m.d.sync += [
@@ -113,9 +117,9 @@ class SynthTop(Elaboratable):
             self.res_valid.eq(u.results.valid),
         ]
         m.d.comb += [u.query.payload.eq(shift), u.rows.payload.codes.eq(shift)]
-        if limits is not None:
-            m.d.sync += limits.valid.eq(self.q_valid)
-            m.d.comb += limits.payload.eq(shift)
+        for s in extra:
+            m.d.sync += s.valid.eq(self.q_valid)
+            m.d.comb += s.payload.eq(shift)
         bits = list(u.results.payload.as_value())
         groups = [bits[j::4] for j in range(4)]
         m.d.sync += self.fold.eq(Cat(*(reduce(operator.xor, g) if g else Const(0, 1) for g in groups)))

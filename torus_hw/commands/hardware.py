@@ -93,7 +93,7 @@ def run(args) -> int:
 
     console = stdout_console()
     console.print(f"wrote {vpath}: {unit.lanes} lanes × {unit.bits}-bit {unit.metric}, D={unit.dims}, "
-                  f"{f'k={unit.k}' if args.kernel == 'search' else 'range'}; {unit.beats} cycle(s) per row, latency {unit.latency} cycles")
+                  f"{f'k={unit.k}' if hasattr(unit, 'k') else args.kernel}; {unit.beats} cycle(s) per row, latency {unit.latency} cycles")
     if reports:
         table = Table(title="synthesis (whole wrapped design, see rtl/synth.py)")
         for col in ("target", "LUT4", "LUT4 total", "LUT4/lane", "carry", "FF", "BRAM", "DSP", "fmax MHz"):
