@@ -244,6 +244,7 @@ def test_design_doc_states_each_targets_convention_as_the_data_does():
     """docs/design.md quotes Abi.summary(): change an ABI and the doc must follow."""
     from pathlib import Path
 
-    design = (Path(__file__).parents[1] / "docs" / "design.md").read_text()
-    for name, t in TARGETS.items():
-        assert f"| {name} (`{t.abi}`) | {t.abi.summary()} |" in design, name
+    design = (Path(__file__).parents[1] / "docs" / "design.md").read_text().splitlines()
+    for abi in {t.abi for t in TARGETS.values()}:
+        row = next((line for line in design if line.startswith(f"| `{abi}` |")), None)
+        assert row is not None and row.endswith(f"| {abi.summary()} |"), abi.name
