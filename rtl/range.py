@@ -1,7 +1,8 @@
-"""The torus range-search unit: the distance unit, a row counter and a
-radius comparator that streams out every row within a runtime radius, in row
-order, and then the count of all of them — ``torus_hw.reference.range_search``
-with the ``torus_range(q, db, n, radius, out_idx, cap)`` contract.
+"""The torus range-search unit: the distance unit, a registered radius
+compare, a row counter, a count and a cap; it streams out every row within a
+runtime radius, in row order, and then the count of all of them —
+``torus_hw.reference.range_search`` with the
+``torus_range(q, db, n, radius, out_idx, cap)`` contract.
 
 Interfaces (all :mod:`amaranth.lib.stream`):
 
@@ -26,8 +27,8 @@ Why the cap lives in the hardware rather than in the host harness: the
 contract bounds what is written (``out_idx`` holds ``cap`` entries), and the
 consumer of ``results`` is in practice a DMA writer or a FIFO of that size —
 the unit is where the matches are known, so it is where they are stopped.
-It costs one (C+1)-bit down-counter and its sign bit.  Matches beyond the cap are
-counted but never offered, so a slow consumer is never made to take (and the
+It costs one (C+1)-bit down-counter and its sign bit.  Matches beyond the
+cap are counted but never offered, so a slow consumer is never made to take (and the
 rows never wait for) indices it will throw away; at full rate the cycles of
 a query are the same whatever the radius, the cap or the data
 (:func:`range_latency`).

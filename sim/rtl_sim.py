@@ -469,8 +469,9 @@ def run_rtl_range(database: np.ndarray, queries: np.ndarray, *, bits: int, metri
     Each result holds ``count`` (all rows with distance ≤ radius), the first
     ``cap`` of their ``indices`` and ``distances`` in row order (``cap=None``:
     all) and the query's cycle count (query load to count beat), which at
-    full rate is :func:`rtl_range_cycles_per_query`.  ``progress()`` is called
-    after each query.  Returns ``(list[RtlRangeResult], RtlRunStats)``.
+    full rate is :func:`rtl_range_cycles_per_query`.  ``radius`` and ``cap``
+    may also be sequences, one per query.  ``progress()`` is called after
+    each query.  Returns ``(list[RtlRangeResult], RtlRunStats)``.
     """
     return simulate_range(database, queries, bits=bits, metric=metric, radius=radius, cap=cap, lanes=lanes,
                           vcd=vcd, progress=progress)
@@ -482,7 +483,7 @@ def rtl_range_cycles_per_query(n_rows: int, *, lanes: int, bits: int, dims: int,
 
     ⌈D/P⌉ query-load cycles (the limits load beside the first), ⌈D/P⌉ per
     row, then :func:`rtl.range.range_latency` to the count beat, which is
-    taken in the cycle it is offered: ⌈D/P⌉·(N + 1) + distance latency + 2.
+    taken in the cycle it is offered: ⌈D/P⌉·(N + 1) + range latency.
     Independent of the radius, the cap and the data (indices leave while the
     rows stream).  The tests check it against the simulation.
     """
