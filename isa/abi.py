@@ -145,6 +145,17 @@ class Abi:
         """Every register whose entry value the caller may rely on after the call."""
         return self.callee_saved + ((self.stack_pointer,) if including_stack_pointer else ())
 
+    # --- for prologues and epilogues ---------------------------------------------------
+
+    def must_save(self, used) -> tuple[str, ...]:
+        """The callee-saved registers among ``used``, in the convention's order (what a prologue saves)."""
+        used = set(used)
+        return tuple(r for r in self.callee_saved if r in used)
+
+    def aligned_frame(self, size: int) -> int:
+        """``size`` bytes of frame rounded up so the stack pointer stays aligned (at a call, or on return)."""
+        return -(-size // self.stack_alignment) * self.stack_alignment
+
 
     # --- in words ------------------------------------------------------------------
 

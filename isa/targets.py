@@ -81,7 +81,7 @@ class Target:
     address_bits: int                  # what a pointer can reach
     default_core: str                  # the cycle model runs and the bench report by default
     baseline: str                      # what the bench goal is measured against: "clang -O2", "clang -O3", "byte loop"
-    goal: float                        # the cost goal: baseline cycles ≥ goal × kernel cycles (8-bit l1 top-1, D=16)
+    goal: float                        # baseline cycles ≥ goal × kernel cycles on default_core (8-bit l1 top-1, D=16)
     extensions: tuple[str, ...] = ()   # ISA extensions a generator may use beyond its family's base ("dsp", "neon")
     endian: str = "little"
 

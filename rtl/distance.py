@@ -233,3 +233,45 @@ class TorusDistanceUnit(wiring.Component):
                     with m.Else():
                         m.d.sync += acc.eq(acc + total_w)
         return m
+
+
+class DatabaseScanUnit(wiring.Component):
+    """What the search and range units share: their ``query`` and ``rows``
+    streams into one :class:`TorusDistanceUnit`, over a database of at most
+    ``max_rows`` rows, and the widths that follow (distance W, row index I).
+
+    A subclass passes its own ports as ``ports(unit) -> {name: member}``
+    (they may use the widths), any checks of its own parameters (run before
+    the database's), and in ``elaborate`` calls :meth:`scan_distances` and
+    consumes the distance stream.
+    """
+
+    def __init__(self, lanes: int, bits: int, dims: int, metric: str, adder_stages: int | None, max_rows: int,
+                 *, ports, checks=()):
+        try:
+            check_unit_params(lanes, bits, dims, metric)
+            for check in checks:
+                check()
+            if not _is_int(max_rows) or not 1 <= max_rows <= 1 << 32:
+                raise TorusInputError(f"max_rows must be an integer in [1, 2^32], got {max_rows!r}")
+            self.distance_unit = TorusDistanceUnit(lanes, bits, dims, metric, adder_stages)
+        except TorusInputError:
+            silence_unused(self)
+            raise
+        self.lanes, self.bits, self.dims, self.metric = lanes, bits, dims, metric
+        self.max_rows = max_rows
+        self.beats = self.distance_unit.beats
+        self.width = self.distance_unit.width
+        self.index_width = max(1, (max_rows - 1).bit_length())
+        super().__init__({
+            "query": In(stream.Signature(lanes * bits)),
+            "rows": In(stream.Signature(row_layout(lanes, bits))),
+            **ports(self),
+        })
+
+    def scan_distances(self, m: Module) -> stream.Interface:
+        """Add the distance unit to ``m``, fed by the query and row streams; return its distance stream."""
+        m.submodules.distance = du = self.distance_unit
+        wiring.connect(m, wiring.flipped(self.query), du.query)
+        wiring.connect(m, wiring.flipped(self.rows), du.rows)
+        return du.distances

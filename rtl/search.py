@@ -22,13 +22,12 @@ the distance unit, except while reading results out.
 from __future__ import annotations
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import data, stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import data, stream
+from amaranth.lib.wiring import Out
 
 from torus_hw.errors import TorusInputError
 
-from .distance import (TorusDistanceUnit, _is_int, check_unit_params, distance_latency, row_layout,
-                       silence_unused)
+from .distance import DatabaseScanUnit, _is_int, distance_latency
 
 MAX_K = 16
 
@@ -45,7 +44,7 @@ def result_layout(index_width: int, width: int) -> data.StructLayout:
     return data.StructLayout({"index": index_width, "distance": width, "last": 1})
 
 
-class TorusSearchUnit(wiring.Component):
+class TorusSearchUnit(DatabaseScanUnit):
     """Top-k torus search over a streamed database.
 
     ``max_rows`` bounds the database length (it sets the row counter's and
@@ -54,33 +53,19 @@ class TorusSearchUnit(wiring.Component):
 
     def __init__(self, lanes: int, bits: int, dims: int, metric: str = "l1", k: int = 1,
                  adder_stages: int | None = None, max_rows: int = 1 << 16):
-        try:
-            check_unit_params(lanes, bits, dims, metric)
+        def check_k():
             if not _is_int(k) or not 1 <= k <= MAX_K:
                 raise TorusInputError(f"k must be an integer in [1, {MAX_K}], got {k!r}")
-            if not _is_int(max_rows) or not 1 <= max_rows <= 1 << 32:
-                raise TorusInputError(f"max_rows must be an integer in [1, 2^32], got {max_rows!r}")
-            self.distance_unit = TorusDistanceUnit(lanes, bits, dims, metric, adder_stages)
-        except TorusInputError:
-            silence_unused(self)
-            raise
-        self.lanes, self.bits, self.dims, self.metric, self.k = lanes, bits, dims, metric, k
-        self.max_rows = max_rows
-        self.beats = self.distance_unit.beats
-        self.width = self.distance_unit.width
-        self.index_width = max(1, (max_rows - 1).bit_length())
-        self.latency = search_latency(lanes, bits, metric, adder_stages)
-        super().__init__({
-            "query": In(stream.Signature(lanes * bits)),
-            "rows": In(stream.Signature(row_layout(lanes, bits))),
-            "results": Out(stream.Signature(result_layout(self.index_width, self.width))),
+
+        super().__init__(lanes, bits, dims, metric, adder_stages, max_rows, checks=(check_k,), ports=lambda u: {
+            "results": Out(stream.Signature(result_layout(u.index_width, u.width))),
         })
+        self.k = k
+        self.latency = search_latency(lanes, bits, metric, adder_stages)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.distance = du = self.distance_unit
-        wiring.connect(m, wiring.flipped(self.query), du.query)
-        wiring.connect(m, wiring.flipped(self.rows), du.rows)
+        d_in = self.scan_distances(m)
 
         k, W, I = self.k, self.width, self.index_width
         dist = [Signal(W, name=f"top_dist{i}") for i in range(k)]
@@ -89,7 +74,6 @@ class TorusSearchUnit(wiring.Component):
         row = Signal(I)
         readout = Signal()
 
-        d_in = du.distances
         m.d.comb += d_in.ready.eq(~readout)
         # closer[i]: the new row belongs at or before entry i.  Monotone in i
         # because the entries are sorted and valid entries form a prefix.

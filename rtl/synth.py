@@ -1,5 +1,5 @@
 """Verilog and synthesis reports: ``amaranth.back.verilog`` for the search
-unit, and a YoWASP Yosys + nextpnr driver that returns LUT4, carry, FF, BRAM
+and range units (:data:`UNITS`, one per ``--kernel``), and a YoWASP Yosys + nextpnr driver that returns LUT4, carry, FF, BRAM
 and fmax for iCE40 UP5K and ECP5-25k.
 
 The unit has hundreds of I/O bits and the UP5K package 39 pins, so place and
@@ -9,6 +9,9 @@ result payload into 4 XOR pins.  The fold keeps every result bit observable,
 so nothing of the unit is optimised away, and every path inside is
 register to register.  The wrapper itself costs P·n + 11 FFs and a handful
 of LUTs (the XOR fold); the figures are those of the whole wrapped design.
+Any further input stream (the range unit's ``limits``) is fed from the same
+shift register (widened to its payload if that is wider than P·n) with its
+valid from the query pin.
 
 Figures are parsed from Yosys's ``stat -json`` and nextpnr's ``--report``
 JSON files, never from the logs.
@@ -26,10 +29,15 @@ from functools import reduce
 from pathlib import Path
 
 from amaranth.hdl import Cat, Const, Elaboratable, Module, Signal
+from amaranth.lib.wiring import In
 
 from torus_hw.errors import TorusInputError
 
+from .range import TorusRangeUnit
 from .search import TorusSearchUnit
+
+# --kernel name → the unit that implements it in hardware
+UNITS = {"search": TorusSearchUnit, "range": TorusRangeUnit}
 
 # target → (yosys synth pass, nextpnr module, nextpnr device arguments, LUT/FF/BRAM/carry cell names)
 TARGETS = {
@@ -71,9 +79,9 @@ MISSING_TOOLS = ("synthesis needs the YoWASP tools: run `make synth-deps` "
 
 
 class SynthTop(Elaboratable):
-    """Pin-frugal wrapper around a :class:`TorusSearchUnit` for place and route."""
+    """Pin-frugal wrapper around a :class:`TorusSearchUnit` or :class:`TorusRangeUnit` for place and route."""
 
-    def __init__(self, unit: TorusSearchUnit):
+    def __init__(self, unit: TorusSearchUnit | TorusRangeUnit):
         self.unit = unit
         self.sin = Signal()
         self.q_valid = Signal()
@@ -92,7 +100,11 @@ class SynthTop(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         m.submodules.unit = u = self.unit
-        width = u.lanes * u.bits
+        # Input streams beyond query and rows (the range unit's limits) share the
+        # shift register and the query's valid pin.
+        extra = [getattr(u, name) for name, member in u.signature.members.items()
+                 if member.flow == In and name not in ("query", "rows")]
+        width = max([u.lanes * u.bits] + [len(s.payload.as_value()) for s in extra])
         shift = Signal(width)
         m.d.sync += shift.eq(Cat(self.sin, shift[:-1]))
         m.d.sync += [
@@ -105,6 +117,9 @@ class SynthTop(Elaboratable):
             self.res_valid.eq(u.results.valid),
         ]
         m.d.comb += [u.query.payload.eq(shift), u.rows.payload.codes.eq(shift)]
+        for s in extra:
+            m.d.sync += s.valid.eq(self.q_valid)
+            m.d.comb += s.payload.eq(shift)
         bits = list(u.results.payload.as_value())
         groups = [bits[j::4] for j in range(4)]
         m.d.sync += self.fold.eq(Cat(*(reduce(operator.xor, g) if g else Const(0, 1) for g in groups)))
@@ -112,25 +127,35 @@ class SynthTop(Elaboratable):
 
 
 def build_unit(lanes: int, bits: int, dims: int, metric: str = "l1", k: int = 1,
-               adder_stages: int | None = None, max_rows: int = 1 << 16) -> TorusSearchUnit:
-    return TorusSearchUnit(lanes, bits, dims, metric, k=k, adder_stages=adder_stages, max_rows=max_rows)
+               adder_stages: int | None = None, max_rows: int = 1 << 16,
+               kernel: str = "search") -> TorusSearchUnit | TorusRangeUnit:
+    """The unit for ``kernel`` (``k`` is the search unit's alone; bad parameters raise TorusInputError)."""
+    if kernel not in UNITS:
+        raise TorusInputError(f"the RTL has no {kernel!r} kernel; choose one of {', '.join(UNITS)}")
+    if kernel == "search":
+        return TorusSearchUnit(lanes, bits, dims, metric, k=k, adder_stages=adder_stages, max_rows=max_rows)
+    if k != 1:
+        raise TorusInputError(f"k applies to the search kernel only, got k={k!r} for {kernel}")
+    return UNITS[kernel](lanes, bits, dims, metric, adder_stages=adder_stages, max_rows=max_rows)
 
 
-def unit_verilog(unit: TorusSearchUnit, name: str = "torus_search") -> str:
-    """Verilog of the bare search unit (its stream ports as top-level ports)."""
+def unit_verilog(unit: TorusSearchUnit | TorusRangeUnit, name: str = "torus_search") -> str:
+    """Verilog of the bare unit (its stream ports as top-level ports)."""
     from amaranth.back import verilog
 
     return verilog.convert(unit, name=name)
 
 
 def verilog_for(*, lanes: int, bits: int, dims: int, metric: str = "l1", k: int = 1,
-                adder_stages: int | None = None, max_rows: int = 1 << 16, name: str = "torus_search") -> str:
-    """Verilog of a search unit built from its parameters (bad ones raise TorusInputError)."""
-    return unit_verilog(build_unit(lanes, bits, dims, metric, k=k, adder_stages=adder_stages, max_rows=max_rows),
-                        name=name)
+                adder_stages: int | None = None, max_rows: int = 1 << 16, name: str | None = None,
+                kernel: str = "search") -> str:
+    """Verilog of a unit built from its parameters, module ``torus_<kernel>`` by default (bad ones raise
+    TorusInputError)."""
+    unit = build_unit(lanes, bits, dims, metric, k=k, adder_stages=adder_stages, max_rows=max_rows, kernel=kernel)
+    return unit_verilog(unit, name=name or f"torus_{kernel}")
 
 
-def top_verilog(unit: TorusSearchUnit, name: str = "top") -> str:
+def top_verilog(unit: TorusSearchUnit | TorusRangeUnit, name: str = "top") -> str:
     from amaranth.back import verilog
 
     top = SynthTop(unit)
@@ -205,7 +230,7 @@ def parse_nextpnr_report(report: dict) -> tuple[float, dict]:
     return (min(achieved) if achieved else 0.0), util
 
 
-def synthesize(unit: TorusSearchUnit, target: str, workdir: str | Path, *, seed: int = 1) -> SynthReport:
+def synthesize(unit: TorusSearchUnit | TorusRangeUnit, target: str, workdir: str | Path, *, seed: int = 1) -> SynthReport:
     """Synthesize, place and route the wrapped unit; return its figures."""
     if target not in TARGETS:
         raise TorusInputError(f"synthesis target must be one of {', '.join(TARGETS)}, got {target!r}")

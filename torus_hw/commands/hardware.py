@@ -1,4 +1,4 @@
-"""``torus-hw rtl``: Verilog of the RTL search unit and, optionally, its
+"""``torus-hw rtl``: Verilog of the RTL search (or range) unit and, optionally, its
 synthesis figures (LUT4, carry, FF, BRAM, fmax) on iCE40 UP5K and ECP5-25k.
 
 amaranth and the YoWASP tools are imported only when the command runs.
@@ -23,6 +23,9 @@ def register(sub) -> None:
     p.add_argument("--bits", type=int, required=True, metavar="N", help="code width: 1, 4, 8 or 16")
     p.add_argument("--dims", type=int, required=True, metavar="D", help="dims per code vector")
     p.add_argument("--metric", choices=("l1", "l2"), default="l1")
+    p.add_argument("--kernel", default="search", metavar="K",
+                   help="search (top-k, default) or range (every row within a radius set at run time): "
+                        "DIR/torus_K.v")
     p.add_argument("--k", type=int, default=1, help="neighbours kept by the top-k tracker, 1..16 (default 1)")
     p.add_argument("--adder-stages", type=int, default=None, metavar="S",
                    help="registers in the adder tree, 0..⌈log2 P⌉ (default: one per level)")
@@ -45,15 +48,15 @@ def run(args) -> int:
 
     # Import the RTL lazily: torus_hw must not import rtl at module level.
     from rtl.distance import silence_unused
-    from rtl.search import TorusSearchUnit
     from rtl.size import MAX_FLIPFLOPS, check_design_size
-    from rtl.synth import require_tools, synthesize, unit_verilog
+    from rtl.synth import build_unit, require_tools, synthesize, unit_verilog
 
     def build():
-        return TorusSearchUnit(args.lanes, args.bits, args.dims, args.metric, k=args.k,
-                               adder_stages=args.adder_stages, max_rows=args.max_rows)
+        return build_unit(args.lanes, args.bits, args.dims, args.metric, k=args.k, adder_stages=args.adder_stages,
+                          max_rows=args.max_rows, kernel=args.kernel)
 
     # The size first: elaborating a huge unit takes GBs and minutes before any error could show.
+    # (The estimate is the search unit's; the range unit's tail differs by a few dozen bits.)
     check_design_size(args.lanes, args.bits, args.dims, args.metric, args.k, args.adder_stages, args.max_rows,
                       limit=args.max_flipflops or MAX_FLIPFLOPS)
     unit = build()  # bad parameters raise TorusInputError here, before anything is written
@@ -65,8 +68,8 @@ def run(args) -> int:
     except TorusInputError:
         silence_unused(unit)  # refused before conversion: no "never used" warning
         raise
-    text = unit_verilog(unit)
-    vpath = out / "torus_search.v"
+    text = unit_verilog(unit, name=f"torus_{args.kernel}")
+    vpath = out / f"torus_{args.kernel}.v"
     reports = []
     with output_folder(out) as stage:  # Verilog and synthesis results appear together, or no --out at all
         (stage / vpath.name).write_text(text)
@@ -78,7 +81,8 @@ def run(args) -> int:
                 raise TorusInputError(str(exc).splitlines()[0]) from None
 
     summary = {
-        "lanes": unit.lanes, "bits": unit.bits, "dims": unit.dims, "metric": unit.metric, "k": unit.k,
+        "kernel": args.kernel, "lanes": unit.lanes, "bits": unit.bits, "dims": unit.dims, "metric": unit.metric,
+        "k": getattr(unit, "k", None),
         "beats_per_row": unit.beats, "latency_cycles": unit.latency, "distance_width": unit.width,
         "index_width": unit.index_width, "verilog": str(vpath),
         "synth": [r.as_dict() for r in reports],
@@ -90,7 +94,7 @@ def run(args) -> int:
 
     console = stdout_console()
     console.print(f"wrote {vpath}: {unit.lanes} lanes × {unit.bits}-bit {unit.metric}, D={unit.dims}, "
-                  f"k={unit.k}; {unit.beats} cycle(s) per row, latency {unit.latency} cycles")
+                  f"{f'k={unit.k}' if hasattr(unit, 'k') else args.kernel}; {unit.beats} cycle(s) per row, latency {unit.latency} cycles")
     if reports:
         table = Table(title="synthesis (whole wrapped design, see rtl/synth.py)")
         for col in ("target", "LUT4", "LUT4 total", "LUT4/lane", "carry", "FF", "BRAM", "DSP", "fmax MHz"):

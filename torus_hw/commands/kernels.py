@@ -8,16 +8,20 @@ from ..option_limits import positive_int
 import json
 import sys
 
-from isa.targets import TARGETS
 
-TARGET_CHOICES = list(TARGETS)  # derived from the one registry, never listed here
+def target_choices() -> list[str]:
+    """The targets of ``gen`` and ``run``: the registry's (imported here, not at module level: torus_hw ← isa)."""
+    from isa.targets import TARGETS
+
+    return list(TARGETS)
 
 
 def register(sub) -> None:
+    targets = target_choices()
     g = sub.add_parser("gen", help="generate, assemble and check one kernel",
                        description="Generate a kernel for a target, assemble it with ziglang clang, check its ISA, "
                                    "and write kernel.S, kernel.o and kernel.h to --out.")
-    g.add_argument("--target", required=True, help=f"one of {', '.join(TARGET_CHOICES)}")
+    g.add_argument("--target", required=True, help=f"one of {', '.join(targets)}")
     g.add_argument("--kernel", required=True, help="distance, scan or search")
     g.add_argument("--metric", default="l1", help="l1 or l2 (default l1)")
     g.add_argument("--bits", type=int, default=8, help="1, 4, 8 or 16 (default 8)")
@@ -31,7 +35,7 @@ def register(sub) -> None:
                        description="Generate, assemble, check and run the search kernel for each query of a codes "
                                    "file under Unicorn (or the RTL unit in simulation) and compare every answer "
                                    "with the NumPy reference. Exit 1 on any mismatch.")
-    r.add_argument("--target", required=True, help=f"one of {', '.join(TARGET_CHOICES + ['rtl'])}")
+    r.add_argument("--target", required=True, help=f"one of {', '.join(targets + ['rtl'])}")
     r.add_argument("--codes", required=True, metavar="FILE.npz")
     r.add_argument("--metric", default="l1", help="l1 or l2 (default l1)")
     r.add_argument("--k", type=int, default=1, help="neighbours per query (≤ 16, default 1)")
@@ -82,8 +86,9 @@ def run_run(args) -> int:
     from ..codes import TorusCodes
     from ..errors import TorusInputError
 
-    if args.target not in TARGET_CHOICES + ["rtl"]:
-        raise TorusInputError(f"unknown target {args.target!r}; choose one of {', '.join(TARGET_CHOICES + ['rtl'])}")
+    choices = target_choices() + ["rtl"]
+    if args.target not in choices:
+        raise TorusInputError(f"unknown target {args.target!r}; choose one of {', '.join(choices)}")
     wait_states = parse_wait_states(args.wait_states)
     codes = TorusCodes.load(args.codes, max_bytes=args.max_codes_bytes)
     if args.target == "rtl":  # the unit's size before its (long) elaboration
