@@ -5,9 +5,10 @@ grid (every target × kernel × metric × bits × D × k, every variant of
 ``variants()``) and prints ``target kernel metric bits D k variant sha256``
 per kernel, ``refused`` for a spec a generator declines (the refusal, not its
 wording, is part of the hash), and a final ``overall`` line.  Compare two
-runs with ``diff``.
+runs with ``diff``.  ``--code-only`` hashes the text with every comment and
+blank line removed, to show that a change touched comments only.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/kernel_hashes.py [--kernels distance scan search]
+    PYTHONPATH=. .venv/bin/python benchmarks/kernel_hashes.py [--kernels distance scan search] [--code-only]
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ from torus_hw.errors import TorusInputError
 DIMS = (1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 96, 127, 128, 129, 200, 241,
         255, 256, 257, 300, 511, 512, 513, 1000, 1024, 1100, 2048, 2100, 4096, 8160, 8200)
 SEARCH_K = (1, 2, 5, 8, 16)
+
+
+# The line-comment marker of each target's generated text (not '#' on Arm: an immediate).
+COMMENT = {"i8086": "//", "rv32im": "#", "rv64im": "#", "cortex-m0": "@", "cortex-m4": "@", "aarch64": "//"}
+
+
+def _code(asm: str, marker: str) -> str:
+    lines = (line.split(marker, 1)[0].rstrip() for line in asm.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _family(target):
@@ -51,6 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kernels", nargs="+", default=["distance", "scan", "search"])
     ap.add_argument("--targets", nargs="+", default=list(TARGETS))
+    ap.add_argument("--code-only", action="store_true", help="hash the text without comments and blank lines")
     args = ap.parse_args()
     overall = hashlib.sha256()
     count = 0
@@ -71,7 +82,8 @@ def main() -> None:
                                 print(line)
                                 continue
                             for v, kern in kernels:
-                                digest = hashlib.sha256(kern.asm.encode()).hexdigest()
+                                text = _code(kern.asm, COMMENT[name]) if args.code_only else kern.asm
+                                digest = hashlib.sha256(text.encode()).hexdigest()
                                 line = f"{name} {kernel} {metric} {bits} {dims} {k} {v} {digest}"
                                 overall.update(line.encode() + b"\n")
                                 print(line)
