@@ -3,6 +3,7 @@
 #   make test   - the whole test suite (bounded: < 20 min on 2 cores)
 #   make test-long  - the long cross-check campaign (not in CI)
 #   make synth-deps - the optional YoWASP synthesis tools
+#   make test-nasm  - the 8086 kernels' NASM dialect against the GNU bytes (needs: apt-get install -y nasm)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # CPU wheel, while an unpinned install would fetch a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-long synth-deps bench clean
+.PHONY: demo test test-long test-nasm synth-deps bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ test: $(STAMP)
 
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
+
+test-nasm: $(STAMP)
+	@command -v nasm >/dev/null || { echo "needs nasm: apt-get install -y nasm"; exit 1; }
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m nasm -p no:cacheprovider
 
 synth-deps: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,synth]"
