@@ -61,7 +61,7 @@ from torus_hw.errors import TorusInputError
 from . import generate as core
 from .emit import Asm, Style
 from .spec import Kernel, KernelSpec, RowLayout, prototype
-from .targets import Target
+from .targets import AAPCS, Target
 
 VARIANTS = ("dsp", "simple")
 
@@ -73,7 +73,7 @@ MAX_ROW_BYTES = 65536
 UNROLL_MAX_WORDS = 32      # rows up to 128 bytes are fully unrolled (dsp)
 ROW_UNROLL_MAX_WORDS = 16  # rows up to 64 bytes: two per loop trip (up to 16 bytes: four)
 POOL = ["r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr"]
-CALLEE_SAVED = ("r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11")
+CALLEE_SAVED = AAPCS.callee_saved
 
 
 KERNELS = ("distance", "scan", "search", "range")

@@ -615,14 +615,12 @@ def _row(ctx: _Ctx) -> _Row:
     return _simple(ctx)
 
 
-_SAVED = ["ra"] + [f"s{i}" for i in range(12)]
-
-
 def _frame(ctx: _Ctx, text: str, extra_slots: int):
-    """Callee-saved registers the code uses, and the frame layout."""
-    used = [r for r in _SAVED if re.search(rf"\b{r}\b", text)]
-    w = ctx.wb
-    size = -(-(len(used) + extra_slots) * w // 16) * 16
+    """The return address and callee-saved registers (the psABI's) the code uses, and the frame size."""
+    abi = ctx.target.abi
+    used = [r for r in (abi.link_register, *abi.callee_saved) if re.search(rf"\b{r}\b", text)]
+    align = abi.stack_alignment
+    size = -(-(len(used) + extra_slots) * ctx.wb // align) * align
     return used, size
 
 

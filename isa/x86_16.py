@@ -76,7 +76,7 @@ from torus_hw.errors import TorusInputError
 from . import generate as core
 from .emit import Asm, Style
 from .spec import Kernel, KernelSpec, RowLayout, prototype
-from .targets import Target
+from .targets import CDECL16_COMPACT, Target
 
 VARIANTS = ("word", "simple", "baseline")
 
@@ -121,6 +121,12 @@ KERNELS = ("distance", "scan", "search", "range")
 DIALECTS = ("gnu", "nasm")
 ROW_LIMIT = "a row must fit the 8086 kernels' row limit"
 STYLE = Style(comment="//", column=34, gap=" ", label_pad=28)
+
+
+# The callee-saved registers the kernels use besides BP (the frame pointer);
+# SS is never written.  [bp-2], [bp-4], [bp-6] hold them, so locals start at [bp-8].
+SAVED = tuple(r for r in CDECL16_COMPACT.callee_saved if r not in ("bp", "ss"))
+assert SAVED == ("si", "di", "ds") and TLO == -2 * len(SAVED) - 2
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
@@ -645,18 +651,16 @@ class _Gen:
     def prologue(self, a: _Asm) -> None:
         a("push bp")
         a("mov bp, sp", "frame: arguments at [bp+4], locals below")
-        a("push si", "callee-saved: BP SI DI DS")
-        a("push di")
-        a("push ds")
+        for i, reg in enumerate(SAVED):
+            a(f"push {reg}", f"callee-saved: {' '.join(r.upper() for r in ('bp', *SAVED))}" if i == 0 else None)
         a(f"sub sp, {self.frame_bytes()}", "locals (see the frame map above)")
         a.note("DF is clear on entry (ABI): LODS steps forward.")
 
     def epilogue(self, a: _Asm) -> None:
         a.label(".Lreturn")
-        a("lea sp, [bp-6]")
-        a("pop ds")
-        a("pop di")
-        a("pop si")
+        a(f"lea sp, [bp-{2 * len(SAVED)}]")
+        for reg in reversed(SAVED):
+            a(f"pop {reg}")
         a("pop bp")
         a(".byte 0xc3", "RET near (this clang encodes 'ret' in .code16 as 66 C3, a 386 form)")
 
