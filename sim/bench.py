@@ -89,7 +89,7 @@ def bench(targets=None, dims=DEFAULT_DIMS, *, rows: int = 1000, queries: int = 3
                     code_bytes=fast.code_bytes, instructions=mine.mean("instructions"), cycles=cycles,
                     cycles_per_row_dim=cycles / (rows * d), baseline=baseline_name(t),
                     baseline_code_bytes=base.code_bytes, baseline_cycles=base_cycles,
-                    ratio=base_cycles / cycles, goal=GOALS.get(t) if d == 16 else None,
+                    ratio=base_cycles / cycles, goal=GOALS[t] if d == 16 and core == target.default_core else None,
                     mismatches=mine.mismatches + theirs.mismatches))
             if progress:
                 progress()

@@ -7,16 +7,20 @@ from ..console import console as stdout_console
 import json
 import sys
 
-from isa.targets import TARGETS
 
-TARGET_CHOICES = list(TARGETS)  # derived from the one registry, never listed here
+def target_choices() -> list[str]:
+    """The targets of ``gen`` and ``run``: the registry's (imported here, not at module level: torus_hw ← isa)."""
+    from isa.targets import TARGETS
+
+    return list(TARGETS)
 
 
 def register(sub) -> None:
+    targets = target_choices()
     g = sub.add_parser("gen", help="generate, assemble and check one kernel",
                        description="Generate a kernel for a target, assemble it with ziglang clang, check its ISA, "
                                    "and write kernel.S, kernel.o and kernel.h to --out.")
-    g.add_argument("--target", required=True, help=f"one of {', '.join(TARGET_CHOICES)}")
+    g.add_argument("--target", required=True, help=f"one of {', '.join(targets)}")
     g.add_argument("--kernel", required=True, help="distance, scan, search or range")
     g.add_argument("--metric", default="l1", help="l1 or l2 (default l1)")
     g.add_argument("--bits", type=int, default=8, help="1, 4, 8 or 16 (default 8)")
@@ -38,7 +42,7 @@ def register(sub) -> None:
                                    "of those rows; the ISA range kernels return indices only, so their distances are "
                                    "the reference's (the JSON says distances_from: reference), the RTL unit's are "
                                    "its own.")
-    r.add_argument("--target", required=True, help=f"one of {', '.join(TARGET_CHOICES + ['rtl'])}")
+    r.add_argument("--target", required=True, help=f"one of {', '.join(targets + ['rtl'])}")
     r.add_argument("--codes", required=True, metavar="FILE.npz")
     r.add_argument("--metric", default="l1", help="l1 or l2 (default l1)")
     r.add_argument("--kernel", default="search", choices=["search", "range"], help="search (default) or range")
@@ -91,8 +95,9 @@ def run_run(args) -> int:
     from ..codes import TorusCodes
     from ..errors import TorusInputError
 
-    if args.target not in TARGET_CHOICES + ["rtl"]:
-        raise TorusInputError(f"unknown target {args.target!r}; choose one of {', '.join(TARGET_CHOICES + ['rtl'])}")
+    choices = target_choices() + ["rtl"]
+    if args.target not in choices:
+        raise TorusInputError(f"unknown target {args.target!r}; choose one of {', '.join(choices)}")
     if args.kernel == "range" and args.radius is None:
         raise TorusInputError("--kernel range needs --radius R")
     if args.kernel != "range" and (args.radius is not None or args.cap is not None):
