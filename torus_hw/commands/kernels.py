@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..console import console as stdout_console
+from ..option_limits import positive_int
 
 import json
 import sys
@@ -54,9 +55,9 @@ def register(sub) -> None:
     r.add_argument("--core", default=None, help="cycle model (default: the target's core; i8086 also i8088)")
     r.add_argument("--variant", default=None, help="a generator variant (default: the target's fastest)")
     r.add_argument("--lanes", type=int, default=None, help="RTL lanes P (--target rtl only, default 8)")
-    r.add_argument("--max-flipflops", type=int, default=None, metavar="N",
+    r.add_argument("--max-flipflops", type=positive_int, default=None, metavar="N",
                    help="--target rtl: refuse a unit estimated above N register bits (default 131072)")
-    r.add_argument("--max-codes-bytes", type=int, default=None, metavar="B",
+    r.add_argument("--max-codes-bytes", type=positive_int, default=None, metavar="B",
                    help="refuse a codes file whose arrays exceed B bytes (default 4 GiB; docs/errors.md)")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(func=run_run)
