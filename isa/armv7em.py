@@ -579,7 +579,7 @@ def _row_emitter(spec, layout, variant, pool, pairs: bool = False):
 
 
 def _saved(used: set[str]) -> list[str]:
-    regs = sorted((r for r in used if r in CALLEE_SAVED), key=_regno)
+    regs = list(AAPCS.must_save(used))
     if len(regs) % 2 == 0:
         # push an even count with lr so the stack stays 8-byte aligned (AAPCS)
         spare = next((r for r in CALLEE_SAVED if r not in regs), None)

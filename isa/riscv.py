@@ -618,10 +618,9 @@ def _row(ctx: _Ctx) -> _Row:
 def _frame(ctx: _Ctx, text: str, extra_slots: int):
     """The return address and callee-saved registers (the psABI's) the code uses, and the frame size."""
     abi = ctx.target.abi
-    used = [r for r in (abi.link_register, *abi.callee_saved) if re.search(rf"\b{r}\b", text)]
-    align = abi.stack_alignment
-    size = -(-(len(used) + extra_slots) * ctx.wb // align) * align
-    return used, size
+    named = {r for r in (abi.link_register, *abi.callee_saved) if re.search(rf"\b{r}\b", text)}
+    used = [abi.link_register] * (abi.link_register in named) + list(abi.must_save(named))
+    return used, abi.aligned_frame((len(used) + extra_slots) * ctx.wb)
 
 
 def _prologue(a: _Asm, ctx: _Ctx, used: list[str], size: int) -> None:
