@@ -753,11 +753,7 @@ def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
         a.op(f"cmp {d}, r9", "closer than the k-th kept row?")
         a.op("blo .Linsert", "rarely: strictly closer (ties keep the lower row)")
         a.label(".Lnext")
-    a.op("cmp r0, r8")
-    a.bcc_far("ne", ".Lrow", a.count - start > 100)
-    a.label(".Ldone")
-    a.op("ldr r0, [sp, #4]", "return found = min(k, n)")
-    a.op("b .Lexit")
+    _loop_end(a, start, "return found = min(k, n)")
     if two:
         # Which copy entered the insertion path, kept on the stack (it clobbers the low registers).
         for copy, flag in (("a", 0), ("b", 1)):
@@ -847,6 +843,15 @@ def _walk_setup(a: _Asm, body: _Body) -> None:
     a.op("mov r8, r4", "r8 = end of the database")
 
 
+def _loop_end(a: _Asm, start: int, result: str) -> None:
+    """Close the row loop on r0 == r8 (far when the loop is long) and return [sp, #4]."""
+    a.op("cmp r0, r8")
+    a.bcc_far("ne", ".Lrow", a.count - start > 100)
+    a.label(".Ldone")
+    a.op("ldr r0, [sp, #4]", result)
+    a.op("b .Lexit")
+
+
 def _range(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     args = _prologue(a, body.stack_bytes(), stack_args=True)
     a.note("r0 q, r1 db, r2 n, r3 radius, r6 out_idx, r7 cap.")
@@ -869,11 +874,7 @@ def _range(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     a.op(f"cmp {d}, r9", "within the radius?")
     a.op("bls .Lhit", "distance <= radius: count it (out of line)")
     a.label(".Lnext")
-    a.op("cmp r0, r8")
-    a.bcc_far("ne", ".Lrow", a.count - start > 100)
-    a.label(".Ldone")
-    a.op("ldr r0, [sp, #4]", "return the count of every row within the radius")
-    a.op("b .Lexit")
+    _loop_end(a, start, "return the count of every row within the radius")
     t = [r for r in ("r1", "r2", "r3", "r4", "r5", "r6", "r7") if r != d]
     i, cnt, tmp = t[:3]
     a.label(".Lhit", "count the row; write its index while count < cap")

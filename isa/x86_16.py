@@ -513,6 +513,15 @@ def _body(spec: KernelSpec, variant: str, q=None, les: int = 0) -> _Body:
     return _plain(spec.bits, spec.metric, loop=variant == "baseline")
 
 
+def _compare32(a: _Asm, lo: str, hi: str, jump: str, comment: str) -> None:
+    """Branch to the out-of-line path when DX:AX compares to hi:lo by ``jump`` (jb: below, jbe: at most)."""
+    a(f"cmp dx, {hi}")
+    a("jb .Ltrampoline")
+    a("ja .Lnext")
+    a(f"cmp ax, {lo}")
+    a(f"{jump} .Ltrampoline", comment)
+
+
 # --- tables (in .rodata, read through CS:) ------------------------------------------
 
 
@@ -811,11 +820,7 @@ class _Gen:
                 a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped k-th")
                 a("jb .Ltrampoline", "strictly below: insert (ties keep the lower row)")
             else:
-                a(f"cmp dx, {_w(WHI)}")
-                a("jb .Ltrampoline")
-                a("ja .Lnext")
-                a(f"cmp ax, {_w(WLO)}")
-                a("jb .Ltrampoline", "strictly below the k-th: insert")
+                _compare32(a, _w(WLO), _w(WHI), "jb", "strictly below the k-th: insert")
 
         self.rows(a, test)
         a.label(".Linsert", "DX:AX = distance of the current row, below the k-th")
@@ -916,11 +921,7 @@ class _Gen:
                 a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped radius")
                 a("jbe .Ltrampoline", "within the radius: count it (out of line)")
             else:
-                a(f"cmp dx, {_w(18)}")
-                a("jb .Ltrampoline")
-                a("ja .Lnext")
-                a(f"cmp ax, {_w(16)}")
-                a("jbe .Ltrampoline", "within the radius: count it (out of line)")
+                _compare32(a, _w(16), _w(18), "jbe", "within the radius: count it (out of line)")
 
         self.rows(a, test)
         a.label(".Linsert", "a row within the radius: write its index while count < cap, count it")
