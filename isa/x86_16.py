@@ -751,6 +751,19 @@ class _Gen:
         a(f"adc {_w(BASE_HI)}, 0")
         a("jmp .Lchunk")
 
+    def row_index(self, a: _Asm, lo: str, hi: str, tmp: str) -> None:
+        """hi:lo = index of the current row: chunk base + rows in the chunk - rows left (CL or the frame)."""
+        a(f"mov {lo}, {_w(CHUNK)}", "row index = base + chunk - rows left")
+        if self.counter == "mem":
+            a(f"sub {lo}, {_w(INNER)}")
+        else:
+            a(f"mov {tmp}, cx")
+            a(f"and {tmp}, 0xff")
+            a(f"sub {lo}, {tmp}")
+        a(f"xor {hi}, {hi}")
+        a(f"add {lo}, {_w(BASE_LO)}")
+        a(f"adc {hi}, {_w(BASE_HI)}", f"{hi.upper()}:{lo.upper()} = row index" if hi == "di" else None)
+
     def scan(self, a: _Asm) -> None:
         self.query_setup(a)
         a(f"mov ax, {_w(16)}")
@@ -829,16 +842,7 @@ class _Gen:
         a("push cx")
         a("push si")
         a("push di")
-        a(f"mov si, {_w(CHUNK)}", "row index = base + chunk - rows left")
-        if self.counter == "mem":
-            a(f"sub si, {_w(INNER)}")
-        else:
-            a("mov di, cx")
-            a("and di, 0xff")
-            a("sub si, di")
-        a("xor di, di")
-        a(f"add si, {_w(BASE_LO)}")
-        a(f"adc di, {_w(BASE_HI)}", "DI:SI = row index")
+        self.row_index(a, "si", "di", "di")
         a(f"mov bx, {_w(LAST)}", "start at the k-th entry, which is dropped")
         a.label(".Lins_loop")
         a(f"lea cx, [bp{base:+d}]")
@@ -949,16 +953,7 @@ class _Gen:
         a("mov bx, es")
         a("add bx, ax")
         a("mov es, bx")
-        a(f"mov ax, {_w(CHUNK)}", "row index = base + chunk - rows left")
-        if self.counter == "mem":
-            a(f"sub ax, {_w(INNER)}")
-        else:
-            a("mov bx, cx")
-            a("and bx, 0xff")
-            a("sub ax, bx")
-        a("xor dx, dx")
-        a(f"add ax, {_w(BASE_LO)}")
-        a(f"adc dx, {_w(BASE_HI)}")
+        self.row_index(a, "ax", "dx", "bx")
         a("stosw", "out_idx[count] = row index (uint32, row order)")
         a("mov ax, dx")
         a("stosw")
