@@ -73,8 +73,10 @@ from __future__ import annotations
 
 from torus_hw.errors import TorusInputError
 
-from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
-from .targets import Target
+from . import generate as core
+from .emit import Asm, Style
+from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .targets import CDECL16_COMPACT, Target
 
 VARIANTS = ("word", "simple", "baseline")
 
@@ -112,23 +114,34 @@ LAST = -36                  # SS offset of list entry k-1
 OUT_OFF, OUT_SEG = -40, -38 # scan output far pointer (LES order: offset, segment)
 CNT = -42                   # search result count
 LIST = -44                  # list entry j at LIST - 8*(k_max-1) + 8*j (see _list_base)
+COUNT_LO, COUNT_HI = CNT, KEFF  # range: the 32-bit hit count (search's count and k_eff slots)
 
 
-def _check_target(target: Target) -> None:
-    if target.family != "x86_16":
-        raise TorusInputError(f"isa.x86_16 cannot generate for target {target.name!r}")
+KERNELS = ("distance", "scan", "search", "range")
+DIALECTS = ("gnu", "nasm")
+ROW_LIMIT = "a row must fit the 8086 kernels' row limit"
+STYLE = Style(comment="//", column=34, gap=" ", label_pad=28)
 
 
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    """The documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES."""
-    _check_target(target)
-    return dims_limit(spec, MAX_ROW_BYTES)
+# The callee-saved registers the kernels use besides BP (the frame pointer);
+# SS is never written.  [bp-2], [bp-4], [bp-6] hold them, so locals start at [bp-8].
+SAVED = tuple(r for r in CDECL16_COMPACT.callee_saved if r not in ("bp", "ss"))
+assert SAVED == ("si", "di", "ds") and TLO == -2 * len(SAVED) - 2
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
     """Fastest first (measured under sim/cycles/i8086.py, see docs in the module)."""
-    _check_target(target)
     return list(VARIANTS)
+
+
+def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
+    """:func:`isa.generate.generate`, refusing a target of another family."""
+    return core.generate(target, spec, variant, module=__name__, **options)
+
+
+def max_dims(target: Target, spec: KernelSpec) -> int:
+    """The documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES."""
+    return core.max_dims(target, spec, module=__name__)
 
 
 def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
@@ -141,21 +154,9 @@ def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
 # --- text builder ----------------------------------------------------------------
 
 
-class _Asm:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def __call__(self, insn: str, comment: str = "") -> None:
-        self.lines.append(f"    {insn:<34} // {comment}" if comment else f"    {insn}")
-
-    def label(self, name: str, comment: str = "") -> None:
-        self.lines.append(f"{name}:" + (f"{'':<28}// {comment}" if comment else ""))
-
-    def note(self, text: str) -> None:
-        self.lines.append(f"    // {text}")
-
-    def blank(self) -> None:
-        self.lines.append("")
+class _Asm(Asm):
+    def __init__(self, style: Style = STYLE) -> None:
+        super().__init__(style)
 
     def jfar(self, cond: str, label: str, uid: str, comment: str = "") -> None:
         """Conditional jump of any distance: 8086 Jcc reach only ±127 bytes."""
@@ -170,6 +171,7 @@ class _Quiet(_Asm):
     """Writes into another builder without per-instruction comments."""
 
     def __init__(self, into: _Asm) -> None:
+        super().__init__(into.style)
         self.lines = into.lines
 
     def __call__(self, insn: str, comment: str = "") -> None:
@@ -511,6 +513,15 @@ def _body(spec: KernelSpec, variant: str, q=None, les: int = 0) -> _Body:
     return _plain(spec.bits, spec.metric, loop=variant == "baseline")
 
 
+def _compare32(a: _Asm, lo: str, hi: str, jump: str, comment: str) -> None:
+    """Branch to the out-of-line path when DX:AX compares to hi:lo by ``jump`` (jb: below, jbe: at most)."""
+    a(f"cmp dx, {hi}")
+    a("jb .Ltrampoline")
+    a("ja .Lnext")
+    a(f"cmp ax, {lo}")
+    a(f"{jump} .Ltrampoline", comment)
+
+
 # --- tables (in .rodata, read through CS:) ------------------------------------------
 
 
@@ -520,8 +531,7 @@ def _t(d: int, bits: int) -> int:
     return min(d, m - d)
 
 
-def _tables(names) -> list[str]:
-    out = []
+def _tables(a: _Asm, names) -> None:
     for name in names:
         if name == "sq8":
             vals, directive, what = [_t(d, 8) ** 2 for d in range(256)], ".word", "t(d)^2, d = byte difference"
@@ -532,10 +542,11 @@ def _tables(names) -> list[str]:
             directive, what = ".byte", f"{'t0^2+t1^2' if sq else 't0+t1'} of the two nibble differences in x"
         else:
             vals, directive, what = [bin(x).count("1") for x in range(256)], ".byte", "popcount(x)"
-        out += ["", "    .balign 2", f".L{name}:                          // {what}"]
+        a.blank()
+        a.directive(".balign 2")
+        a.lines.append(f".L{name}:{'':<26}{a.style.comment} {what}")
         for i in range(0, 256, 16):
-            out.append(f"    {directive} " + ", ".join(str(v) for v in vals[i:i + 16]))
-    return out
+            a.directive(f"{directive} " + ", ".join(str(v) for v in vals[i:i + 16]))
 
 
 # --- kernels ---------------------------------------------------------------------------
@@ -649,18 +660,16 @@ class _Gen:
     def prologue(self, a: _Asm) -> None:
         a("push bp")
         a("mov bp, sp", "frame: arguments at [bp+4], locals below")
-        a("push si", "callee-saved: BP SI DI DS")
-        a("push di")
-        a("push ds")
+        for i, reg in enumerate(SAVED):
+            a(f"push {reg}", f"callee-saved: {' '.join(r.upper() for r in ('bp', *SAVED))}" if i == 0 else None)
         a(f"sub sp, {self.frame_bytes()}", "locals (see the frame map above)")
         a.note("DF is clear on entry (ABI): LODS steps forward.")
 
     def epilogue(self, a: _Asm) -> None:
         a.label(".Lreturn")
-        a("lea sp, [bp-6]")
-        a("pop ds")
-        a("pop di")
-        a("pop si")
+        a(f"lea sp, [bp-{2 * len(SAVED)}]")
+        for reg in reversed(SAVED):
+            a(f"pop {reg}")
         a("pop bp")
         a(".byte 0xc3", "RET near (this clang encodes 'ret' in .code16 as 66 C3, a 386 form)")
 
@@ -733,7 +742,7 @@ class _Gen:
             a("dec cl")
         a("jz .Lchunk_end")
         a("jmp .Lrow")
-        if self.spec.kernel == "search":
+        if self.spec.kernel in ("search", "range"):
             a.label(".Ltrampoline", "Jcc reach is ±127 bytes")
             a("jmp .Linsert")
         a.label(".Lchunk_end")
@@ -741,6 +750,19 @@ class _Gen:
         a(f"add {_w(BASE_LO)}, ax")
         a(f"adc {_w(BASE_HI)}, 0")
         a("jmp .Lchunk")
+
+    def row_index(self, a: _Asm, lo: str, hi: str, tmp: str) -> None:
+        """hi:lo = index of the current row: chunk base + rows in the chunk - rows left (CL or the frame)."""
+        a(f"mov {lo}, {_w(CHUNK)}", "row index = base + chunk - rows left")
+        if self.counter == "mem":
+            a(f"sub {lo}, {_w(INNER)}")
+        else:
+            a(f"mov {tmp}, cx")
+            a(f"and {tmp}, 0xff")
+            a(f"sub {lo}, {tmp}")
+        a(f"xor {hi}, {hi}")
+        a(f"add {lo}, {_w(BASE_LO)}")
+        a(f"adc {hi}, {_w(BASE_HI)}", f"{hi.upper()}:{lo.upper()} = row index" if hi == "di" else None)
 
     def scan(self, a: _Asm) -> None:
         self.query_setup(a)
@@ -811,11 +833,7 @@ class _Gen:
                 a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped k-th")
                 a("jb .Ltrampoline", "strictly below: insert (ties keep the lower row)")
             else:
-                a(f"cmp dx, {_w(WHI)}")
-                a("jb .Ltrampoline")
-                a("ja .Lnext")
-                a(f"cmp ax, {_w(WLO)}")
-                a("jb .Ltrampoline", "strictly below the k-th: insert")
+                _compare32(a, _w(WLO), _w(WHI), "jb", "strictly below the k-th: insert")
 
         self.rows(a, test)
         a.label(".Linsert", "DX:AX = distance of the current row, below the k-th")
@@ -824,16 +842,7 @@ class _Gen:
         a("push cx")
         a("push si")
         a("push di")
-        a(f"mov si, {_w(CHUNK)}", "row index = base + chunk - rows left")
-        if self.counter == "mem":
-            a(f"sub si, {_w(INNER)}")
-        else:
-            a("mov di, cx")
-            a("and di, 0xff")
-            a("sub si, di")
-        a("xor di, di")
-        a(f"add si, {_w(BASE_LO)}")
-        a(f"adc di, {_w(BASE_HI)}", "DI:SI = row index")
+        self.row_index(a, "si", "di", "di")
         a(f"mov bx, {_w(LAST)}", "start at the k-th entry, which is dropped")
         a.label(".Lins_loop")
         a(f"lea cx, [bp{base:+d}]")
@@ -900,15 +909,76 @@ class _Gen:
         a("xor dx, dx")
         a("jmp .Lreturn")
 
+    def range(self, a: _Asm) -> None:
+        self.query_setup(a)
+        a(f"mov {_w(COUNT_LO)}, 0", "count = 0 (32-bit)")
+        a(f"mov {_w(COUNT_HI)}, 0")
+        a(f"mov ax, {_w(16)}", "radius clamped to 16 bits, for distances < 2^16")
+        a(f"cmp {_w(18)}, 0")
+        a("je .Lr_w16")
+        a("mov ax, 0xffff")
+        a.label(".Lr_w16")
+        a(f"mov {_w(W16)}, ax")
+
+        def test(a: _Asm) -> None:
+            if self.hi_zero:
+                a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped radius")
+                a("jbe .Ltrampoline", "within the radius: count it (out of line)")
+            else:
+                _compare32(a, _w(16), _w(18), "jbe", "within the radius: count it (out of line)")
+
+        self.rows(a, test)
+        a.label(".Linsert", "a row within the radius: write its index while count < cap, count it")
+        a(f"mov ax, {_w(COUNT_LO)}")
+        a(f"mov dx, {_w(COUNT_HI)}")
+        a(f"cmp dx, {_w(26)}", "count < cap (32-bit)?")
+        a("jb .Lr_store")
+        a("ja .Lr_count")
+        a(f"cmp ax, {_w(24)}")
+        a("jae .Lr_count", "out_idx is full: only count")
+        a.label(".Lr_store")
+        a("push cx")
+        a("push di")
+        a("push es")
+        a("mov bx, ax", "&out_idx[count] = out_idx + 4 * count, as a far pointer:")
+        a("and bx, 3")
+        a("shl bx, 1")
+        a("shl bx, 1", "offset += 4 * (count mod 4)")
+        a("shr dx, 1")
+        a("rcr ax, 1")
+        a("shr dx, 1")
+        a("rcr ax, 1", "segment += count / 4 (16 bytes a paragraph)")
+        a("les di, dword ptr [bp+20]", "ES:DI = out_idx (far)")
+        a("add di, bx")
+        a("mov bx, es")
+        a("add bx, ax")
+        a("mov es, bx")
+        self.row_index(a, "ax", "dx", "bx")
+        a("stosw", "out_idx[count] = row index (uint32, row order)")
+        a("mov ax, dx")
+        a("stosw")
+        a("pop es")
+        a("pop di")
+        a("pop cx")
+        a.label(".Lr_count")
+        a(f"add {_w(COUNT_LO)}, 1", "count += 1")
+        a(f"adc {_w(COUNT_HI)}, 0")
+        a("jmp .Lnext")
+        a.label(".Ldone")
+        a(f"mov ax, {_w(COUNT_LO)}", "return the count of every row within the radius")
+        a(f"mov dx, {_w(COUNT_HI)}")
+        a("jmp .Lreturn")
+
     # -- whole file ------------------------------------------------------------------------
 
-    def text(self, why: str) -> str:
+    def text(self, why: str, symbol: str, dialect: str) -> str:
         s, b = self.spec, self.body
-        a = _Asm()
+        a = _Asm(STYLE.with_dialect(dialect))
         head = [
             f"torus-hw kernel: {s.describe()} for {self.target.name} (8086 real mode, __cdecl compact)",
             f"variant: {self.variant} ({b.name}); {why}",
-            *[f"{'prototype: ' if i == 0 else ' ' * 11}{ln.strip()}" for i, ln in enumerate(s.prototype.splitlines())],
+            *[f"{'prototype: ' if i == 0 else ' ' * 11}{ln.strip()}"
+              for i, ln in enumerate(prototype(s.kernel, symbol).splitlines())],
             f"row layout: {self.layout.stride}-byte stride, align {self.layout.align}, zero-padded dims",
             f"body: {'a LOOP over the row' if b.loop else f'unrolled groups of {self.group} bytes'}"
             f" ({self.groups} full group(s), {self.tail}-byte tail)" + ("" if b.loop else ""),
@@ -923,19 +993,22 @@ class _Gen:
             "       [bp-40/-38] scan out far, [bp-42] count, then the top-k list (8 bytes an entry)",
         ]
         for line in head:
-            a.lines.append(f"// {line}")
+            a.header(line)
         a.blank()
-        a.lines.append("    .text")
-        a.lines.append(f"    .globl {s.symbol}")
-        a.label(s.symbol)
+        if dialect == "nasm":
+            a.directive("bits 16", "NASM: 16-bit code, 8086 instructions only")
+            a.directive("cpu 8086")
+        a.directive(".text")
+        a.directive(f".globl {symbol}")
+        a.label(symbol)
         self.prologue(a)
         getattr(self, s.kernel)(a)
         self.epilogue(a)
         if b.tables:
-            a.lines.append("")
-            a.lines.append("    .section .rodata                  // read through CS: (tiny-code, far-data model)")
-            a.lines.extend(_tables(b.tables))
-        return "\n".join(a.lines) + "\n"
+            a.blank()
+            a.directive(".section .rodata", "read through CS: (tiny-code, far-data model)", column=38)
+            _tables(a, b.tables)
+        return a.text()
 
 
 _WHY = {
@@ -945,15 +1018,6 @@ _WHY = {
 }
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
-    _check_target(target)
-    variant = variant or VARIANTS[0]
-    if variant not in VARIANTS:
-        raise TorusInputError(f"unknown {target.name} variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-    # The query must sit below OUT_IDX in the harness's data segment, and the
-    # 16-bit row arithmetic assumes short rows: 4 KiB per row.
-    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES, "a row must fit the 8086 kernels' row limit")
+def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     gen = _Gen(target, spec, variant)
-    notes = [f"{gen.body.name}; stride {gen.stride}"]
-    return Kernel(spec=spec, target=target.name, asm=gen.text(_WHY[variant]), layout=gen.layout,
-                  variant=variant, notes=notes)
+    return gen.text(_WHY[variant], symbol, dialect), gen.layout, [f"{gen.body.name}; stride {gen.stride}"]
