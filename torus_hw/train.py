@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .codes import atomic_write, check_writable
+from .output import atomic_write, check_output_file
 from .errors import TorusInputError
 from .projections import check_dim, check_mode
 
@@ -214,7 +214,7 @@ def train_model(settings: TrainSettings | None = None, out: str | os.PathLike | 
             return cached
     if out is not None:
         # Fail before minutes of training, not after.
-        check_writable(out)
+        check_output_file(out)
     dev = pick_device(device)  # a bad --device is refused before the data loads
     data = load_dataset(settings.data, data_root)
     prev_det = torch.are_deterministic_algorithms_enabled()

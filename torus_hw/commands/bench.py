@@ -28,10 +28,10 @@ def run(args) -> int:
 
     from sim.bench import bench, plot
 
-    from ..codes import atomic_write, check_writable
+    from ..output import atomic_write, check_output_file
 
     if args.plot:
-        check_writable(args.plot)  # a bad --plot is refused before the bench, not after it
+        check_output_file(args.plot)  # a bad --plot is refused before the bench, not after it
     console = Console(stderr=True)
     total = len(args.targets or range(6)) * len(args.dims)
     with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as bar:

@@ -37,8 +37,8 @@ def register(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from ..codes import atomic_write
     from ..errors import TorusInputError
+    from ..output import check_output_folder, output_folder
 
     # Import the RTL lazily: torus_hw must not import rtl at module level.
     from rtl.distance import silence_unused
@@ -51,27 +51,24 @@ def run(args) -> int:
 
     unit = build()  # bad parameters raise TorusInputError here, before anything is written
     targets = list(dict.fromkeys(args.synth or []))
-    out = Path(args.out)
     try:
         if targets:
             require_tools()
-        if out.exists() and not out.is_dir():
-            raise TorusInputError(f"--out {out} exists and is not a folder")
+        out = check_output_folder(args.out)
     except TorusInputError:
         silence_unused(unit)  # refused before conversion: no "never used" warning
         raise
-    out.mkdir(parents=True, exist_ok=True)
     text = unit_verilog(unit)
     vpath = out / "torus_search.v"
-    atomic_write(vpath, lambda fh: fh.write(text.encode()))
-
     reports = []
-    for target in targets:
-        try:
-            # A fresh unit per run: an Amaranth elaboratable is elaborated once per conversion.
-            reports.append(synthesize(build(), target, out / f"synth-{target}"))
-        except RuntimeError as exc:
-            raise TorusInputError(str(exc).splitlines()[0]) from None
+    with output_folder(out) as stage:  # Verilog and synthesis results appear together, or no --out at all
+        (stage / vpath.name).write_text(text)
+        for target in targets:
+            try:
+                # A fresh unit per run: an Amaranth elaboratable is elaborated once per conversion.
+                reports.append(synthesize(build(), target, stage / f"synth-{target}"))
+            except RuntimeError as exc:
+                raise TorusInputError(str(exc).splitlines()[0]) from None
 
     summary = {
         "lanes": unit.lanes, "bits": unit.bits, "dims": unit.dims, "metric": unit.metric, "k": unit.k,

@@ -47,20 +47,17 @@ def run_gen(args) -> int:
     from isa.spec import KernelSpec
     from isa.targets import get_target
 
-    from ..codes import atomic_write
-    from ..errors import TorusInputError
+    from ..output import check_output_folder, output_folder
 
     target = get_target(args.target)
     spec = KernelSpec(args.kernel, args.metric, args.bits, args.dims, args.k)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():  # else mkdir's bare "File exists" after the whole build
-        raise TorusInputError(f"--out {out} exists and is not a folder")
+    out = check_output_folder(args.out)  # refused before the build, by the user's path
     built = build_kernel(target, spec, variant=args.variant)  # everything is built before anything is written
-    out.mkdir(parents=True, exist_ok=True)
     kernel = built.kernel
     files = {"kernel.S": kernel.asm.encode(), "kernel.o": built.image.obj, "kernel.h": kernel.header().encode()}
-    for name, data in files.items():
-        atomic_write(out / name, lambda fh, data=data: fh.write(data))
+    with output_folder(out) as stage:  # the three files appear together or not at all
+        for name, data in files.items():
+            (stage / name).write_bytes(data)
     print(f"{target.name}: {spec.describe()} ({kernel.variant}), {built.code_bytes} code bytes, "
           f"row stride {kernel.layout.stride} B, align {kernel.layout.align} → {out}/kernel.S, kernel.o, kernel.h")
     return 0

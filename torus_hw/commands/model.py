@@ -101,11 +101,11 @@ def run_train(args) -> int:
 
 
 def run_export(args) -> int:
-    from ..codes import check_writable
     from ..export import export_codes
+    from ..output import check_output_file
     from ..train import Checkpoint
 
-    check_writable(args.out)  # refused before the model loads
+    check_output_file(args.out)  # refused before the model loads
     ckpt = Checkpoint.load(args.model)
     codes = export_codes(ckpt, args.bits, args.grid, data_root=args.data_root)
     codes.save(args.out)
