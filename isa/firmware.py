@@ -47,9 +47,9 @@ class Toolchain:
 TOOLCHAINS = {
     "cortex-m4": Toolchain("arm-none-eabi-gcc", "-mcpu=cortex-m4 -mthumb -mfloat-abi=soft", "", "-m armelf"),
     "cortex-m0": Toolchain("arm-none-eabi-gcc", "-mcpu=cortex-m0 -mthumb -mfloat-abi=soft", "", "-m armelf"),
-    "rv32im": Toolchain("riscv64-unknown-elf-gcc", "-march=rv32im -mabi=ilp32 -mcmodel=medany -mno-relax",
+    "rv32im": Toolchain("riscv64-unknown-elf-gcc", "-march=rv32im_zicsr -mabi=ilp32 -mcmodel=medany -mno-relax",
                         "-mcmodel=medany -mno-relax", "-m elf32lriscv --no-relax"),
-    "rv64im": Toolchain("riscv64-unknown-elf-gcc", "-march=rv64im -mabi=lp64 -mcmodel=medany -mno-relax",
+    "rv64im": Toolchain("riscv64-unknown-elf-gcc", "-march=rv64im_zicsr -mabi=lp64 -mcmodel=medany -mno-relax",
                         "-mcmodel=medany -mno-relax", "-m elf64lriscv --no-relax"),
     "aarch64": Toolchain("aarch64-linux-gnu-gcc", "-mcpu=cortex-a53", "-mcpu=cortex_a53", "-m aarch64linux"),
     "i8086": Toolchain("gcc -m32", "", "", "-m elf_i386"),
