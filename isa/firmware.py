@@ -108,7 +108,7 @@ def _makefile(board: Board, built: BuiltKernel, symbol: str, python: str) -> str
     if dos:
         c_srcs, s_srcs = "", f"main86.S {symbol}.S {DB_NAME}.S"
     else:
-        c_srcs = f"main.c {DB_NAME}.c fw_io.c" + ("" if board.boot == "linux" else " fw_crt0.c")
+        c_srcs = f"{DB_NAME}.c fw_io.c" + ("" if board.boot == "linux" else " fw_crt0.c")
         c_srcs += " startup.c" if board.boot == "cortex-m" else ""
         s_srcs = f"{symbol}.S" + ("" if board.boot == "cortex-m" else " start.S")
     link = "" if board.boot == "linux" else "-T link.ld"

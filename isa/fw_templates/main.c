@@ -60,7 +60,7 @@ static void flush(void)
     used = 0;
 }
 
-int main(void)
+int fw_main(void)
 {
     int status = 0;
     uint32_t q, j;

@@ -5,5 +5,5 @@
 _start:
     mov x29, xzr
     mov x30, xzr
-    bl main
+    bl fw_main
     bl fw_exit

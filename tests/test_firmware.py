@@ -1,0 +1,128 @@
+"""Firmware images booted from reset in Unicorn give the reference's answers.
+
+Each case writes a ``torus-hw firmware`` project (isa/firmware.py), builds it
+with its own Makefile and the ziglang clang (``make clang``: pip only), boots
+the image from its reset vector in Unicorn (sim/boot.py: vector table,
+``.data`` copied from flash by the startup code, ``.bss`` cleared,
+semihosting / Linux / DOS calls trapped) and checks every printed line with
+the reference (sim/firmware_check.py).  Every case asks for a k beyond the
+kernel's k_max, which must give k_max answers, never more and never garbage.
+
+The layout matrix — bits {1, 4, 8, 16} x D {1, 2, 3, 5, 8, 13, 16, 17, 31,
+32, 33, 64} x every target x {-O2, -Os -fdata-sections} — runs whole under
+``HYPOTHESIS_PROFILE=long`` (make test-long) and as a fixed sample of it
+otherwise, one case per target and setting.  (The 8086 image has no C: its
+data is placed by the assembler, so the two settings build the same .COM.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+
+from firmware_cases import BOARD_OF, OPTS, Case, check, make, run_case, write_project
+from isa.boards import BOARDS
+from isa.targets import TARGETS, get_target
+from sim.boot import boot
+
+BITS = (1, 4, 8, 16)
+DIMS = (1, 2, 3, 5, 8, 13, 16, 17, 31, 32, 33, 64)
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+
+
+def _matrix():
+    every = [(t, b, d, o) for t in TARGETS for b in BITS for d in DIMS for o in OPTS]
+    if LONG:
+        return every
+    # One case per target and setting, walking bits and D so the sample covers odd D,
+    # sub-byte codes, rows shorter than a word and rows longer than one unrolled group.
+    picks = [(1, 33), (4, 13), (8, 17), (16, 5), (4, 1), (1, 64), (8, 3), (16, 31), (4, 2), (1, 8), (8, 64),
+             (16, 16)]
+    return [(t, *picks[(2 * i + j) % len(picks)], o) for i, t in enumerate(TARGETS) for j, o in enumerate(OPTS)]
+
+
+@pytest.mark.parametrize("target, bits, dims, opt", _matrix())
+def test_layout_matrix(tmp_path, target, bits, dims, opt):
+    result, status = run_case(Case(target, bits, dims, seed=bits * 100 + dims), tmp_path, opt=opt)
+    assert result.ok, result.mismatches[:3]
+    assert status == 0
+
+
+@pytest.mark.parametrize("board", [b for b in BOARDS if b not in BOARD_OF.values()])
+def test_other_boards_and_l2(tmp_path, board):
+    """The boards the matrix does not use (netduinoplus2), with l2 and k_max = 16."""
+    target = BOARDS[board].targets[0]
+    case = Case(target, 8, 16, k_max=16, ks=(1, 16, 17), metric="l2", board=board, rows=40)
+    result, status = run_case(case, tmp_path)
+    assert result.ok and status == 0, result.mismatches[:3]
+
+
+def test_cli_project_for_every_board_builds_and_boots(tmp_path):
+    """``torus-hw firmware`` itself, through the CLI, for one board (the rest are the same code)."""
+    from sim.firmware_check import check_output
+    from torus_hw.cli import main
+    from torus_hw.codes import TorusCodes
+
+    from firmware_cases import codes
+
+    import numpy as np
+
+    db, q = codes(np.random.default_rng(5), 30, 4, 13, 4)
+    TorusCodes(database=db, queries=q, bits=4).save(tmp_path / "codes.npz")
+    out = tmp_path / "proj"
+    assert main(["firmware", "--target", "cortex-m0", "--codes", str(tmp_path / "codes.npz"), "--out", str(out),
+                 "--k", "4", "--queries", "3"]) == 0
+    header = next(out.glob("torus_search*.h")).read_text()
+    assert re.search(r"_STACK_BYTES\s+\d+u", header)
+    proc = make(out, "clang")
+    assert proc.returncode == 0, proc.stderr
+    result = boot(BOARDS["microbit"], get_target("cortex-m0"), (out / "build" / "firmware.elf").read_bytes())
+    report = check_output(result.stdout, db, q[:3], bits=4, metric="l1", k_max=4, ks=[1, 4])
+    assert report.ok and result.status == 0, report.mismatches[:3]
+
+
+def test_cplusplus_main_links_and_answers(tmp_path):
+    """extern "C" in both headers: the same main compiled as C++ links against the assembly kernel."""
+    case = Case("cortex-m4", 4, 13)
+    board, db, q = write_project(case, tmp_path)
+    shutil.copy(tmp_path / "main.c", tmp_path / "main.cpp")
+    proc = make(tmp_path, "clang", MAIN="main.cpp")
+    assert proc.returncode == 0, proc.stderr
+    result = boot(board, get_target(case.target), (tmp_path / "build" / "firmware.elf").read_bytes())
+    assert check(case, result.stdout, db, q).ok and result.status == 0
+
+
+@pytest.mark.parametrize("target", ["cortex-m0", "cortex-m4"])
+def test_odd_placement_cannot_misalign_the_data(tmp_path, target):
+    """A 1-byte constant before the database at -Os -fdata-sections: the alignment attribute still holds."""
+    case = Case(target, 8, 13)
+    (tmp_path / "odd.c").write_text('#include <stdint.h>\n__attribute__((used)) const uint8_t odd_byte = 1;\n'
+                                    '__attribute__((used)) const uint8_t odd_bytes[3] = {1, 2, 3};\n')
+    result, status = run_case(case, tmp_path, EXTRA_SRCS="odd.c")
+    assert result.ok and status == 0
+
+
+def test_data_for_another_kernel_fails_the_build(tmp_path):
+    """Regenerate the kernel for another D without re-exporting: the build stops at the static assert."""
+    case = Case("cortex-m4", 8, 13)
+    write_project(case, tmp_path)
+    other = tmp_path / "other"
+    write_project(Case("cortex-m4", 8, 14), other)
+    header = next(tmp_path.glob("torus_search*.h"))
+    header.write_text((other / header.name).read_text())
+    proc = make(tmp_path, "clang")
+    assert proc.returncode != 0
+    assert "D differs from the kernel" in proc.stderr
+
+
+def test_removing_the_alignment_fails_the_build(tmp_path):
+    case = Case("cortex-m0", 8, 13)
+    write_project(case, tmp_path)
+    source = tmp_path / "torus_db.c"
+    source.write_text(re.sub(r"TORUS_DB_ALIGNED const", "const", source.read_text()))
+    proc = make(tmp_path, "clang")
+    assert proc.returncode != 0
+    assert "less aligned than the kernel needs" in proc.stderr
