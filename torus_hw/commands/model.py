@@ -105,13 +105,14 @@ def run_train(args) -> int:
 
 
 def run_export(args) -> int:
-    from ..export import export_codes
-    from ..output import check_output_file
-    from ..train import Checkpoint
     from .firmware import export_format, run_export_c
 
     if export_format(args) == "c":
         return run_export_c(args)
+    from ..export import export_codes
+    from ..output import check_output_file
+    from ..train import Checkpoint
+
     check_output_file(args.out)  # refused before the model loads
     ckpt = Checkpoint.load(args.model)
     codes = export_codes(ckpt, args.bits, args.grid, data_root=args.data_root)
