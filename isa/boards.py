@@ -54,22 +54,24 @@ class Board:
 
 
 MiB, KiB = 1 << 20, 1 << 10
+# No display, monitor or serial; the semihosting console on stdout (by default QEMU prints it on stderr).
+QEMU_SEMIHOSTING = ("-display none -monitor none -serial none -chardev stdio,id=out "
+                    "-semihosting-config enable=on,target=native,chardev=out -kernel {elf}")
 
 BOARDS: dict[str, Board] = {b.name: b for b in [
     Board("mps2-an386", ("cortex-m4",), "Arm MPS2+ AN386, Cortex-M4",
           Region(0x0000_0000, 4 * MiB), Region(0x2000_0000, 4 * MiB), "cortex-m", "semihosting", 8 * KiB,
-          "qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none -semihosting -kernel {elf}"),
+          "qemu-system-arm -M mps2-an386 " + QEMU_SEMIHOSTING),
     Board("netduinoplus2", ("cortex-m4",), "Netduino Plus 2, STM32F405RG, Cortex-M4F",
           Region(0x0800_0000, 1 * MiB), Region(0x2000_0000, 128 * KiB), "cortex-m", "semihosting", 8 * KiB,
-          "qemu-system-arm -M netduinoplus2 -nographic -monitor none -serial none -semihosting -kernel {elf}",
+          "qemu-system-arm -M netduinoplus2 " + QEMU_SEMIHOSTING,
           vector_alias=0x0000_0000),
     Board("microbit", ("cortex-m0",), "BBC micro:bit v1, nRF51822, Cortex-M0",
           Region(0x0000_0000, 256 * KiB), Region(0x2000_0000, 16 * KiB), "cortex-m", "semihosting", 4 * KiB,
-          "qemu-system-arm -M microbit -nographic -monitor none -serial none -semihosting -kernel {elf}"),
+          "qemu-system-arm -M microbit " + QEMU_SEMIHOSTING),
     Board("virt", ("rv32im", "rv64im"), "QEMU RISC-V virt machine",
           Region(0x8000_0000, 64 * MiB), Region(0x8400_0000, 64 * MiB), "riscv", "semihosting", 64 * KiB,
-          "qemu-system-riscv{xlen} -M virt -bios none -nographic -monitor none -serial none -semihosting "
-          "-kernel {elf}"),
+          "qemu-system-riscv{xlen} -M virt -bios none " + QEMU_SEMIHOSTING),
     Board("linux-user", ("aarch64",), "AArch64 Linux user mode (qemu-aarch64 -cpu cortex-a53)",
           Region(0x0040_0000, 256 * MiB), Region(0x1040_0000, 64 * MiB), "linux", "linux", 64 * KiB,
           "qemu-aarch64 -cpu cortex-a53 {elf}"),

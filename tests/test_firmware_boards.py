@@ -1,0 +1,39 @@
+"""Firmware projects built with the GNU toolchains (and the ziglang clang) and run on the real emulators.
+
+For every board: ``make gnu`` then ``make qemu`` (QEMU's board model with
+semihosting, ``qemu-aarch64 -cpu cortex-a53`` for linux-user, DOSBox headless
+for dos), and ``make clang`` then ``make run`` on the same emulator; every line
+printed is checked against the reference and the exit status must be 0.
+Marked ``boards`` (``make test-boards`` runs only these); each skips, naming
+the apt-get command, where its GNU toolchain or emulator is not installed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware_cases import Case, check, gnu_tools_missing, make, write_project
+from isa.boards import BOARDS
+
+pytestmark = pytest.mark.boards
+
+RUNS = [(board, target) for board, b in BOARDS.items() for target in b.targets]
+CASES = {"i8086": (4, 13), "rv32im": (1, 33), "rv64im": (16, 5), "cortex-m0": (8, 17), "cortex-m4": (4, 31),
+         "aarch64": (8, 64)}
+
+
+@pytest.mark.parametrize("board, target", RUNS, ids=[f"{b}-{t}" for b, t in RUNS])
+def test_gnu_and_clang_builds_run_on_the_board_emulator(tmp_path, board, target):
+    reason = gnu_tools_missing(board, target)
+    if reason:
+        pytest.skip(reason)
+    bits, dims = CASES[target]
+    case = Case(target, bits, dims, board=board, rows=60, queries=4)
+    _, db, q = write_project(case, tmp_path)
+    for build, run in (("gnu", "qemu"), ("clang", "run")):
+        proc = make(tmp_path, build)
+        assert proc.returncode == 0, f"make {build}: {proc.stderr}"
+        proc = make(tmp_path, run)
+        result = check(case, proc.stdout, db, q)
+        assert result.ok, f"make {run} after {build}: {result.mismatches[:3]} {proc.stderr[-500:]}"
+        assert proc.returncode == 0, f"make {run} after {build} exited {proc.returncode}: {proc.stderr[-500:]}"
