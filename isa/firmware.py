@@ -84,7 +84,7 @@ def check_fits(board: Board, packed: PackedExport, code_bytes: int) -> None:
     """Refuse, naming the sizes, a database that cannot fit the board's flash (and RAM)."""
     data = packed.data_bytes
     flash_need = data + code_bytes + RUNTIME_BYTES
-    what = (f"the database ({packed.rows} rows x {packed.stride} B) and queries take {data:,} bytes; with the "
+    what = (f"the database ({packed.rows:,} rows x {packed.stride} B) and queries take {data:,} bytes; with the "
             f"kernel ({code_bytes:,} B) and the runtime ({RUNTIME_BYTES:,} B) the image needs {flash_need:,} bytes")
     if board.boot == "dos":
         room = board.flash.size - board.stack_bytes - RAM_RUNTIME_BYTES

@@ -18,9 +18,8 @@ from test_errors import BIG_DIMS, BIG_ROWS, case, run_case, snapshot
 from torus_hw.codes import TorusCodes
 
 
-@pytest.fixture(scope="module")
-def fw_inputs(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("bad-firmware-inputs")
+def make_firmware_inputs(folder: Path) -> Path:
+    """Write every input the cases name into ``folder``."""
     rng = np.random.default_rng(0)
     u8 = lambda *shape: rng.integers(0, 256, shape).astype(np.uint8)  # noqa: E731
     TorusCodes(database=u8(20, 8), queries=u8(2, 8), bits=8).save(folder / "codes.npz")
@@ -29,6 +28,11 @@ def fw_inputs(tmp_path_factory) -> Path:
     (folder / "d13.h").write_text(build_kernel("cortex-m4", KernelSpec("search", "l1", 8, 13, 2)).kernel.header())
     (folder / "not-a-header.h").write_text("#define X 1\n")
     return folder
+
+
+@pytest.fixture(scope="module")
+def fw_inputs(tmp_path_factory) -> Path:
+    return make_firmware_inputs(tmp_path_factory.mktemp("bad-firmware-inputs"))
 
 
 CASES = [
@@ -50,7 +54,7 @@ CASES = [
     case("firmware-symbol-not-c-identifier", "firmware --target rv32im --codes codes.npz --symbol 9lives --out proj",
          "symbol '9lives' is not a C identifier"),
     case("firmware-database-too-big-for-flash", "firmware --target cortex-m0 --codes big.npz --out proj",
-         "640,016 bytes", "262,144-byte flash of microbit"),
+         "40,000 rows", "640,016 bytes", "262,144-byte flash of microbit"),
     case("firmware-database-too-big-for-a-com", "firmware --target i8086 --codes 80k.npz --out proj",
          "80,016 bytes", "more than a dos .COM can hold"),
     case("firmware-unknown-target", "firmware --target pdp11 --codes codes.npz --out proj", "unknown target 'pdp11'"),
