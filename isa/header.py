@@ -34,6 +34,14 @@ CLOBBERS = {
 }
 
 
+def kernel_source(kernel: Kernel) -> str:
+    """The kernel's assembly as a file for any assembler: with the target's directives (.code16, .thumb…)."""
+    from .targets import get_target
+
+    prologue = get_target(kernel.target).asm_prologue
+    return kernel.asm if kernel.asm.startswith(prologue) else prologue + kernel.asm
+
+
 def macro_prefix(symbol: str) -> str:
     """The prefix of every macro of a kernel's header: its symbol in capitals."""
     return symbol.upper()

@@ -54,7 +54,11 @@ def run_gen(args) -> int:
     out = check_output_folder(args.out)  # refused before the build, by the user's path
     built = build_kernel(target, spec, variant=args.variant)  # everything is built before anything is written
     kernel = built.kernel
-    files = {"kernel.S": kernel.asm.encode(), "kernel.o": built.image.obj, "kernel.h": kernel.header().encode()}
+    from isa.header import kernel_source
+    from sim.stack import measure_stack
+
+    files = {"kernel.S": kernel_source(kernel).encode(), "kernel.o": built.image.obj,
+             "kernel.h": kernel.header(measure_stack(built)).encode()}  # the stack figure is measured, not guessed
     with output_folder(out) as stage:  # the three files appear together or not at all
         for name, data in files.items():
             (stage / name).write_bytes(data)
