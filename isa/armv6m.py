@@ -67,9 +67,9 @@ D within the uint32 bound of torus_hw.reference; ``max_dims`` is the smaller.
 
 from __future__ import annotations
 
-from torus_hw.errors import TorusInputError
-
-from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
+from . import generate as core
+from .emit import Asm, Style
+from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import Target
 
 # Rows (and the query) are at most 1020 bytes = 255 words: the swar kernel's
@@ -85,38 +85,33 @@ FRAME = 32                 # locals below the query table (bytes)
 ROW_PAIR_INSNS = 100       # search: row bodies up to this size are emitted twice per loop trip
 
 
+KERNELS = ("distance", "scan", "search")
+DIALECTS = ("gnu",)
+ROW_LIMIT = "the SWAR lane sums and immediate offsets limit a row"
+STYLE = Style(comment="@", column=28, label_pad=21)
+
+
 def variants(target: Target, spec: KernelSpec) -> list[str]:
     if spec.bits == 1:
         return ["popcount", "simple"]
     return ["swar", "simple"]
 
 
+def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
+    """:func:`isa.generate.generate`, refusing a target of another family."""
+    return core.generate(target, spec, variant, module=__name__, **options)
+
+
 def max_dims(target: Target, spec: KernelSpec) -> int:
-    return dims_limit(spec, MAX_ROW_BYTES)
-
-
-def _check(target: Target, spec: KernelSpec) -> None:
-    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES,
-                           "the SWAR lane sums and immediate offsets limit a row")
+    return core.max_dims(target, spec, module=__name__)
 
 
 # --- the assembly writer ---------------------------------------------------------
 
 
-class _Asm:
+class _Asm(Asm):
     def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.count = 0        # instructions emitted (for branch-range estimates)
-
-    def op(self, text: str, comment: str | None = None) -> None:
-        self.count += 1
-        self.lines.append(f"    {text:<28}@ {comment}" if comment else f"    {text}")
-
-    def label(self, name: str, comment: str | None = None) -> None:
-        self.lines.append(f"{name}:" + (f"                     @ {comment}" if comment else ""))
-
-    def note(self, text: str) -> None:
-        self.lines.append(f"    @ {text}")
+        super().__init__(STYLE)
 
     def const(self, reg: str, value: int, comment: str | None = None) -> None:
         """Build a 32-bit constant in a low register without a literal pool."""
@@ -159,10 +154,6 @@ class _Asm:
             self.op(f"rsbs {scratch}, {scratch}, #0")
         self.op(f"add {scratch}, sp")
         self.op(f"mov sp, {scratch}")
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
-
 
 # --- row bodies: one row's distance, pointer advanced by the stride --------------
 #
@@ -705,13 +696,6 @@ def _epilogue(a: _Asm, local: int) -> None:
     a.op("pop {r4-r7, pc}", "return")
 
 
-def _exact_division(stride: int) -> tuple[int, int]:
-    """(shift, inverse) with i = ((x >> shift) * inverse) mod 2^32 for x = i * stride."""
-    shift = (stride & -stride).bit_length() - 1
-    odd = stride >> shift
-    return shift, pow(odd, -1, 1 << 32)
-
-
 def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     stride = body.layout.stride
     args = _prologue(a, body.stack_bytes(), stack_args=True)
@@ -730,7 +714,7 @@ def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     a.op("str r1, [sp, #8]", "db, for turning a row pointer into a row index")
     a.op("str r6, [sp, #12]", "out_idx")
     a.op("str r7, [sp, #16]", "out_dist")
-    shift, inverse = _exact_division(stride)
+    shift, inverse = core.exact_division(stride)
     a.const("r4", inverse, f"inverse of the stride's odd part {stride >> shift} mod 2^32")
     a.op("str r4, [sp, #20]")
     a.const("r4", stride, "row stride")
@@ -883,13 +867,8 @@ def _distance(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     _epilogue(a, args)
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
-    _check(target, spec)
+def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     options = variants(target, spec)
-    variant = options[0] if variant is None else variant
-    if variant not in options:
-        raise TorusInputError(f"{target.name}: variant {variant!r} does not apply to {spec.describe()}; "
-                              f"choose one of {', '.join(options)}")
     layout = _layout(spec, variant)
     body = _body(spec, layout, variant)
     a = _Asm()
@@ -899,21 +878,21 @@ def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Ke
         f"@ variant: {variant} ({'default, ' if variant == options[0] else ''}of {', '.join(options)})",
         f"@ why:     {body.why()}",
         f"@ layout:  row stride {layout.stride} bytes, aligned to {layout.align}; padding dims are 0 in query and rows",
-        f"@ ABI:     {spec.prototype.splitlines()[0]}",
+        *[f"@ {'ABI:    ' if i == 0 else ' ' * 8} {line.strip()}"
+          for i, line in enumerate(prototype(spec.kernel, symbol).splitlines())],
         "@ register plan (row body):",
         *[f"@   {line}" for line in body.plan()],
         "@   r8 end of the database, r9 k-th kept distance (search) / output pointer (scan)",
         "",
         target.asm_prologue.strip(),
         ".text",
-        f".global {spec.symbol}",
-        f".type {spec.symbol}, %function",
+        f".global {symbol}",
+        f".type {symbol}, %function",
         ".p2align 2",
         ".thumb_func",
-        f"{spec.symbol}:",
+        f"{symbol}:",
     ]
     a.lines.extend(header)
     {"search": _search, "scan": _scan, "distance": _distance}[spec.kernel](a, spec, body)
-    a.lines.append(f".size {spec.symbol}, . - {spec.symbol}")
-    return Kernel(spec=spec, target=target.name, asm=a.text(), layout=layout, variant=variant,
-                  notes=[body.why()])
+    a.lines.append(f".size {symbol}, . - {symbol}")
+    return a.text(), layout, [body.why()]

@@ -45,9 +45,9 @@ from __future__ import annotations
 
 import re
 
-from torus_hw.errors import TorusInputError
-
-from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
+from . import generate as core
+from .emit import Asm, Style
+from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import Target
 
 # A documented design limit: rows (and the query) of at most 16 KiB.  It keeps
@@ -70,26 +70,14 @@ QUERY_REG_WORDS_1 = 8
 UNROLL_DIMS = 256
 
 
-def _xlen(target: Target) -> int:
-    if target.family != "riscv":
-        raise TorusInputError(f"isa.riscv cannot generate for target {target.name!r}")
-    return target.word_bits
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    """The documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES."""
-    _xlen(target)
-    return dims_limit(spec, MAX_ROW_BYTES)
-
-
-def _check(target: Target, spec: KernelSpec) -> None:
-    _xlen(target)
-    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES, "a row must fit the RISC-V kernels' row limit")
+KERNELS = ("distance", "scan", "search")
+DIALECTS = ("gnu",)
+ROW_LIMIT = "a row must fit the RISC-V kernels' row limit"
+STYLE = Style(comment="#", column=28, label_pad=20)
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
     """Variants for ``spec``, fastest first (the first is the default)."""
-    _xlen(target)
     if spec.bits == 1 or (spec.bits == 8 and spec.metric == "l1"):
         return ["swar", "simple"]
     return ["unrolled", "simple"]
@@ -98,33 +86,21 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
 def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
     # SWAR reads whole registers: rows (and the query) start XLEN-aligned and
     # are zero-padded to a whole number of registers (padding adds 0).
-    align = _xlen(target) // 8 if variant == "swar" else (2 if spec.bits == 16 else 1)
+    align = target.word_bits // 8 if variant == "swar" else (2 if spec.bits == 16 else 1)
     return RowLayout(spec.dims, spec.bits, align)
 
 
-# --- small helpers ------------------------------------------------------------
+def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
+    """:func:`isa.generate.generate`, refusing a target of another family."""
+    return core.generate(target, spec, variant, module=__name__, **options)
 
 
-class _Asm:
-    """Lines of assembly with an instruction/comment column."""
+def max_dims(target: Target, spec: KernelSpec) -> int:
+    return core.max_dims(target, spec, module=__name__)
 
-    def __init__(self) -> None:
-        self.lines: list[str] = []
 
-    def __call__(self, insn: str, comment: str = "") -> None:
-        self.lines.append(f"    {insn:<28}# {comment}" if comment else f"    {insn}")
-
-    def label(self, name: str, comment: str = "") -> None:
-        self.lines.append(f"{name}:" + (f"{'':<20}# {comment}" if comment else ""))
-
-    def note(self, text: str) -> None:
-        self.lines.append(f"    # {text}")
-
-    def blank(self) -> None:
-        self.lines.append("")
-
-    def extend(self, other: "_Asm") -> None:
-        self.lines.extend(other.lines)
+def _Asm() -> Asm:
+    return Asm(STYLE)
 
 
 class _Ctx:
@@ -134,7 +110,7 @@ class _Ctx:
         self.target = target
         self.spec = spec
         self.variant = variant
-        self.xlen = _xlen(target)
+        self.xlen = target.word_bits
         self.wb = self.xlen // 8
         self.layout = layout(target, spec, variant)
         self.stride = self.layout.stride
@@ -817,15 +793,9 @@ def _gen_search(ctx: _Ctx, row: _Row, slots: int):
     return a, b
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
+def emit(target: Target, spec: KernelSpec, chosen: str, sym: str, dialect: str):
     """GNU assembly for ``spec`` on ``target`` (rv32im / rv64im)."""
-    xlen = _xlen(target)
-    _check(target, spec)
-    options = variants(target, spec)
-    chosen = options[0] if variant is None else variant
-    if chosen not in options:
-        raise TorusInputError(f"{target.name}: variant {chosen!r} not available for {spec.describe()}; "
-                              f"choose one of {', '.join(options)}")
+    xlen = target.word_bits
     ctx = _Ctx(target, spec, chosen)
     if spec.kernel != "distance":
         ctx.filler = _advance_insn(ctx)
@@ -850,11 +820,10 @@ def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Ke
         "unrolled": "fewest cycles under the ibex/u54 models for this spec (no SWAR form here); dim loop unrolled",
         "simple": "the straightforward reference variant",
     }[chosen]
-    sym = spec.symbol
     head = [
         f"# torus-hw kernel: {spec.describe()} for {target.name} (RV{xlen}IM, {target.abi})",
         f"# variant: {chosen} ({why})",
-        *[f"# {line.strip()}" for line in spec.prototype.splitlines()],
+        *[f"# {line.strip()}" for line in prototype(spec.kernel, sym).splitlines()],
         f"# row layout: {ctx.stride}-byte stride, {ctx.layout.align}-byte aligned, zero-padded (pads add 0)",
         "# semantics: torus_hw.reference — per dim t = min(d, 2^n - d), d = (q - r) mod 2^n;",
         "#            l1 = sum t, l2 = sum t^2; search by (distance, row), ties to the lower row",
@@ -872,5 +841,4 @@ def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Ke
         a.blank()
         a.extend(after)
     a.lines.append(f".size {sym}, . - {sym}")
-    return Kernel(spec=spec, target=target.name, asm="\n".join(a.lines) + "\n", layout=ctx.layout,
-                  variant=chosen, notes=row.notes)
+    return a.text(), ctx.layout, row.notes

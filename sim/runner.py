@@ -80,7 +80,7 @@ class KernelRunner:
         sentinel = b"\xa5" * (4 * k)
         self.machine.write(self.region.out_idx, sentinel)
         self.machine.write(self.region.out_dist, sentinel)
-        returned, stats = self.machine.call(self.spec.symbol, [
+        returned, stats = self.machine.call(self.built.kernel.symbol, [
             ("ptr", self.region.query), ("ptr", self.region.db), ("u32", self.rows), ("u32", k),
             ("ptr", self.region.out_idx), ("ptr", self.region.out_dist)])
         got = min(returned, k)
@@ -96,7 +96,7 @@ class KernelRunner:
         size = 4 * self.rows
         self.machine.check_fits("scan output", self.region.scan_out, size, self.region.scan_end)
         self.machine.map_range(self.region.scan_out, max(size, 1))
-        _, stats = self.machine.call(self.spec.symbol, [
+        _, stats = self.machine.call(self.built.kernel.symbol, [
             ("ptr", self.region.query), ("ptr", self.region.db), ("u32", self.rows), ("ptr", self.region.scan_out)])
         out = np.frombuffer(self.machine.read(self.region.scan_out, size), dtype="<u4").astype(np.int64)
         return ScanAnswer(out, stats.instructions if stats else None, stats.cycles if stats else {})
@@ -107,6 +107,6 @@ class KernelRunner:
         if not 0 <= row_index < self.rows:
             raise TorusInputError(f"row {row_index} outside the loaded database of {self.rows} rows")
         self._load_query(query)
-        value, stats = self.machine.call(self.spec.symbol, [
+        value, stats = self.machine.call(self.built.kernel.symbol, [
             ("ptr", self.region.query), ("ptr", self.region.db + row_index * self.layout.stride)])
         return DistanceAnswer(value, stats.instructions if stats else None, stats.cycles if stats else {})

@@ -64,8 +64,8 @@ def write_project(case: Case, folder: Path, symbol: str | None = None):
     """The project of ``case`` in ``folder``; returns (board, database, queries)."""
     board = get_board(case.board or BOARD_OF[case.target], case.target)
     db, q = codes(np.random.default_rng(case.seed), case.rows, case.queries, case.dims, case.bits)
-    extra = {} if symbol is None else {"symbol": symbol}
-    built = build_kernel(case.target, KernelSpec("search", case.metric, case.bits, case.dims, case.k_max), **extra)
+    spec = KernelSpec("search", case.metric, case.bits, case.dims, case.k_max)
+    built = build_kernel(case.target, spec, symbol=symbol or spec.symbol_name())
     packed = pack_export(DB_NAME, built.kernel.layout, db, q, bits=case.bits)
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in project_files(board, built, packed, list(case.ks), stack_bytes=None).items():

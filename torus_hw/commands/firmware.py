@@ -36,7 +36,7 @@ def register(sub) -> None:
                                                             f"k = K (default {DEFAULT_K}, at most 16)")
     p.add_argument("--queries", type=int, default=None, help="embed only the first Q queries")
     p.add_argument("--metric", default="l1", help="l1 or l2 (default l1)")
-    p.add_argument("--symbol", default=None, help="the kernel's C symbol (default derived from the spec)")
+    p.add_argument("--symbol", default=None, help="the kernel's C symbol (default from the spec, e.g. torus_search_l1_u8_d16_k5)")
     p.add_argument("--variant", default=None, help="a generator variant (default: the target's fastest)")
     p.set_defaults(func=run_firmware)
 
@@ -118,8 +118,7 @@ def _kernel(target: str, codes, metric: str, k: int, symbol: str | None, variant
     if symbol is not None:
         check_c_identifier(symbol)
     spec = KernelSpec("search", metric, codes.bits, codes.dims, k)
-    extra = {} if symbol is None else {"symbol": symbol}
-    return build_kernel(target, spec, variant=variant, **extra)
+    return build_kernel(target, spec, variant=variant, symbol=symbol or spec.symbol_name())
 
 
 def run_export_c(args) -> int:
