@@ -12,6 +12,9 @@ are the contract other tools script against:
 ``make clang``  the same file with the ziglang clang and ld.lld (pip only)
 ``make qemu``   run the GNU build on the board's QEMU machine (dos: DOSBox),
                 exiting with the firmware's status
+``make run``    run build/ as it is (e.g. after ``make clang``) on the same emulator
+``make nasm``   dos only: the .COM with the kernel assembled by NASM from its
+                NASM-syntax source (``SYMBOL.asm``)
 
 Both builds use ``-Os -ffunction-sections -fdata-sections -Wl,--gc-sections``
 (``make OPT=-O2`` overrides the level).  The templates are package data in
@@ -28,7 +31,7 @@ from torus_hw.c_export import KernelTie, PackedExport, asm_export, c_export
 from torus_hw.errors import TorusInputError
 
 from .boards import Board
-from .build import BuiltKernel
+from .build import BuiltKernel, generate
 from .header import header_name, kernel_source, macro_prefix, render_header, render_inc
 
 DB_NAME = "torus_db"
@@ -115,7 +118,7 @@ def _makefile(board: Board, built: BuiltKernel, symbol: str, python: str) -> str
     gnu_link = (f"-nostdlib -nostartfiles -static -Wl,--gc-sections {('-Wl,' + link.replace(' ', ',')) if link else ''}"
                 f"{' -Wl,-e,_start' if board.boot == 'linux' else ''}")
     qemu = board.qemu.format(elf="build/firmware.elf", xlen=target.word_bits)
-    fields = dict(BOARD=board.name, TARGET=target.name, DESCRIPTION=board.description, PYTHON=python,
+    fields = dict(BOARD=board.name, TARGET=target.name, DESCRIPTION=board.description, PYTHON=python, SYMBOL=symbol,
                   GNU_CC=tc.gnu_cc, GNU_FLAGS=tc.gnu_flags, CLANG_FLAGS=clang, LLD_FLAGS=tc.lld_flags,
                   C_SRCS=c_srcs, S_SRCS=s_srcs, IMAGE=image_name(board), GNU_LINK=gnu_link,
                   LLD_LINK=(link + (" -e _start" if board.boot == "linux" else "")).strip(), QEMU=qemu)
@@ -136,6 +139,8 @@ def project_files(board: Board, built: BuiltKernel, packed: PackedExport, ks: li
     fields = dict(SYMBOL=symbol, PREFIX=prefix, BOARD=board.name, TARGET=target.name,
                   KS=", ".join(str(k) for k in ks), NKS=len(ks), STACK_BYTES=board.stack_bytes, ENTRY="_start")
     if board.boot == "dos":
+        # The same kernel in NASM syntax, for `make nasm` (NASM assembles it to the same bytes).
+        files[f"{symbol}.asm"] = generate(target, kernel.spec, kernel.variant, symbol=symbol, dialect="nasm").asm
         files.update(asm_export(packed, f"{symbol}.inc", prefix))
         files["main86.S"] = fill(template("main86.S"), fields)
         files["link.ld"] = fill(template("link86.ld"), fields)

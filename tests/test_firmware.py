@@ -126,3 +126,66 @@ def test_removing_the_alignment_fails_the_build(tmp_path):
     proc = make(tmp_path, "clang")
     assert proc.returncode != 0
     assert "less aligned than the kernel needs" in proc.stderr
+
+
+SECOND_MAIN = r"""
+/* Two kernels in one image: main.c runs the first; this runs the second over its own export. */
+#define fw_main fw_main_first
+#include "main.c"
+#undef fw_main
+#include "@B@.h"
+#include "other_db.h"
+
+int fw_main(void)
+{
+    static const uint32_t ks[] = { 1, 2, 4 };
+    static uint32_t idx[@P@_K_MAX], dist[@P@_K_MAX];
+    int status = fw_main_first();
+    uint32_t q, j;
+    for (q = 0; q < OTHER_DB_QUERIES; q++)
+        for (j = 0; j < 3; j++) {
+            uint32_t got = @B@(other_db_queries + q * OTHER_DB_ROW_STRIDE, other_db_db, OTHER_DB_ROWS, ks[j],
+                               idx, dist);
+            put_str("{\"query\": "); put_u32(q); put_str(", \"k\": "); put_u32(ks[j]);
+            put_str(", \"indices\": "); put_list(idx, got); put_str(", \"distances\": "); put_list(dist, got);
+            put_str("}\n");
+            flush();
+        }
+    fw_write("{\"done\": true}\n");
+    return status;
+}
+"""
+
+
+@pytest.mark.parametrize("target", ["cortex-m0", "rv64im"])
+def test_two_kernels_in_one_image(tmp_path, target):
+    """Two kernels (their own symbols, guards and macros) and two exports linked together, both right."""
+    import numpy as np
+
+    from firmware_cases import codes
+    from isa.build import build_kernel
+    from isa.header import header_name, kernel_source, macro_prefix
+    from isa.spec import KernelSpec
+    from torus_hw.c_export import KernelTie, c_export, pack_export
+
+    first = Case(target, 8, 13, k_max=3, ks=(1, 3, 5))
+    board, db, q = write_project(first, tmp_path)
+    second = Case(target, 4, 5, k_max=2, ks=(1, 2, 4))
+    spec = KernelSpec("search", "l1", 4, 5, 2)
+    built = build_kernel(target, spec, symbol=spec.symbol_name())
+    db2, q2 = codes(np.random.default_rng(9), 17, 2, 5, 4)
+    sym = built.kernel.symbol
+    files = c_export(pack_export("other_db", built.kernel.layout, db2, q2, bits=4),
+                     KernelTie(header_name(sym), macro_prefix(sym)))
+    files[header_name(sym)] = built.kernel.header()
+    files[f"{sym}.S"] = kernel_source(built.kernel)
+    files["main2.c"] = SECOND_MAIN.replace("@B@", sym).replace("@P@", macro_prefix(sym))
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    proc = make(tmp_path, "clang", MAIN="main2.c", EXTRA_SRCS=f"other_db.c {sym}.S")
+    assert proc.returncode == 0, proc.stderr
+    result = boot(board, get_target(target), (tmp_path / "build" / "firmware.elf").read_bytes())
+    text_a, text_b = result.stdout.split('{"done": true}\n', 1)
+    assert check(first, text_a + '{"done": true}\n', db, q).ok
+    assert check(second, text_b, db2, q2).ok
+    assert result.status == 0
