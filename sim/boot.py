@@ -3,7 +3,8 @@
 This module owns the emulated boards of ``torus-hw firmware`` projects: the
 memory map of each board (from isa/boards.py), loading the image where the
 board's loader puts it (ELF load addresses, so ``.data`` starts in flash and
-the startup code must copy it; a ``.COM`` at PSP:0100), the reset itself (a
+the startup code must copy it; a ``.COM`` at PSP:0100), RAM filled with garbage (a
+startup that skips the ``.data`` copy or the ``.bss`` clear fails), the reset itself (a
 Cortex-M core's stack pointer and entry from its vector table, RISC-V and
 Linux from the ELF entry, DOS at CS:0100 with a ``ret`` to the PSP's
 INT 20h), and the I/O the firmware uses, trapped by hooks:
@@ -39,6 +40,7 @@ ADP_STOPPED_APPLICATION_EXIT = 0x20026
 LINUX_STACK_TOP, LINUX_STACK_BYTES = 0x7FFF_0000, 0x10_0000
 DOS_PSP_SEGMENT = 0x1000
 BOOT_TIMEOUT_US = 600_000_000
+RAM_FILL, GARBAGE_BYTES = b"\xa5", 1 << 20
 EXCP_SWI, EXCP_BKPT, RISCV_BREAKPOINT = 2, 7, 3
 RISCV_SEMI_ENTRY, RISCV_SEMI_EXIT = 0x01F01013, 0x40705013  # slli x0,x0,0x1f / srai x0,x0,7
 
@@ -117,6 +119,9 @@ class Board_:
         self._map(b.flash.origin, b.flash.size)
         if b.ram.origin != b.flash.origin:
             self._map(b.ram.origin, b.ram.size)
+        # RAM is not zero at power-on: fill where .data and .bss go, so an image whose startup code
+        # does not copy .data or clear .bss prints garbage here instead of passing by luck.
+        self.uc.mem_write(b.ram.origin, RAM_FILL * min(b.ram.size, GARBAGE_BYTES))
         entry = self._load_elf()
         if b.boot == "riscv":
             self._hook_riscv_semihosting()
@@ -138,8 +143,10 @@ class Board_:
         base = DOS_PSP_SEGMENT << 4
         if len(self.image) > 0xFF00:
             raise BootFault(f"dos: a .COM holds at most 65,280 bytes, this one has {len(self.image):,}")
+        uc.mem_write(base, RAM_FILL * 0x1_0000)           # DOS does not clear the segment either
         uc.mem_write(base, b"\xcd\x20")                  # PSP:0000 INT 20h, where a final RET lands
         uc.mem_write(base + 0x100, self.image)
+        uc.mem_write(base + 0xFFFE, b"\0\0")
         for reg in ("CS", "DS", "ES", "SS"):
             uc.reg_write(getattr(x86_const, f"UC_X86_REG_{reg}"), DOS_PSP_SEGMENT)
         uc.reg_write(x86_const.UC_X86_REG_SP, 0xFFFE)    # a zero word at the top: RET → PSP:0000

@@ -13,7 +13,10 @@ static const uint32_t fw_ks[] = { @KS@ };
 
 static uint32_t out_idx[FW_K_MAX], out_dist[FW_K_MAX];
 static char line[64 + 2 * 12 * FW_K_MAX];
-static uint32_t used;
+static uint32_t used;                                  /* .bss: cleared by the startup code */
+/* .data, copied from flash by the startup code (external linkage: the compiler may not make it .rodata). */
+extern char fw_query_key[];
+char fw_query_key[] = "{\"query\": ";
 
 static void put_str(const char *s)
 {
@@ -83,7 +86,7 @@ int fw_main(void)
                 status = 1;
                 got = got < want ? got : want;
             }
-            put_str("{\"query\": ");
+            put_str(fw_query_key);
             put_u32(q);
             put_str(", \"k\": ");
             put_u32(k);
