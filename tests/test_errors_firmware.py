@@ -1,7 +1,7 @@
 """Bad input to ``firmware`` and ``export --format c``: one line, exit 2, nothing written.
 
-The same contract and machinery as tests/test_errors.py (whose ``Case``,
-``snapshot`` and ``run_case`` these cases reuse); docs/errors.md lists them
+The same contract and machinery as tests/test_errors.py (whose case builder
+and check these cases reuse); docs/errors.md lists them
 with the messages a real run prints.
 """
 
@@ -14,7 +14,8 @@ import pytest
 
 from isa.build import build_kernel
 from isa.spec import KernelSpec
-from test_errors import BIG_DIMS, BIG_ROWS, case, run_case, snapshot
+from test_errors import BIG_DIMS, BIG_ROWS, case
+from test_errors import test_bad_input_is_one_line_exit_2_and_writes_nothing as refused_in_one_line
 from torus_hw.codes import TorusCodes
 
 
@@ -63,12 +64,4 @@ CASES = [
 
 @pytest.mark.parametrize("c", CASES)
 def test_bad_firmware_input_is_one_line_exit_2_and_writes_nothing(c, fw_inputs, monkeypatch, capsys):
-    before = snapshot(fw_inputs)
-    status, err = run_case(c, fw_inputs, monkeypatch, capsys)
-    assert "Traceback" not in err
-    assert status == 2, err
-    assert err.startswith("torus-hw: error: ") and err.endswith("\n") and err.count("\n") == 1, err
-    message = err[len("torus-hw: error: "):].strip()
-    for part in c.expect:
-        assert part in message, f"{part!r} not in {message!r}"
-    assert snapshot(fw_inputs) == before, "an output was created or changed"
+    refused_in_one_line(c, fw_inputs, monkeypatch, capsys)
