@@ -70,7 +70,7 @@ QUERY_REG_WORDS_1 = 8
 UNROLL_DIMS = 256
 
 
-KERNELS = ("distance", "scan", "search")
+KERNELS = ("distance", "scan", "search", "range")
 DIALECTS = ("gnu",)
 ROW_LIMIT = "a row must fit the RISC-V kernels' row limit"
 STYLE = Style(comment="#", column=28, label_pad=20)
@@ -695,6 +695,70 @@ def _gen_scan(ctx: _Ctx, row: _Row) -> _Asm:
     return a
 
 
+def _row_index(b: _Asm, ctx: _Ctx, W: str, V: str, db_slot: int) -> None:
+    """W = index of the row a1 has just moved past; clobbers V."""
+    # The row index is not kept in the hot loop: a1 has already moved past the
+    # row, so i = (a1 - db) / stride - 1.  The division is exact, so it is a
+    # shift by the stride's power of two and a multiply by the modular inverse
+    # of its odd part (no divider needed).
+    tz, inv = core.exact_division(ctx.stride, ctx.xlen)
+    odd = ctx.stride >> tz
+    b(f"{ctx.ld} {V}, {db_slot}(sp)")
+    b(f"sub {W}, {ROWP}, {V}", "(i + 1) * stride")
+    if tz:
+        b(f"srli {W}, {W}, {tz}", f"/ 2^{tz}")
+    if odd > 1:
+        b(f"li {V}, {inv:#x}", f"inverse of {odd} mod 2^{ctx.xlen}")
+        b(f"mul {W}, {W}, {V}", f"exact division by {odd}")
+    b(f"addi {W}, {W}, -1", "row index i")
+
+
+def _gen_range(ctx: _Ctx, row: _Row, slots: int):
+    """Range search; frame slots: out_idx, cap, count, db (after the saved registers)."""
+    w, ld, lwu = ctx.wb, ctx.ld, ctx.lwu
+    st = "sd" if ctx.xlen == 64 else "sw"
+    OI, CAP, COUNT, DB0 = (slots + i * w for i in range(4))
+    a, b = _Asm(), _Asm()
+    done, loop, nxt, hit = ctx.label("done"), ctx.label("row"), ctx.label("next"), ctx.label("hit")
+    a(f"sw zero, {COUNT}(sp)", "count = 0")
+    a(f"beqz {NREG}, {done}", "no rows: returns 0")
+    a(f"{st} a4, {OI}(sp)", "out_idx, cap and db live in the frame: only a hit needs them")
+    a(f"sw a5, {CAP}(sp)")
+    a(f"{st} {ROWP}, {DB0}(sp)")
+    if ctx.xlen == 64:
+        a(f"slli {THR}, a3, 32", "radius is uint32_t (passed sign-extended): zero-extend it")
+        a(f"srli {THR}, {THR}, 32")
+    else:
+        a(f"mv {THR}, a3", "radius")
+    _loop_setup(a, ctx)
+    a.extend(row.setup)
+    a.label(loop, "one row per iteration (the row body advances a1)")
+    a.extend(row.body)
+    if row.kminus:
+        a(f"sub {row.reg}, {KREG}, {row.reg}", "distance = K - S")
+    a(f"bleu {row.reg}, {THR}, {hit}", "distance <= radius: a hit (out of line)")
+    a.label(nxt)
+    a(f"bne {ROWP}, {END}, {loop}", "backward branch: taken while rows remain")
+    a.label(done)
+    a(f"{lwu} a0, {COUNT}(sp)", "returns the count of every row within the radius")
+    b.label(hit, "row within the radius: count it, and write its index while count < cap")
+    CNT, CP, W, V = "t0", "t1", "t2", "t3"
+    b(f"{lwu} {CNT}, {COUNT}(sp)")
+    b(f"{lwu} {CP}, {CAP}(sp)")
+    full = ctx.label("full")
+    b(f"bgeu {CNT}, {CP}, {full}", "out_idx is full: only count")
+    _row_index(b, ctx, W, V, DB0)
+    b(f"{ld} {V}, {OI}(sp)")
+    b(f"slli {CP}, {CNT}, 2")
+    b(f"add {V}, {V}, {CP}", "&out_idx[count]")
+    b(f"sw {W}, 0({V})", "out_idx[count] = i (row order)")
+    b.label(full)
+    b(f"addi {CNT}, {CNT}, 1")
+    b(f"sw {CNT}, {COUNT}(sp)", "count += 1")
+    b(f"j {nxt}")
+    return a, b
+
+
 def _gen_search(ctx: _Ctx, row: _Row, slots: int):
     """Top-k search; frame slots: k, out_idx, out_dist, found, db (after the saved registers)."""
     w, ld, lwu = ctx.wb, ctx.ld, ctx.lwu
@@ -765,21 +829,7 @@ def _gen_search(ctx: _Ctx, row: _Row, slots: int):
     b(f"j {sl}")
     b.label(place)
     b(f"sw {DIST}, 0({W})", "out_dist[pos] = distance")
-    # The row index is not kept in the hot loop: a1 has already moved past the
-    # row, so i = (a1 - db) / stride - 1.  The division is exact, so it is a
-    # shift by the stride's power of two and a multiply by the modular inverse
-    # of its odd part (no divider needed).
-    tz = (ctx.stride & -ctx.stride).bit_length() - 1
-    odd = ctx.stride >> tz
-    b(f"{ld} {V}, {DB0}(sp)")
-    b(f"sub {W}, {ROWP}, {V}", "(i + 1) * stride")
-    if tz:
-        b(f"srli {W}, {W}, {tz}", f"/ 2^{tz}")
-    if odd > 1:
-        inv = pow(odd, -1, 1 << ctx.xlen)
-        b(f"li {V}, {inv:#x}", f"inverse of {odd} mod 2^{ctx.xlen}")
-        b(f"mul {W}, {W}, {V}", f"exact division by {odd}")
-    b(f"addi {W}, {W}, -1", "row index i")
+    _row_index(b, ctx, W, V, DB0)
     b(f"sw {W}, 0({OFF})", "out_idx[pos] = i")
     b(f"bltu {FND}, {KK}, {nxt}", "still not full: the threshold stays open")
     b(f"slli {V}, {KK}, 2")
@@ -802,19 +852,21 @@ def emit(target: Target, spec: KernelSpec, chosen: str, sym: str, dialect: str):
     row = _row(ctx)
     after = None
     if spec.kernel == "distance":
-        core = _gen_distance(ctx, row)
+        body = _gen_distance(ctx, row)
     elif spec.kernel == "scan":
-        core = _gen_scan(ctx, row)
+        body = _gen_scan(ctx, row)
     else:
-        core = None
+        body = None
     # Frame: the saved registers the code touches (+4 slots of search state).
     probe = "\n".join(row.setup.lines + row.body.lines) + ("\n s0 s1" if spec.kernel != "distance" else "")
     if spec.kernel != "distance" and not _fits12(ctx.stride):
         probe += "\n ra"
-    slots = 5 if spec.kernel == "search" else 0
+    slots = {"search": 5, "range": 4}.get(spec.kernel, 0)
     used, size = _frame(ctx, probe, slots)
     if spec.kernel == "search":
-        core, after = _gen_search(ctx, row, len(used) * ctx.wb)
+        body, after = _gen_search(ctx, row, len(used) * ctx.wb)
+    elif spec.kernel == "range":
+        body, after = _gen_range(ctx, row, len(used) * ctx.wb)
     why = {
         "swar": "fewest cycles under the ibex/u54 models; rows read a register at a time",
         "unrolled": "fewest cycles under the ibex/u54 models for this spec (no SWAR form here); dim loop unrolled",
@@ -830,12 +882,12 @@ def emit(target: Target, spec: KernelSpec, chosen: str, sym: str, dialect: str):
         "#",
         "# register plan:",
         "#   a0 query, a1 row pointer (advanced inside the row body), a2 n, s0 END (db + n * stride),",
-        "#   s1 threshold (search) / out pointer (scan)",
+        "#   s1 threshold (search) / out pointer (scan)" + (" / radius (range)" if spec.kernel == "range" else ""),
     ] + [f"#   {p}" for p in row.plan] + ["#", "# notes:"] + [f"#   {n}" for n in row.notes]
     a = _Asm()
     a.lines += head + ["", ".text", f".globl {sym}", f".type {sym}, @function", ".p2align 2", f"{sym}:"]
     _prologue(a, ctx, used, size)
-    a.extend(core)
+    a.extend(body)
     _epilogue(a, ctx, used, size)
     if after is not None:
         a.blank()

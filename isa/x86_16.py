@@ -114,9 +114,10 @@ LAST = -36                  # SS offset of list entry k-1
 OUT_OFF, OUT_SEG = -40, -38 # scan output far pointer (LES order: offset, segment)
 CNT = -42                   # search result count
 LIST = -44                  # list entry j at LIST - 8*(k_max-1) + 8*j (see _list_base)
+COUNT_LO, COUNT_HI = CNT, KEFF  # range: the 32-bit hit count (search's count and k_eff slots)
 
 
-KERNELS = ("distance", "scan", "search")
+KERNELS = ("distance", "scan", "search", "range")
 DIALECTS = ("gnu", "nasm")
 ROW_LIMIT = "a row must fit the 8086 kernels' row limit"
 STYLE = Style(comment="//", column=34, gap=" ", label_pad=28)
@@ -728,7 +729,7 @@ class _Gen:
             a("dec cl")
         a("jz .Lchunk_end")
         a("jmp .Lrow")
-        if self.spec.kernel == "search":
+        if self.spec.kernel in ("search", "range"):
             a.label(".Ltrampoline", "Jcc reach is ±127 bytes")
             a("jmp .Linsert")
         a.label(".Lchunk_end")
@@ -893,6 +894,79 @@ class _Gen:
         a.label(".Lout_done")
         a(f"mov ax, {_w(CNT)}", "return min(k, n)")
         a("xor dx, dx")
+        a("jmp .Lreturn")
+
+    def range(self, a: _Asm) -> None:
+        self.query_setup(a)
+        a(f"mov {_w(COUNT_LO)}, 0", "count = 0 (32-bit)")
+        a(f"mov {_w(COUNT_HI)}, 0")
+        a(f"mov ax, {_w(16)}", "radius clamped to 16 bits, for distances < 2^16")
+        a(f"cmp {_w(18)}, 0")
+        a("je .Lr_w16")
+        a("mov ax, 0xffff")
+        a.label(".Lr_w16")
+        a(f"mov {_w(W16)}, ax")
+
+        def test(a: _Asm) -> None:
+            if self.hi_zero:
+                a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped radius")
+                a("jbe .Ltrampoline", "within the radius: count it (out of line)")
+            else:
+                a(f"cmp dx, {_w(18)}")
+                a("jb .Ltrampoline")
+                a("ja .Lnext")
+                a(f"cmp ax, {_w(16)}")
+                a("jbe .Ltrampoline", "within the radius: count it (out of line)")
+
+        self.rows(a, test)
+        a.label(".Linsert", "a row within the radius: write its index while count < cap, count it")
+        a(f"mov ax, {_w(COUNT_LO)}")
+        a(f"mov dx, {_w(COUNT_HI)}")
+        a(f"cmp dx, {_w(26)}", "count < cap (32-bit)?")
+        a("jb .Lr_store")
+        a("ja .Lr_count")
+        a(f"cmp ax, {_w(24)}")
+        a("jae .Lr_count", "out_idx is full: only count")
+        a.label(".Lr_store")
+        a("push cx")
+        a("push di")
+        a("push es")
+        a("mov bx, ax", "&out_idx[count] = out_idx + 4 * count, as a far pointer:")
+        a("and bx, 3")
+        a("shl bx, 1")
+        a("shl bx, 1", "offset += 4 * (count mod 4)")
+        a("shr dx, 1")
+        a("rcr ax, 1")
+        a("shr dx, 1")
+        a("rcr ax, 1", "segment += count / 4 (16 bytes a paragraph)")
+        a("les di, dword ptr [bp+20]", "ES:DI = out_idx (far)")
+        a("add di, bx")
+        a("mov bx, es")
+        a("add bx, ax")
+        a("mov es, bx")
+        a(f"mov ax, {_w(CHUNK)}", "row index = base + chunk - rows left")
+        if self.counter == "mem":
+            a(f"sub ax, {_w(INNER)}")
+        else:
+            a("mov bx, cx")
+            a("and bx, 0xff")
+            a("sub ax, bx")
+        a("xor dx, dx")
+        a(f"add ax, {_w(BASE_LO)}")
+        a(f"adc dx, {_w(BASE_HI)}")
+        a("stosw", "out_idx[count] = row index (uint32, row order)")
+        a("mov ax, dx")
+        a("stosw")
+        a("pop es")
+        a("pop di")
+        a("pop cx")
+        a.label(".Lr_count")
+        a(f"add {_w(COUNT_LO)}, 1", "count += 1")
+        a(f"adc {_w(COUNT_HI)}, 0")
+        a("jmp .Lnext")
+        a.label(".Ldone")
+        a(f"mov ax, {_w(COUNT_LO)}", "return the count of every row within the radius")
+        a(f"mov dx, {_w(COUNT_HI)}")
         a("jmp .Lreturn")
 
     # -- whole file ------------------------------------------------------------------------

@@ -50,6 +50,30 @@ def os_reason(exc: OSError) -> str:
     return _REASONS.get(exc.errno, (exc.strerror or type(exc).__name__).lower())
 
 
+def _kind(mode: int) -> str:
+    return ("a folder" if stat.S_ISDIR(mode) else
+            "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
+            "a character device" if stat.S_ISCHR(mode) else
+            "a block device" if stat.S_ISBLK(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else
+            "a regular file" if stat.S_ISREG(mode) else "a special file")
+
+
+def broken_link(path) -> str:
+    """Why a symlink leads nowhere: "a dangling symbolic link" or "a symbolic link loop"."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+    return "a dangling symbolic link"
+
+
+def file_kind(path) -> str:
+    """What is at ``path`` ("a FIFO (named pipe)", "a character device"…), following symlinks."""
+    return _kind(os.stat(path).st_mode)
+
+
 def input_file(path, what: str) -> Path:
     """Refuse an input path that is not a readable regular file, saying what it is instead.
 
@@ -63,7 +87,7 @@ def input_file(path, what: str) -> Path:
         st = os.stat(path)
     except FileNotFoundError:
         if os.path.islink(path):
-            raise TorusInputError(f"{what} {name} is a dangling symbolic link") from None
+            raise TorusInputError(f"{what} {name} is {broken_link(path)}") from None
         raise TorusInputError(f"{what} {name} does not exist") from None
     except OSError as exc:
         raise TorusInputError(f"{what} {name}: {os_reason(exc)}") from None
@@ -71,11 +95,7 @@ def input_file(path, what: str) -> Path:
     if stat.S_ISDIR(mode):
         raise TorusInputError(f"{what} {name} is a folder, not a file")
     if not stat.S_ISREG(mode):
-        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
-                "a character device" if stat.S_ISCHR(mode) else
-                "a block device" if stat.S_ISBLK(mode) else
-                "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        raise TorusInputError(f"{what} {name} is {kind}, not a regular file")
+        raise TorusInputError(f"{what} {name} is {_kind(mode)}, not a regular file")
     try:
         with open(path, "rb"):
             pass

@@ -53,6 +53,9 @@ def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str):
     """(shape, dtype, fortran, header bytes) of one member, from its first few KB only."""
     try:
         with zf.open(info) as fh:
+            if fh.read(6) != np.lib.format.MAGIC_PREFIX:
+                raise TorusInputError(f"{where} is not a .npy array (it does not start with the .npy magic)")
+            fh.seek(0)
             version = np.lib.format.read_magic(fh)
             if version == (1, 0):
                 shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh, max_header_size=_HEADER_LIMIT)
@@ -61,6 +64,8 @@ def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str):
             else:
                 raise ValueError(f"npy format version {version}")
             offset = fh.tell()
+    except TorusInputError:
+        raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
         raise TorusInputError(f"{where} is not a readable .npz member ({_detail(exc)})") from None
     except (ValueError, SyntaxError, TypeError, RuntimeError) as exc:

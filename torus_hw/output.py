@@ -39,7 +39,7 @@ import signal
 from pathlib import Path
 
 from .errors import TorusInputError
-from .messages import os_reason, shown
+from .messages import broken_link, file_kind, os_reason, shown
 
 TMP_MARK = ".torus-hw-tmp-"
 _JOURNAL = ".torus-hw-journal"  # the relative paths a folder commit moves, one a line
@@ -128,13 +128,11 @@ def _roll_back(staging: Path, dest: Path) -> None:
         return
     backup = staging / _BACKUP
     for rel in _journal(staging):
-        if (staging / rel).exists():
-            continue  # never moved in
-        if (backup / rel).exists():
-            os.replace(backup / rel, dest / rel)
-        else:
+        if (backup / rel).exists() or (backup / rel).is_symlink():
+            os.replace(backup / rel, dest / rel)  # the old file goes back, whether or not the new one came in
+        elif not (staging / rel).exists():
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(dest / rel)
+                os.unlink(dest / rel)  # a file that is new in this commit and was moved in
 
 
 def _probe(folder: Path, shown_path: str) -> None:
@@ -154,6 +152,9 @@ def check_output_file(path: str | os.PathLike) -> Path:
     folder = path.parent
     if path.is_dir():
         raise TorusInputError(f"cannot write {shown(path)}: it is a folder")
+    if path.exists() and not path.is_symlink() and not path.is_file():
+        # os.replace would swap a FIFO or a device node (/dev/null!) for a regular file.
+        raise TorusInputError(f"cannot write {shown(path)}: it is {file_kind(path)}, not a regular file")
     if not folder.exists():
         raise TorusInputError(f"cannot write {shown(path)}: folder {shown(folder)} does not exist")
     if not folder.is_dir():
@@ -170,13 +171,13 @@ def check_output_folder(path: str | os.PathLike, option: str = "--out") -> Path:
     """
     path = Path(path)
     if path.is_symlink() and not path.exists():
-        raise TorusInputError(f"{option} {shown(path)} is a dangling symbolic link")
+        raise TorusInputError(f"{option} {shown(path)} is {broken_link(path)}")
     if path.exists() and not path.is_dir():
         raise TorusInputError(f"{option} {shown(path)} exists and is not a folder")
     probe = path
     while not probe.exists():
         if probe.is_symlink():
-            raise TorusInputError(f"{option} {shown(path)}: {shown(probe)} is a dangling symbolic link")
+            raise TorusInputError(f"{option} {shown(path)}: {shown(probe)} is {broken_link(probe)}")
         probe = probe.parent
     if not probe.is_dir():
         raise TorusInputError(f"{option} {shown(path)}: {shown(probe)} is not a folder")
