@@ -4,7 +4,8 @@ A write hook records the lowest stack address the kernel stores to, and a
 code hook on the entry point the stack pointer it was called with; the
 difference is the stack the caller must leave free below its own stack
 pointer.  The kernels have fixed frames and no recursion, so a few calls that
-cover their paths (k = 1 and k = k_max, one row and more rows than k_max)
+cover their paths (k = 1 and k = k_max, one row and more rows than k_max;
+for range no row and every row within the radius)
 give the worst case; :func:`measure_stack` returns the largest.
 """
 
@@ -34,6 +35,9 @@ def _calls(runner: KernelRunner, rng: np.random.Generator):
                 yield lambda k=k, query=query: runner.search(query, k)
         elif spec.kernel == "scan":
             yield lambda query=query: runner.scan(query)
+        elif spec.kernel == "range":
+            for radius in (0, 1 << 31):  # none and every row within it
+                yield lambda radius=radius, query=query, rows=rows: runner.range(query, radius, rows)
         else:
             yield lambda query=query: runner.distance(query)
 
