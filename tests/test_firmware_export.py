@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from isa.build import build_kernel
@@ -53,7 +53,6 @@ def packer(tmp_path_factory):
     return ask
 
 
-@settings(max_examples=40 if "long" not in sys.argv else 400)
 @given(bits=st.sampled_from([1, 4, 8, 16]), dims=st.integers(1, 70), pad=st.integers(0, 9), data=st.data())
 def test_pack_query_matches_python(packer, bits, dims, pad, data):
     top = (1 << bits) - 1
