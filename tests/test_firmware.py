@@ -207,3 +207,20 @@ def test_a_startup_that_skips_the_data_copy_or_bss_clear_is_caught(tmp_path, tar
     except Exception:  # a fault is as good a catch as wrong output
         return
     assert not check(case, result.stdout, db, q).ok
+
+
+def test_the_dos_driver_is_8086_code(tmp_path):
+    """main86.S passes the same ISA checker as the kernels (Unicorn would run 386 code without a word)."""
+    from io import BytesIO
+
+    from elftools.elf.elffile import ELFFile
+
+    from isa.assembler import Image
+    from isa.checker import check_image
+
+    write_project(Case("i8086", 4, 13), tmp_path)
+    assert make(tmp_path, "clang").returncode == 0
+    elf = ELFFile(BytesIO((tmp_path / "build" / "clang" / "main86.o").read_bytes()))
+    code = elf.get_section_by_name(".text.start").data()
+    decoded = check_image(get_target("i8086"), Image("i8086", b"", b"", [], {}, (0x100, code)))
+    assert len(decoded) > 100
