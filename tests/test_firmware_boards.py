@@ -1,6 +1,6 @@
 """Firmware projects built with the GNU toolchains (and the ziglang clang) and run on the real emulators.
 
-For every board: ``make gnu`` then ``make qemu`` (QEMU's board model with
+For every board: ``make gnu`` (at -Os -fdata-sections and at -O2) then ``make qemu`` (QEMU's board model with
 semihosting, ``qemu-aarch64 -cpu cortex-a53`` for linux-user, DOSBox headless
 for dos), and ``make clang`` then ``make run`` on the same emulator; every line
 printed is checked against the reference and the exit status must be 0.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_cases import Case, check, gnu_tools_missing, make, write_project
+from firmware_cases import OPTS, Case, check, gnu_tools_missing, make, write_project
 from isa.boards import BOARDS
 
 pytestmark = pytest.mark.boards
@@ -30,10 +30,10 @@ def test_gnu_and_clang_builds_run_on_the_board_emulator(tmp_path, board, target)
     bits, dims = CASES[target]
     case = Case(target, bits, dims, board=board, rows=60, queries=4)
     _, db, q = write_project(case, tmp_path)
-    for build, run in (("gnu", "qemu"), ("clang", "run")):
-        proc = make(tmp_path, build)
+    for build, run, opt in (("gnu", "qemu", "Os-sections"), ("gnu", "qemu", "O2"), ("clang", "run", "Os-sections")):
+        proc = make(tmp_path, build, **OPTS[opt])
         assert proc.returncode == 0, f"make {build}: {proc.stderr}"
-        proc = make(tmp_path, run)
+        proc = make(tmp_path, run, **OPTS[opt])
         result = check(case, proc.stdout, db, q)
         assert result.ok, f"make {run} after {build}: {result.mismatches[:3]} {proc.stderr[-500:]}"
         assert proc.returncode == 0, f"make {run} after {build} exited {proc.returncode}: {proc.stderr[-500:]}"
