@@ -33,6 +33,7 @@ test-long: $(STAMP)
 
 test-boards: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -p no:cacheprovider -m boards
+
 test-nasm: $(STAMP)
 	@command -v nasm >/dev/null || { echo "needs nasm: apt-get install -y nasm"; exit 1; }
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m nasm -p no:cacheprovider
