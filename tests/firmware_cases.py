@@ -99,7 +99,7 @@ def gnu_tools_missing(board_name: str, target: str) -> str | None:
     tools = [TOOLCHAINS[target].gnu_cc.split()[0], "make"]
     tools.append(board.qemu.split()[0].replace("{xlen}", str(get_target(target).word_bits)))
     if board.boot == "dos":
-        tools.append("ld")
+        tools += ["ld", "nasm"]
     missing = [t for t in tools if shutil.which(t) is None]
     if not missing:
         return None

@@ -2,7 +2,7 @@
 
 For every board: ``make gnu`` (at -Os -fdata-sections and at -O2) then ``make qemu`` (QEMU's board model with
 semihosting, ``qemu-aarch64 -cpu cortex-a53`` for linux-user, DOSBox headless
-for dos), and ``make clang`` then ``make run`` on the same emulator; every line
+for dos), and ``make clang`` (for dos also ``make nasm``) then ``make run`` on the same emulator; every line
 printed is checked against the reference and the exit status must be 0.
 Marked ``boards`` (``make test-boards`` runs only these); each skips, naming
 the apt-get command, where its GNU toolchain or emulator is not installed.
@@ -30,7 +30,10 @@ def test_gnu_and_clang_builds_run_on_the_board_emulator(tmp_path, board, target)
     bits, dims = CASES[target]
     case = Case(target, bits, dims, board=board, rows=60, queries=4)
     _, db, q = write_project(case, tmp_path)
-    for build, run, opt in (("gnu", "qemu", "Os-sections"), ("gnu", "qemu", "O2"), ("clang", "run", "Os-sections")):
+    steps = [("gnu", "qemu", "Os-sections"), ("gnu", "qemu", "O2"), ("clang", "run", "Os-sections")]
+    if board == "dos":
+        steps.append(("nasm", "run", "Os-sections"))  # the kernel assembled by NASM from SYMBOL.asm
+    for build, run, opt in steps:
         proc = make(tmp_path, build, **OPTS[opt])
         assert proc.returncode == 0, f"make {build}: {proc.stderr}"
         proc = make(tmp_path, run, **OPTS[opt])
