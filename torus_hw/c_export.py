@@ -121,13 +121,13 @@ def pack_export(name: str, layout, database, queries=None, database_labels=None,
 
 
 def _byte_lines(packed: np.ndarray, indent: str, directive: str = "") -> list[str]:
-    """One line per row (split every BYTES_PER_LINE bytes), with the row number as a comment."""
+    """One line per row (split every BYTES_PER_LINE bytes) with its row number: C initialisers, or
+    assembler lines when ``directive`` (e.g. ``.byte``) is given."""
     out = []
     for i, row in enumerate(packed):
-        chunks = [row[j:j + BYTES_PER_LINE] for j in range(0, len(row), BYTES_PER_LINE)] or [row]
-        for c, chunk in enumerate(chunks):
-            text = ", ".join(f"0x{int(v):02x}" for v in chunk)
-            note = f"  /* row {i} */" if c == 0 and not directive else (f"  // row {i}" if c == 0 else "")
+        for j in range(0, max(len(row), 1), BYTES_PER_LINE):
+            text = ", ".join(f"0x{int(v):02x}" for v in row[j:j + BYTES_PER_LINE])
+            note = "" if j else (f"  // row {i}" if directive else f"  /* row {i} */")
             out.append(f"{indent}{directive}{text}{'' if directive else ','}{note}")
     return out
 
