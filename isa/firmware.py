@@ -101,25 +101,20 @@ def check_fits(board: Board, packed: PackedExport, code_bytes: int) -> None:
         raise TorusInputError(f"{board.name}: {ram_need:,} bytes of RAM needed, {board.ram.size:,} available")
 
 
-def _makefile(board: Board, built: BuiltKernel, symbol: str, python: str) -> str:
+def _makefile(board: Board, built: BuiltKernel, symbol: str, python: str, sources: list[str]) -> str:
+    """The Makefile; ``sources`` are every .c/.S of the project but main.c (the Makefile's $(MAIN))."""
     target = built.target
     tc = TOOLCHAINS[target.name]
     clang = f"-target {target.triple}" + (f" -mcpu={target.cpu}" if target.cpu else "") + \
         (f" {tc.clang_flags}" if tc.clang_flags else "")
     dos = board.boot == "dos"
-    if dos:
-        c_srcs, s_srcs = "", f"main86.S {symbol}.S {DB_NAME}.S"
-    else:
-        c_srcs = f"{DB_NAME}.c fw_io.c" + ("" if board.boot == "linux" else " fw_crt0.c")
-        c_srcs += " startup.c" if board.boot == "cortex-m" else ""
-        s_srcs = f"{symbol}.S" + ("" if board.boot == "cortex-m" else " start.S")
     link = "" if board.boot == "linux" else "-T link.ld"
     gnu_link = (f"-nostdlib -nostartfiles -static -Wl,--gc-sections {('-Wl,' + link.replace(' ', ',')) if link else ''}"
                 f"{' -Wl,-e,_start' if board.boot == 'linux' else ''}")
     qemu = board.qemu.format(elf="build/firmware.elf", xlen=target.word_bits)
     fields = dict(BOARD=board.name, TARGET=target.name, DESCRIPTION=board.description, PYTHON=python, SYMBOL=symbol,
                   GNU_CC=tc.gnu_cc, GNU_FLAGS=tc.gnu_flags, CLANG_FLAGS=clang, LLD_FLAGS=tc.lld_flags,
-                  C_SRCS=c_srcs, S_SRCS=s_srcs, IMAGE=image_name(board), GNU_LINK=gnu_link,
+                  SRCS=" ".join(sources), IMAGE=image_name(board), GNU_LINK=gnu_link,
                   LLD_LINK=(link + (" -e _start" if board.boot == "linux" else "")).strip(), QEMU=qemu)
     return fill(template("Makefile.dos" if dos else "Makefile"), fields)
 
@@ -162,5 +157,6 @@ def project_files(board: Board, built: BuiltKernel, packed: PackedExport, ks: li
                           FLASH_ORIGIN=f"{board.flash.origin:#010x}", FLASH_SIZE=f"{board.flash.size:#x}",
                           RAM_ORIGIN=f"{board.ram.origin:#010x}", RAM_SIZE=f"{board.ram.size:#x}")
             files["link.ld"] = fill(template("link.ld"), fields)
-    files["Makefile"] = _makefile(board, built, symbol, python or sys.executable)
+    sources = [name for name in files if name.endswith((".c", ".S")) and name != "main.c"]
+    files["Makefile"] = _makefile(board, built, symbol, python or sys.executable, sources)
     return files
