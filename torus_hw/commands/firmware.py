@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-TARGET_CHOICES = ["i8086", "rv32im", "rv64im", "cortex-m0", "cortex-m4", "aarch64"]
+from .kernels import TARGET_CHOICES  # the one registry's targets
+
 DEFAULT_K = 5
 
 
