@@ -58,6 +58,8 @@ CASES = [
          "40,000 rows", "640,016 bytes", "262,144-byte flash of microbit"),
     case("firmware-database-too-big-for-a-com", "firmware --target i8086 --codes 80k.npz --out proj",
          "80,016 bytes", "more than a dos .COM can hold"),
+    case("gen-syntax-nasm-not-8086", "gen --target rv32im --kernel search --dims 8 --syntax nasm --out gen",
+         "rv32im: no 'nasm' dialect"),
     case("firmware-unknown-target", "firmware --target pdp11 --codes codes.npz --out proj", "unknown target 'pdp11'"),
 ]
 

@@ -150,6 +150,15 @@ def test_export_cli_writes_h_and_c_only(tmp_path):
     assert '#include "torus_search' in (out / "again.h").read_text()
 
 
+def test_gen_writes_the_nasm_source_on_request(tmp_path):
+    assert main(["gen", "--target", "i8086", "--kernel", "search", "--bits", "4", "--dims", "13", "--k", "3",
+                 "--syntax", "nasm", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernel.asm", "kernel.h", "kernel.o"]
+    text = (tmp_path / "kernel.asm").read_text()
+    assert "bits 16" in text and "cpu 8086" in text and "global torus_search_l1_u4_d13_k3" in text
+    assert "#define TORUS_SEARCH_L1_U4_D13_K3_STACK_BYTES" in (tmp_path / "kernel.h").read_text()
+
+
 # --- the header's contract -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("target", list(TARGETS))
