@@ -53,14 +53,9 @@ class BootFault(TorusInputError):
 class BootResult:
     stdout: str
     status: int
-    instructions: int | None = None
 
     def lines(self) -> list[str]:
         return self.stdout.splitlines()
-
-
-class _Stop(Exception):
-    pass
 
 
 def _page_range(origin: int, size: int) -> tuple[int, int]:
@@ -69,13 +64,14 @@ def _page_range(origin: int, size: int) -> tuple[int, int]:
     return start, end - start
 
 
-class Board_:
+class BootMachine:
     """One Unicorn machine booting one image on one board (use :func:`boot`)."""
 
     def __init__(self, board: Board, target: Target, image: bytes):
         self.board, self.target, self.image = board, target, image
         self.out: list[bytes] = []
         self.status: int | None = None
+        self.fault: str | None = None
         self.uc = unicorn.Uc(resolve(unicorn, target.unicorn_arch), resolve(unicorn, target.unicorn_mode))
         cpu = target.unicorn_cpu
         if cpu is not None:
@@ -264,7 +260,6 @@ class Board_:
         self.uc.emu_stop()
 
     def run(self, timeout_us: int = BOOT_TIMEOUT_US) -> BootResult:
-        self.fault = None
         begin, _ = self.start()
         try:
             self.uc.emu_start(begin, -1 & ((1 << 64) - 1) if self.target.word_bits == 64 else 0xFFFF_FFFF,
@@ -290,4 +285,4 @@ class Board_:
 
 def boot(board: Board, target: Target, image: bytes, *, timeout_us: int = BOOT_TIMEOUT_US) -> BootResult:
     """Boot ``image`` (ELF, or a .COM for dos) on ``board`` from reset; return its output and exit status."""
-    return Board_(board, target, image).run(timeout_us)
+    return BootMachine(board, target, image).run(timeout_us)
