@@ -4,6 +4,7 @@
 #   make test-long  - the long cross-check campaign (not in CI)
 #   make synth-deps - the optional YoWASP synthesis tools
 #   make test-ibex  - the Ibex model against the Ibex RTL (needs IBEX_ROOT, Verilator, FuseSoC)
+#   make test-boards - firmware built with the GNU toolchains, run on QEMU and DOSBox (apt packages, see docs/firmware.md)
 #   make test-nasm  - the 8086 kernels' NASM dialect against the GNU bytes (needs: apt-get install -y nasm)
 PYTHON ?= python3
 VENV   := .venv
@@ -13,7 +14,7 @@ STAMP  := $(VENV)/.installed
 # CPU wheel, while an unpinned install would fetch a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-long test-ibex test-nasm synth-deps bench clean
+.PHONY: demo test test-long test-ibex test-boards test-nasm synth-deps bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +35,9 @@ test-long: $(STAMP)
 # IBEX_ROOT: a lowRISC Ibex checkout; the simple system is built there once (FuseSoC + Verilator, minutes).
 test-ibex: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -p no:cacheprovider -m ibex_rtl -rs tests/test_ibex_rtl.py
+
+test-boards: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -p no:cacheprovider -m boards
 
 test-nasm: $(STAMP)
 	@command -v nasm >/dev/null || { echo "needs nasm: apt-get install -y nasm"; exit 1; }

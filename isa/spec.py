@@ -110,28 +110,11 @@ class Kernel:
     def prototype(self) -> str:
         return prototype(self.spec.kernel, self.symbol)
 
-    def header(self) -> str:
-        """A C header: the prototype and the layout constants firmware needs."""
-        s = self.spec
-        guard = "TORUS_KERNEL_H"
-        return "\n".join([
-            f"/* torus-hw kernel: {s.describe()} for {self.target} ({self.variant}). */",
-            f"#ifndef {guard}",
-            f"#define {guard}",
-            "#include <stdint.h>",
-            "",
-            f"#define TORUS_DIMS       {s.dims}u",
-            f"#define TORUS_BITS       {s.bits}u",
-            f"#define TORUS_METRIC_{s.metric.upper()} 1",
-            f"#define TORUS_ROW_STRIDE {self.layout.stride}u  /* bytes per row, zero-padded */",
-            f"#define TORUS_ROW_ALIGN  {self.layout.align}u  /* row start alignment, bytes */",
-            f"#define TORUS_K_MAX      {s.k_max}u",
-            "",
-            self.prototype,
-            "",
-            f"#endif /* {guard} */",
-            "",
-        ])
+    def header(self, stack_bytes: int | None = None) -> str:
+        """The C header firmware builds against (rendered by isa/header.py)."""
+        from .header import render_header
+
+        return render_header(self, stack_bytes)
 
 
 def dims_limit(spec: KernelSpec, max_row_bytes: int) -> int:

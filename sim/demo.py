@@ -92,22 +92,17 @@ def _p_at_1(run: SearchRun, db_labels, q_labels) -> tuple[float, float]:
     return float(np.mean(db_labels[got] == q_labels[ids])), float(np.mean(db_labels[want] == q_labels[ids]))
 
 
-def c_header(codes: TorusCodes) -> str:
-    n, d = codes.database.shape
-    ctype = "uint16_t" if codes.bits == 16 else "uint8_t"
-    rows = ",\n".join("    {" + ", ".join(str(int(v)) for v in row) + "}" for row in codes.database)
-    labels = ", ".join(str(int(v)) for v in codes.database_labels) if codes.database_labels is not None else ""
-    return "\n".join([
-        "/* torus-hw: database codes for firmware (one code per element, unpacked).",
-        f" * {n} rows x {d} dims, {codes.bits}-bit flat-torus codes; source: {codes.source.get('mode', '?')} "
-        f"D={codes.source.get('dim', '?')} seed={codes.source.get('seed', '?')}.",
-        " * Pack to the kernel's row layout (kernels/<target>/kernel.h) before searching. */",
-        "#ifndef TORUS_DB_H", "#define TORUS_DB_H", "#include <stdint.h>", "",
-        f"#define TORUS_DB_ROWS {n}u", f"#define TORUS_DB_DIMS {d}u", f"#define TORUS_DB_BITS {codes.bits}u", "",
-        f"static const {ctype} torus_db[{n}][{d}] = {{", rows, "};", "",
-        *([f"static const int32_t torus_db_labels[{n}] = {{{labels}}};", ""] if labels else []),
-        "#endif /* TORUS_DB_H */", "",
-    ])
+def firmware_export(codes: TorusCodes, built) -> dict[str, str]:
+    """``torus_db.h``/``.c`` (database, queries, labels) packed for ``built``'s kernel, and its header."""
+    from isa.header import header_name, macro_prefix
+    from torus_hw.c_export import KernelTie, c_export, pack_export
+
+    kernel = built.kernel
+    packed = pack_export("torus_db", kernel.layout, codes.database, codes.queries, codes.database_labels,
+                         codes.query_labels, bits=codes.bits)
+    files = c_export(packed, KernelTie(header_name(kernel.symbol), macro_prefix(kernel.symbol)))
+    files[header_name(kernel.symbol)] = kernel.header()
+    return files
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -134,7 +129,6 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
     p1 = evaluation["p_at_1"]
     console.print(f"   float P@1 {p1['float']:.4f}; 8-bit {p1['8']:.4f}, 4-bit {p1['4']:.4f}, 1-bit {p1['1']:.4f}; "
                   f"{len(codes.database)} database rows × {codes.dims} code dims, {len(codes.queries)} queries")
-    _write_text(out / "torus_db.h", c_header(codes))
 
     db, qs = codes.database, codes.queries
     ylab_db, ylab_q = codes.database_labels, codes.query_labels
@@ -168,8 +162,11 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
                               extra_cores=cores, progress=tick, wait_states=ws)
             progress.update(task, description=f"{name}: top-5")
             spec5 = KernelSpec("search", "l1", codes.bits, codes.dims, 5)
+            built5 = build_kernel(target, spec5)
+            for fname, text in firmware_export(codes, built5).items():  # packed for the top-5 kernel
+                _write_text(out / "kernels" / name / fname, text)
             top5 = run_search(name, db, qs, bits=codes.bits, metric="l1", k=5, query_ids=top5_ids,
-                              built=build_kernel(target, spec5), progress=tick)
+                              built=built5, progress=tick)
             progress.update(task, description=f"{name}: baseline")
             base = run_search(name, db, qs, bits=codes.bits, metric="l1", k=1, query_ids=base_ids,
                               built=build_baseline(name, spec1), extra_cores=cores, progress=tick, wait_states=ws)
@@ -270,7 +267,7 @@ def write_report(out: Path, rows: list[DemoRow], meta: dict) -> None:
               "## Reproduce", "", "```sh", "torus-hw demo --out DIR" + (" --quick" if meta["quick"] else "")
               + (f" --wait-states {meta['wait_states']}" if meta.get("wait_states", "zero") != "zero" else ""),
               *[r.command for r in rows], "```", "",
-              "Files: `model.pt` (checkpoint), `codes.npz` (codes file), `torus_db.h` (database codes for firmware), "
+              "Files: `model.pt` (checkpoint), `codes.npz` (codes file), `kernels/<target>/torus_db.{h,c}` (database, queries and labels packed for that target's top-5 kernel, whose header sits beside them; `torus-hw firmware` writes a whole project), "
               "`kernels/<target>/kernel.{S,o,h}`, `kernels/rtl/torus_search_unit.v`.", "",
               "Settings: `" + json.dumps(meta["settings"]) + "`", ""]
     _write_text(out / "report.md", "\n".join(lines))

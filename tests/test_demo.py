@@ -25,20 +25,21 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert cells[7] == "0", line             # mismatches
         assert cells[8] == cells[9], line        # P@1 from the target's own answers = the reference's
-    for name in ("model.pt", "codes.npz", "torus_db.h", "cycles_per_query.png", "p_at_1_by_precision.png",
+    for name in ("model.pt", "codes.npz", "kernels/cortex-m4/torus_db.c", "cycles_per_query.png", "p_at_1_by_precision.png",
                  "kernels/rtl/torus_search_unit.v"):
         assert (out / name).stat().st_size > 0, name
     for target in ("i8086", "rv32im", "rv64im", "cortex-m0", "cortex-m4", "aarch64"):
         for ext in ("S", "o", "h"):
             assert (out / "kernels" / target / f"kernel.{ext}").stat().st_size > 0
-    # The firmware headers are real C: the same clang compiles them for the Cortex-M4.
+    # The firmware export is real C, tied to its kernel: the same clang compiles it for the Cortex-M4.
     (tmp_path / "firmware.c").write_text(
-        '#include "torus_db.h"\n#include "kernel.h"\n'
-        "uint32_t first_code(void) { return torus_db[0][0] + TORUS_DIMS + (uint32_t)torus_db_labels[0]; }\n")
-    proc = subprocess.run([sys.executable, "-m", "ziglang", "cc", "-target", "thumb-freestanding-eabi",
-                           "-mcpu=cortex_m4", "-Wall", "-Werror", "-I", str(out), "-I", str(out / "kernels" / "cortex-m4"),
-                           "-c", "firmware.c", "-o", "firmware.o"], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+        '#include "torus_db.h"\n'
+        "uint32_t first_code(void) { return torus_db_db[0] + TORUS_DB_DIMS + (uint32_t)torus_db_db_labels[0]; }\n")
+    for source in ("firmware.c", str(out / "kernels" / "cortex-m4" / "torus_db.c")):
+        proc = subprocess.run([sys.executable, "-m", "ziglang", "cc", "-target", "thumb-freestanding-eabi",
+                               "-mcpu=cortex_m4", "-Wall", "-Werror", "-I", str(out / "kernels" / "cortex-m4"),
+                               "-c", source, "-o", "firmware.o"], cwd=tmp_path, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
     # A second run reuses the cached model (same settings) and gives the same codes.
     before = (out / "codes.npz").read_bytes()
     assert main(["demo", "--quick", "--out", str(out)]) == 0

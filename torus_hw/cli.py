@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "torus_hw.commands.model",
     "torus_hw.commands.search",
     "torus_hw.commands.kernels",
+    "torus_hw.commands.firmware",
     "torus_hw.commands.cost",
     "torus_hw.commands.bench",
     "torus_hw.commands.hardware",

@@ -10,7 +10,7 @@ def register(sub) -> None:
                        description="Train the default torusN model on digits (or reuse the cached one in --out), "
                                    "export 8-bit codes, run top-1/top-5 search on every ISA target and the RTL "
                                    "unit, compare every answer with the NumPy reference, and write report.md, "
-                                   "plots, kernels/ and torus_db.h to --out.")
+                                   "plots and kernels/ (with each target's packed torus_db.h/.c) to --out.")
     p.add_argument("--out", default="demo-out", metavar="DIR", help="output folder (default demo-out)")
     p.add_argument("--quick", action="store_true", help="shorter training and sampled queries (< 1 minute)")
     from sim.cycles.presets import add_wait_states_option
@@ -37,7 +37,7 @@ def run(args) -> int:
                                              wait_states=wait_states), stdout_console(stderr=True))
         write_report(stage, rows, meta)
     console.print(table(rows, meta))
-    console.print(f"report: {out / 'report.md'}; kernels: {out / 'kernels'}; firmware header: {out / 'torus_db.h'} "
+    console.print(f"report: {out / 'report.md'}; kernels: {out / 'kernels'}; firmware exports: {out / 'kernels' / '<target>' / 'torus_db.c'} "
                   f"({meta['seconds']:.0f} s)")
     bad = [r for r in rows if r.mismatches or r.p_at_1 != r.reference_p_at_1]
     if bad:

@@ -20,7 +20,7 @@ def register(sub) -> None:
     targets = target_choices()
     g = sub.add_parser("gen", help="generate, assemble and check one kernel",
                        description="Generate a kernel for a target, assemble it with ziglang clang, check its ISA, "
-                                   "and write kernel.S, kernel.o and kernel.h to --out.")
+                                   "and write kernel.S (--syntax nasm: kernel.asm), kernel.o and kernel.h to --out.")
     g.add_argument("--target", required=True, help=f"one of {', '.join(targets)}")
     g.add_argument("--kernel", required=True, help="distance, scan, search or range")
     g.add_argument("--metric", default="l1", help="l1 or l2 (default l1)")
@@ -31,6 +31,9 @@ def register(sub) -> None:
     g.add_argument("--symbol", default=None, metavar="NAME",
                    help="the kernel's global symbol, a C identifier (default: named after the spec, "
                         "e.g. torus_search_l1_u8_d16_k5)")
+    g.add_argument("--syntax", choices=("gnu", "nasm"), default="gnu",
+                   help="the source written: gnu (kernel.S, default) or nasm (kernel.asm, i8086 only: NASM "
+                        "assembles it to the same bytes)")
     g.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     g.set_defaults(func=run_gen)
 
@@ -68,7 +71,7 @@ def register(sub) -> None:
 def run_gen(args) -> int:
     from pathlib import Path
 
-    from isa.build import build_kernel
+    from isa.build import build_kernel, generate
     from isa.spec import KernelSpec
     from isa.targets import get_target
 
@@ -78,14 +81,21 @@ def run_gen(args) -> int:
     spec = KernelSpec(args.kernel, args.metric, args.bits, args.dims, args.k)
     out = check_output_folder(args.out)  # refused before the build, by the user's path
     symbol = spec.symbol_name() if args.symbol is None else args.symbol
+    # The same kernel in NASM's syntax, refused (before any work) for targets that have none.
+    nasm = generate(target, spec, args.variant, symbol=symbol, dialect="nasm").asm if args.syntax == "nasm" else None
     built = build_kernel(target, spec, variant=args.variant, symbol=symbol)  # everything is built before anything is written
     kernel = built.kernel
-    files = {"kernel.S": kernel.asm.encode(), "kernel.o": built.image.obj, "kernel.h": kernel.header().encode()}
+    from isa.header import kernel_source
+    from sim.stack import measure_stack
+
+    source = ("kernel.asm", nasm) if nasm else ("kernel.S", kernel_source(kernel))
+    files = {source[0]: source[1].encode(), "kernel.o": built.image.obj,
+             "kernel.h": kernel.header(measure_stack(built)).encode()}  # the stack figure is measured, not guessed
     with output_folder(out) as stage:  # the three files appear together or not at all
         for name, data in files.items():
             (stage / name).write_bytes(data)
     print(f"{target.name}: {spec.describe()} ({kernel.variant}), {built.code_bytes} code bytes, "
-          f"row stride {kernel.layout.stride} B, align {kernel.layout.align} → {out}/kernel.S, kernel.o, kernel.h")
+          f"row stride {kernel.layout.stride} B, align {kernel.layout.align} → {out}/{', '.join(files)}")
     return 0
 
 

@@ -22,6 +22,8 @@ TRAIN_DEFAULTS = dict(mode="torusN", dim=32, koleo=0.0, clip=100.0, epochs=60, b
 def register(sub) -> None:
     from types import SimpleNamespace
 
+    from .firmware import add_export_c_arguments
+
     d = SimpleNamespace(**TRAIN_DEFAULTS)
     p = sub.add_parser(
         "train", help="train a torusN / torusC / sphere embedding with SupCon (+ KoLeo)",
@@ -54,12 +56,14 @@ def register(sub) -> None:
         description="Write a codes file (torus_hw/codes.py): database = training split, queries = query split. "
                     "torusN and torusC use the fixed flat-torus grid; the sphere uses the paper's min-max grid "
                     "(sign at 1 bit). --grid minmax reproduces the paper code's per-dim grid for the tori.")
-    p.add_argument("--model", required=True, metavar="MODEL.pt")
+    p.add_argument("--model", default=None, metavar="MODEL.pt")
     p.add_argument("--bits", type=int, choices=BITS_CHOICES, default=8, help="bits per code (default 8)")
     p.add_argument("--grid", choices=("auto", "fixed", "minmax"), default="auto",
                    help="auto (default): fixed for the tori, min-max (or sign at 1 bit) for the sphere")
     _data_args(p, with_name=False)
-    p.add_argument("--out", required=True, metavar="CODES.npz", help="codes file to write (atomically)")
+    p.add_argument("--out", required=True, metavar="CODES.npz|NAME.h",
+                   help="codes file to write (atomically), or with --format c NAME.h/NAME.c (both are written)")
+    add_export_c_arguments(p)
     p.set_defaults(func=run_export)
 
     p = sub.add_parser(
@@ -104,6 +108,10 @@ def run_train(args) -> int:
 
 
 def run_export(args) -> int:
+    from .firmware import export_format, run_export_c
+
+    if export_format(args) == "c":
+        return run_export_c(args)
     from ..export import export_codes
     from ..output import check_output_file
     from ..train import Checkpoint
