@@ -20,22 +20,14 @@ the shared arithmetic here (:func:`exact_division`).
 from __future__ import annotations
 
 import importlib
-import re
 from typing import Protocol
 
+from torus_hw.c_export import check_c_identifier
 from torus_hw.errors import TorusInputError
 
 from .emit import DIALECTS
 from .spec import Kernel, KernelSpec, dims_limit, refuse_beyond_max_dims
 from .targets import Target, get_target
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# C keywords: a symbol must be usable in the generated header.
-_RESERVED = {
-    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
-    "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
-    "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while"}
-
 
 class RowBody(Protocol):
     """What every hand-tuned row body provides to the kernel around it."""
@@ -90,9 +82,8 @@ def max_dims(target: Target | str, spec: KernelSpec, *, module: str | None = Non
 
 
 def check_symbol(symbol: str) -> str:
-    if not isinstance(symbol, str) or not _IDENTIFIER.match(symbol) or symbol in _RESERVED:
-        raise TorusInputError(f"symbol must be a C identifier (letters, digits, _; not a keyword), got {symbol!r}")
-    return symbol
+    """``symbol`` if the header and the firmware can use it (one rule: :func:`torus_hw.c_export.check_c_identifier`)."""
+    return check_c_identifier(symbol, "symbol")
 
 
 def generate(target: Target | str, spec: KernelSpec, variant: str | None = None, *, symbol: str | None = None,

@@ -48,7 +48,7 @@ def test_table(codes_file, capsys):
     (["run", "--target", "rv32im", "--codes", "{codes}", "--radius", "3"], "apply to --kernel range only"),
     (["run", "--target", "rv32im", "--codes", "{codes}", "--kernel", "range", "--radius", "-1"], "--radius must be"),
     (["gen", "--target", "rv32im", "--kernel", "range", "--dims", "4", "--symbol", "9x", "--out", "{text}.d"],
-     "symbol must be a C identifier"),
+     "is not a C identifier"),
 ])
 def test_bad_input_one_line_exit_2(codes_file, tmp_path, capsys, argv, message):
     text = tmp_path / "t.npz"
