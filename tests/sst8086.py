@@ -1,0 +1,91 @@
+"""SingleStepTests 8086 v1 (real-chip bus traces) against the BIU model: loading, running, comparing.
+
+What it owns: reading a test (initial registers, RAM and queue; the
+``cycles`` array), running its instruction under Unicorn to learn what it
+did (data accesses, control transfer, the operand values), playing the
+model's schedule from the test's full-queue start, and comparing the clock
+count and the bus-cycle sequence with the chip's.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import unicorn
+from unicorn import x86_const
+
+from sim.cycles.i8086_biu import I8086_BUS, full_queue, run
+from sim.cycles.i8086_schedule import Facts, schedule
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _shared() -> Path:
+    """``<repo>/../shared/sst8086/v1``; for a git worktree, also beside the main checkout it belongs to."""
+    roots = [REPO]
+    common = REPO / ".git"
+    if common.is_file():  # a worktree: ".git" names the main repository's gitdir
+        text = common.read_text().strip()
+        if text.startswith("gitdir:"):
+            roots.append(Path(text[7:].strip()).resolve().parent.parent.parent)
+    for root in roots:
+        candidate = root.parent / "shared" / "sst8086" / "v1"
+        if candidate.is_dir():
+            return candidate
+    return roots[0].parent / "shared" / "sst8086" / "v1"
+
+
+SHARED = _shared()
+FIXTURE = REPO / "tests" / "data" / "sst8086"
+
+_REGS = {name: getattr(x86_const, f"UC_X86_REG_{name.upper()}")
+         for name in ("ax", "bx", "cx", "dx", "cs", "ss", "ds", "es", "sp", "bp", "si", "di", "ip", "flags")}
+
+
+def load(path: Path) -> list[dict]:
+    with gzip.open(path, "rt") as f:
+        return json.load(f)
+
+
+def chip_bus(test: dict) -> str:
+    """The chip's bus cycles, one letter per T1 in order (c code, r/w memory, i/o I/O)."""
+    letters = {"CODE": "c", "MEMR": "r", "MEMW": "w", "IOR": "i", "IOW": "o"}
+    return "".join(letters.get(c[7], "?") for c in test["cycles"] if c[8] == "T1")
+
+
+def observe(test: dict) -> Facts:
+    """Run the test's instruction under Unicorn from its initial state; what it did."""
+    init = test["initial"]
+    uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_16)
+    uc.mem_map(0, 0x10_0000 + 0x1_0000)
+    for address, value in init["ram"]:
+        uc.mem_write(address, bytes([value]))
+    for name, value in init["regs"].items():
+        uc.reg_write(_REGS[name], value)
+    regs = dict(init["regs"])
+    accesses = []
+    uc.hook_add(unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE,
+                lambda _uc, access, address, size, value, _u: accesses.append(
+                    (address, size, access == unicorn.UC_MEM_WRITE)))
+    start = (init["regs"]["cs"] << 4) + init["regs"]["ip"]
+    length = len(test["bytes"])
+    try:
+        uc.emu_start(start, 0, count=1)
+    except unicorn.UcError:
+        pass
+    cs, ip = uc.reg_read(_REGS["cs"]), uc.reg_read(_REGS["ip"])
+    after = (cs << 4) + ip
+    taken = after != start + length
+    return Facts(accesses=accesses, taken=taken, target_odd=bool(ip & 1), regs=regs)
+
+
+def model_clocks(test: dict, geometry=I8086_BUS):
+    """(clocks, bus letters) the model predicts for one test."""
+    facts = observe(test)
+    steps = schedule(bytes(test["bytes"]), facts)
+    state = full_queue(geometry, ip_odd=bool(test["initial"]["regs"]["ip"] & 1))
+    result = run(steps, geometry, state)
+    letters = "".join(kind for t1, kind, _ in sorted(result.cycles))
+    return result.clocks, letters
