@@ -67,6 +67,8 @@ class Row:
     text: str
     cycles: int
     executions: int = 1
+    queue_wait: int = 0    # of ``cycles``: clocks the EU waited on an empty prefetch queue (bus-unit models)
+    bus_wait: int = 0      # of ``cycles``: clocks the EU waited for the bus beyond its own transfers
 
 
 @dataclass
@@ -78,9 +80,20 @@ class Estimate:
     source: str        # the model's published source
     omits: str         # what the model leaves out
 
+    @property
+    def waits(self) -> bool:
+        """The model reports queue and bus waits (the 8086/8088 bus-unit model)."""
+        return self.core in ("i8086", "i8088") or any(r.queue_wait or r.bus_wait for r in self.rows)
+
     def to_json(self) -> dict:
-        return {"core": self.core, "total_cycles": self.total_cycles,
-                "instructions": [{"text": r.text, "cycles": r.cycles} for r in self.rows]}
+        out = {"core": self.core, "total_cycles": self.total_cycles,
+               "instructions": [{"text": r.text, "cycles": r.cycles} for r in self.rows]}
+        if self.waits:
+            for entry, r in zip(out["instructions"], self.rows):
+                entry["queue_wait"], entry["bus_wait"] = r.queue_wait, r.bus_wait
+            out["total_queue_wait"] = sum(r.queue_wait for r in self.rows)
+            out["total_bus_wait"] = sum(r.bus_wait for r in self.rows)
+        return out
 
 
 @dataclass
@@ -88,6 +101,8 @@ class _Event:
     insn: object
     block: int                 # index of the executed block it belongs to
     extra: int = 0             # memory + register-value cycles
+    odd_words: list = None     # stateful models: parity of each data word accessed
+    regs: dict = None          # stateful models: the register facts the schedule needs
 
 
 def estimate_file(core: str, path: str | Path) -> Estimate:
@@ -144,6 +159,11 @@ def _estimate(core: str, source: str, model) -> Estimate:
 
 
 class _Run:
+    def _price_stateful(self) -> Estimate:
+        rows = _stateful_rows(self)
+        m = self.model
+        return Estimate(m.core, self.target.name, rows, sum(r.cycles for r in rows), m.source, m.omits)
+
     def __init__(self, model, target, image):
         self.model, self.target, self.image = model, target, image
         self.machine = Machine(target, image, count=False)
@@ -260,16 +280,22 @@ class _Run:
             self.failure = f"more than {MAX_STEPS:,} instructions executed (an endless loop?)"
             uc.emu_stop()
             return
-        event = _Event(insn, self.blocks)
+        event = _Event(insn, self.blocks, odd_words=[], regs={})
         regs = self.model.register_dependent(insn)
         if regs:
             values = {name: uc.reg_read(register_id(self.target, name)) for name in regs}
-            event.extra += self.model.register_cycles(insn, values)
+            if self.model.stateful:
+                event.regs = self.model.register_facts(insn, values)
+            else:
+                event.extra += self.model.register_cycles(insn, values)
         self.events.append(event)
 
     def _on_memory(self, uc, access, address, size, value, _user) -> None:
         if self.events:
-            self.events[-1].extra += self.model.memory_cycles(address, size, access == unicorn.UC_MEM_WRITE)
+            if self.model.stateful:
+                self.events[-1].odd_words.append(size == 2 and bool(address & 1))
+            else:
+                self.events[-1].extra += self.model.memory_cycles(address, size, access == unicorn.UC_MEM_WRITE)
 
     def _on_interrupt(self, uc, number, _user) -> None:
         self.failure = f"interrupt/exception {number} raised (the estimator runs no handlers)"
@@ -278,6 +304,8 @@ class _Run:
     # --- pricing ----------------------------------------------------------------------
 
     def price(self) -> Estimate:
+        if self.model.stateful:
+            return self._price_stateful()
         model = self.model
         costs = [0] * len(self.events)
         # Split the executed stream into the blocks Unicorn ran, then price each block.
@@ -310,6 +338,27 @@ class _Run:
         return Estimate(model.core, self.target.name, rows, sum(r.cycles for r in rows), model.source, model.omits)
 
 
+def _stateful_rows(run: "_Run") -> list[Row]:
+    """Each executed instruction once, in order, the bus-unit state carried from one to the next (linear)."""
+    from .cycles.i8086_queue import _Shared
+    from .cycles.i8086_schedule import Facts
+
+    model = run.model
+    state = model.initial_state()
+    rows: list[Row] = []
+    events = run.events
+    for i, event in enumerate(events):
+        insn = event.insn
+        nxt = events[i + 1].insn.address if i + 1 < len(events) else run.stop_at
+        taken = nxt != insn.address + insn.size
+        facts = Facts(accesses=_Shared(iter(event.odd_words)), taken=taken,
+                      target_odd=bool(nxt & 1) if taken else False, regs=event.regs)
+        clocks, queue_wait, bus_wait, state = model.run_instruction(bytes(insn.bytes), facts, state)
+        rows.append(Row(insn.address, f"{insn.mnemonic} {insn.op_str}".strip(), clocks,
+                        queue_wait=queue_wait, bus_wait=bus_wait))
+    return rows
+
+
 def render(estimate: Estimate, console) -> None:
     """Print ``estimate`` as a datasheet-style table on a rich console."""
     from rich.markup import escape
@@ -323,9 +372,17 @@ def render(estimate: Estimate, console) -> None:
     table.add_column("instruction")
     table.add_column("runs", justify="right")
     table.add_column("cycles", justify="right")
+    if estimate.waits:
+        table.add_column("queue wait", justify="right")
+        table.add_column("bus wait", justify="right")
     table.add_column("total", justify="right")
     total = 0
     for i, row in enumerate(estimate.rows, 1):
         total += row.cycles
-        table.add_row(str(i), f"{row.address:#06x}", escape(row.text), str(row.executions), str(row.cycles), f"{total:,}")
+        waits = [str(row.queue_wait), str(row.bus_wait)] if estimate.waits else []
+        table.add_row(str(i), f"{row.address:#06x}", escape(row.text), str(row.executions), str(row.cycles),
+                      *waits, f"{total:,}")
+    if estimate.waits:
+        table.add_row("", "", "total", "", f"{estimate.total_cycles:,}",
+                      f"{sum(r.queue_wait for r in estimate.rows):,}", f"{sum(r.bus_wait for r in estimate.rows):,}", "")
     console.print(table)

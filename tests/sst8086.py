@@ -55,20 +55,33 @@ def chip_bus(test: dict) -> str:
     return "".join(letters.get(c[7], "?") for c in test["cycles"] if c[8] == "T1")
 
 
+_EMULATOR: list = []
+
+
+def _emulator():
+    """One Unicorn instance (1 MiB + the wrap-around 64 KiB) and its access log, reused across tests."""
+    if not _EMULATOR:
+        uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_16)
+        uc.mem_map(0, 0x10_0000 + 0x1_0000)
+        accesses: list = []
+        uc.hook_add(unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE,
+                    lambda _uc, access, address, size, value, _u: accesses.append(
+                        (address, size, access == unicorn.UC_MEM_WRITE)))
+        _EMULATOR.extend([uc, accesses])
+    return _EMULATOR[0], _EMULATOR[1]
+
+
 def observe(test: dict) -> Facts:
     """Run the test's instruction under Unicorn from its initial state; what it did."""
     init = test["initial"]
-    uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_16)
-    uc.mem_map(0, 0x10_0000 + 0x1_0000)
+    uc, accesses = _emulator()
+    accesses.clear()
     for address, value in init["ram"]:
         uc.mem_write(address, bytes([value]))
     for name, value in init["regs"].items():
         uc.reg_write(_REGS[name], value)
+    uc.ctl_flush_tb()   # code bytes were rewritten: drop translations of the previous test's code
     regs = dict(init["regs"])
-    accesses = []
-    uc.hook_add(unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE,
-                lambda _uc, access, address, size, value, _u: accesses.append(
-                    (address, size, access == unicorn.UC_MEM_WRITE)))
     start = (init["regs"]["cs"] << 4) + init["regs"]["ip"]
     length = len(test["bytes"])
     try:

@@ -30,24 +30,24 @@ def _run(capsys, *argv):
 def test_json_shape_and_figures(tmp_path, capsys):
     path = tmp_path / "l.S"
     path.write_text(LISTING_8086)
-    code, out, err = _run(capsys, "cycles", "--core", "i8086", str(path), "--json")
+    code, out, err = _run(capsys, "cycles", "--core", "i8086-datasheet", str(path), "--json")
     assert (code, err) == (0, "")
     data = json.loads(out)
     assert set(data) == {"core", "total_cycles", "instructions"}
-    assert data["core"] == "i8086"
+    assert data["core"] == "i8086-datasheet"
     assert all(set(row) == {"text", "cycles"} for row in data["instructions"])
     # 19 (Table 2-20/2-21), 25 + 2 odd words × 4, 4, 9 + 3 × 10; HLT stops the run, uncounted
     assert [row["cycles"] for row in data["instructions"]] == [19, 33, 4, 39]
     assert data["instructions"][0]["text"] == "mov cx, word ptr [bx + si + 0x3e8]"
     assert data["total_cycles"] == 95
-    code, out, _ = _run(capsys, "cycles", "--core", "i8088", str(path), "--json")
+    code, out, _ = _run(capsys, "cycles", "--core", "i8088-datasheet", str(path), "--json")
     assert json.loads(out)["total_cycles"] == 23 + 33 + 4 + 39 + 3 * 4
 
 
 def test_table_shows_every_instruction_and_the_running_total(tmp_path, capsys):
     path = tmp_path / "l.S"
     path.write_text(LISTING_8086)
-    code, out, _ = _run(capsys, "cycles", "--core", "i8086", str(path))
+    code, out, _ = _run(capsys, "cycles", "--core", "i8086-datasheet", str(path))
     assert code == 0
     assert "[bx + si + 0x3e8]" in out          # brackets survive rich markup
     assert "95 cycles" in out and "Table 2-21" in out
@@ -82,7 +82,7 @@ def test_endless_loop_is_stopped(monkeypatch):
 
 
 def test_8086_ret_ends_the_listing():
-    est = estimate("i8086", "mov ax, 1\n.byte 0xc3\ninc ax\n")
+    est = estimate("i8086-datasheet", "mov ax, 1\n.byte 0xc3\ninc ax\n")
     assert [(r.text, r.cycles) for r in est.rows] == [("mov ax, 1", 4), ("ret", 8)]
 
 
@@ -157,7 +157,7 @@ def test_every_registered_core(core, capsys, tmp_path):
     code, out, err = _run(capsys, "cycles", "--core", core, str(path), "--json")
     assert (code, err) == (0, "")
     data = json.loads(out)
-    loop_body = 2 if core in ("i8086", "i8088") else 3      # executed twice after one set-up instruction
+    loop_body = 2 if get_model(core).target == "i8086" else 3      # executed twice after one set-up instruction
     assert data["core"] == core and len(data["instructions"]) == 1 + 2 * loop_body
     assert data["total_cycles"] == sum(r["cycles"] for r in data["instructions"]) > 0
 

@@ -13,8 +13,10 @@ from torus_hw.errors import TorusInputError
 
 # core name → module in sim.cycles holding ``MODELS: dict[str, CycleModel]``
 CORE_MODULES = {
-    "i8086": "i8086",
-    "i8088": "i8086",
+    "i8086": "i8086_queue",
+    "i8088": "i8086_queue",
+    "i8086-datasheet": "i8086",
+    "i8088-datasheet": "i8086",
     "ibex": "ibex",
     "u54": "u54",
     "cortex-m0": "cortex_m0",

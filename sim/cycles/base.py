@@ -28,6 +28,10 @@ class CycleModel(ABC):
     source: str          # the published table(s) it is built from
     omits: str           # what it leaves out, in words
     needs_memory: bool = False
+    # A stateful model (the 8086/8088 bus unit) carries state from block to block: it implements
+    # initial_state() and run_block(insns, next_address=, end=, odd_words=, regs=, state=) -> (total, rows, state),
+    # and the harness caches per (block, state at entry, facts) and walks executions in order.
+    stateful: bool = False
 
     @abstractmethod
     def instruction_cycles(self, insn, *, taken: bool, prev) -> int:

@@ -1,4 +1,8 @@
-"""Intel 8086 and 8088 clock counts, from Intel's published instruction timing.
+"""Cores ``i8086-datasheet`` and ``i8088-datasheet``: Intel's published instruction timing, summed.
+
+The manual's view of the 8086/8088, kept for users who want it; the default
+cores ``i8086``/``i8088`` are the queue-accurate bus-unit model
+(:mod:`sim.cycles.i8086_queue`), held against real-chip traces.
 
 Source (every figure below): Intel, *The 8086 Family User's Manual*
 (9800722-03, October 1979), section 2.8:
@@ -328,6 +332,6 @@ class I8086Model(CycleModel):
 
 
 MODELS = {
-    "i8086": I8086Model("i8086", bus_bits=16),
-    "i8088": I8086Model("i8088", bus_bits=8),
+    "i8086-datasheet": I8086Model("i8086-datasheet", bus_bits=16),
+    "i8088-datasheet": I8086Model("i8088-datasheet", bus_bits=8),
 }

@@ -138,6 +138,7 @@ class _Sim:
         self.eu_claim: int | None = None   # clock at which the EU asked for the bus
         self.upcoming: int | None = None   # clock of the EU's next transfer request, once its microcode is committed to it
         self.next_b2b = False              # the committed fetch was decided at T3 of a running cycle
+        self.aborted = False               # such a fetch was aborted by the EU's claim
 
     # --- the BIU, advanced to clock `until` ------------------------------------------
 
@@ -175,6 +176,10 @@ class _Sim:
                 self.bus_t1 = None
             if self.now >= until:
                 return
+            if (self.bus_t1 is None and self.next_t1 is not None and self.now >= self.next_t1 and self.next_code
+                    and self.next_b2b and self.upcoming is not None and self.upcoming - 2 <= self.now):
+                self.next_t1 = None           # the EU's claim arrives as the fetch would start: aborted
+                self.aborted = True
             if self.bus_t1 is None and self.next_t1 is not None and self.now >= self.next_t1:
                 code = self.next_code
                 self.next_t1 = None
@@ -250,8 +255,10 @@ class _Sim:
                 self.next_t1 = None
                 return max(request + 3, end)
             return max(request + 2, end + 2)
-        if self.next_t1 is not None and self.next_code and self.next_b2b and request <= self.next_t1 + 2:
+        if self.aborted or (self.next_t1 is not None and self.next_code and self.next_b2b
+                            and request <= self.next_t1 + 2):
             self.next_t1 = None                               # a fetch decided at T3 is aborted
+            self.aborted = False
             return max(request + 3, self.idle_since + 3)
         if self.next_t1 is not None and self.next_code:       # a fetch still in the address pipeline gives way
             self.next_t1 = None
@@ -295,10 +302,11 @@ class _Sim:
 def run(schedule, geometry: BusGeometry, state: BusState) -> Result:
     """Play one instruction's schedule from ``state``; the first op is normally the opcode's queue read."""
     sim = _Sim(geometry, state)
+    ahead = _request_distances(schedule)
     for index, op in enumerate(schedule):
         kind = op[0]
-        if kind == EU and index + 1 < len(schedule) and schedule[index + 1][0] in (READ, WRITE):
-            sim.upcoming = sim.now + op[1]
+        if ahead[index] is not None and sim.eu_claim is None:
+            sim.upcoming = sim.now + ahead[index]
         if kind == Q:
             sim.take_byte()
         elif kind == EU:
@@ -322,6 +330,25 @@ def run(schedule, geometry: BusGeometry, state: BusState) -> Result:
     sim.queue += 1  # give it back: the next run's first Q takes it
     state = _rebase(sim, end)
     return Result(end, sim.queue_wait, sim.bus_wait, state, sim.cycles)
+
+
+def _request_distances(schedule) -> list:
+    """For each op, the EU clocks until its next transfer request if only queue reads and EU clocks come
+    first (the microcode is then committed to it and the BIU sees the request coming), else None."""
+    out: list = [None] * len(schedule)
+    distance = None
+    for index in range(len(schedule) - 1, -1, -1):
+        kind = schedule[index][0]
+        if kind in (READ, WRITE):
+            distance = 0
+            out[index] = None
+            continue
+        if distance is not None and kind in (Q, EU):
+            distance += 1 if kind == Q else schedule[index][1]
+            out[index] = distance
+        else:
+            distance = None
+    return out
 
 
 def _rebase(sim: _Sim, end: int) -> BusState:

@@ -55,22 +55,19 @@ def _ea_steps(modrm: int) -> list:
 
 
 def _ea_clocks(modrm: int) -> list:
-    """EA microcode after the ModRM byte (which is read at clock 1): displacement reads and EA clocks.
-
-    The operand request follows at clock ``EA`` counted from the opcode byte.
-    """
+    """Queue reads and EU clocks of the EA routine, from the clock after the ModRM byte (clock 2)."""
     mod, rm = modrm >> 6, modrm & 7
-    if mod == 0 and rm == 6:                      # direct address: disp16, EA 6
+    if mod == 0 and rm == 6:                      # direct address: disp16 at clocks 3-4, EA 6
         return [(EU, 1), (Q,), (Q,), (EU, 1)]
     if mod == 0:
         if rm >= 4:                               # [si] [di] [bx]: EA 5
             return [(EU, 3)]
         return [(EU, 5 if rm in (0, 3) else 6)]   # [bx+si] [bp+di] 7, [bx+di] [bp+si] 8
     disp = [(Q,)] * (1 if mod == 1 else 2)
-    if rm >= 4:                                   # one register + disp: EA 9
-        return [(EU, 1), *disp, (EU, 6 - len(disp))]
-    extra = 0 if rm in (0, 3) else 1              # two registers + disp: EA 11 / 12
-    return [(EU, 4 + extra), *disp, (EU, 5 - len(disp))]
+    # The displacement is taken after the base (+ index) is formed: at clock 5 for one register
+    # (EA 9), 7 for BX+SI/BP+DI (EA 11), 8 for BX+DI/BP+SI (EA 12).
+    lead = 3 if rm >= 4 else (5 if rm in (0, 3) else 6)
+    return [(EU, lead), *disp, (EU, 4 - len(disp))]
 
 
 def _is_mem(modrm: int) -> bool:
@@ -78,16 +75,22 @@ def _is_mem(modrm: int) -> bool:
 
 
 class _Accesses:
-    def __init__(self, facts: Facts):
-        self.items = list(facts.accesses)
-        self.i = 0
+    """The instruction's data accesses in order: each transfer asks whether its word is at an odd address.
 
-    def next(self, write: bool, width: int):
-        if self.i >= len(self.items):
-            return False
-        address, size, _ = self.items[self.i]
-        self.i += 1
-        return bool(address & 1) and width == 2
+    ``facts.accesses`` is either (address, size, write) triples (one
+    instruction observed on its own) or an object with ``it``, an iterator
+    of odd-word flags shared by a block's instructions.
+    """
+
+    def __init__(self, facts: Facts):
+        shared = getattr(facts.accesses, "it", None)
+        if shared is not None:
+            self.flags = shared
+        else:
+            self.flags = iter([bool(a & 1) and size == 2 for a, size, _ in facts.accesses])
+
+    def next(self, write: bool, width: int) -> bool:
+        return next(self.flags, False) and width == 2
 
 
 def schedule(raw: bytes, facts: Facts) -> list:
@@ -202,6 +205,8 @@ def schedule(raw: bytes, facts: Facts) -> list:
         return steps + [(Q,), *_ea_steps(modrm), rd(width), (EU, 4), wr(width)]
     if op == 0xD7:                                          # XLAT
         return steps + [(EU, 4), rd(1)]
+    if (op & 0xF0) == 0xA0 and (REP in raw[:i] or REPNE in raw[:i]):
+        raise Unscheduled(f"REP string instructions are not scheduled ({raw.hex()})")
     if op in (0xAA, 0xAB, 0xAC, 0xAD):                      # STOS, LODS (single)
         if op <= 0xAB:
             return steps + [(EU, 3), wr(width, last=False), (EU, 2)]
@@ -213,9 +218,9 @@ def schedule(raw: bytes, facts: Facts) -> list:
 
 def muldiv_clocks(reg: int, width: int, modrm: int, facts: Facts) -> int:
     """EU clocks of MUL/IMUL/DIV/IDIV from the operand values (the microcode's shift-and-add loop)."""
-    regs = facts.regs
-    src = regs.get("src", 0)
-    if reg == 4:                                           # MUL: base plus one clock per 1-bit of the multiplier
-        ones = bin(src & (0xFF if width == 1 else 0xFFFF)).count("1")
+    if reg == 4:                                           # MUL: one clock per 1-bit of the accumulator
+        ax = facts.regs.get("ax", 0xFFFF)                  # unknown: the worst case
+        ones = bin(ax & (0xFF if width == 1 else 0xFFFF)).count("1")
         return (70 if width == 1 else 118) + ones
-    raise Unscheduled("IMUL/DIV/IDIV schedules are not modelled")
+    # IMUL/DIV/IDIV: the published maximum (Table 2-21, register forms).
+    return {5: (98, 154), 6: (90, 162), 7: (112, 184)}[reg][0 if width == 1 else 1]

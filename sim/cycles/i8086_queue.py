@@ -1,0 +1,131 @@
+"""Cores ``i8086`` and ``i8088``: clocks from the bus-interface-unit model, state carried across instructions.
+
+What it owns: the :class:`CycleModel` face of :mod:`sim.cycles.i8086_biu`
+(the queue and bus state machine) and :mod:`sim.cycles.i8086_schedule`
+(each instruction's EU schedule).  It is *stateful*: the queue contents,
+the bus cycle under way and the prefetch decisions pending when a block
+ends are the next block's starting state, so the harness caches a block's
+cost per (block, bus-unit state at entry, the facts that change its
+schedule) and walks the executed blocks in order.
+
+Checked against real silicon: tests/test_sst8086.py replays SingleStepTests
+8086 v1 (a real P80C86A-2, clock-by-clock bus traces) through this model;
+docs/performance.md records the exact-match rates.  The 8088 uses the same
+EU schedules with a 4-byte queue and an 8-bit bus; no 8088 trace is checked
+here.
+
+What it leaves out: DRAM refresh, interrupts; IMUL/DIV/IDIV at the
+published maximum of their range (MUL follows its operand, see
+:func:`sim.cycles.i8086_schedule.muldiv_clocks`); REP string instructions
+and shifts by CL are not scheduled (the kernels use neither) and are
+refused with a clear error.  Wait states only as the fixed counts given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .base import CycleModel
+from .i8086_biu import I8086_BUS, I8088_BUS, BusGeometry, BusState, run
+from .i8086_schedule import Facts, Unscheduled, schedule
+
+SOURCE = ("bus-unit simulation: Intel 8086/8088 data sheets (T-states, queue sizes, bus widths); "
+          "queue and arbitration rules after reenigne's 8088 cycle-exact notes and MartyPC; EU schedules "
+          "from the 8086 microcode; held against SingleStepTests 8086 v1 real-chip traces")
+OMITS = "DRAM refresh, interrupts; IMUL/DIV/IDIV at the published maximum; REP strings and shifts by CL unscheduled"
+
+
+class I8086QueueModel(CycleModel):
+    """Queue-accurate clocks of an 8086 (16-bit bus, 6-byte queue) or 8088 (8-bit bus, 4-byte queue)."""
+
+    target = "i8086"
+    source = SOURCE
+    omits = OMITS
+    stateful = True
+
+    def __init__(self, core: str, geometry: BusGeometry):
+        self.core = core
+        self.geometry = geometry
+        # Word parity matters on the 8086 only: every 8088 word is two byte cycles wherever it is.
+        self.needs_memory = geometry.bus_bytes == 2
+
+    def with_wait_states(self, code: int, data: int) -> "I8086QueueModel":
+        return I8086QueueModel(self.core, replace(self.geometry, code_wait=code, data_wait=data))
+
+    def initial_state(self) -> BusState:
+        """A call starts as after a far transfer of control: queue empty, a fetch of the entry point starting."""
+        return BusState(queue=0, next_t1=2, next_code=True, idle_since=-100)
+
+    def instruction_cycles(self, insn, *, taken: bool, prev) -> int:
+        """Clocks of one instruction started from an empty queue (no state: for callers that have none)."""
+        facts = Facts(taken=taken, target_odd=False)
+        return self.run_instruction(bytes(insn.bytes), facts, self.initial_state())[0]
+
+    def register_dependent(self, insn) -> tuple[str, ...]:
+        raw = bytes(insn.bytes)
+        op = _opcode(raw)
+        if op == 0x99:
+            return ("ax",)
+        if op in (0xF6, 0xF7) and len(raw) > raw.index(op) + 1 and ((raw[raw.index(op) + 1] >> 3) & 7) in (4, 5):
+            return ("ax",)
+        return ()
+
+    def register_facts(self, insn, values: dict[str, int]) -> dict[str, int]:
+        """The part of the register values the schedule depends on (keeps the block cache small)."""
+        ax = values["ax"]
+        if _opcode(bytes(insn.bytes)) == 0x99:
+            return {"ax": ax & 0x8000}
+        width_mask = 0xFFFF if _opcode(bytes(insn.bytes)) & 1 else 0xFF
+        return {"ax": (1 << bin(ax & width_mask).count("1")) - 1}   # same popcount, canonical
+
+    def run_instruction(self, raw: bytes, facts: Facts, state: BusState):
+        """(clocks, queue wait, bus wait, state after) of one instruction."""
+        try:
+            steps = schedule(raw, facts)
+        except Unscheduled as exc:
+            raise Unscheduled(f"{self.core}: {exc}") from None
+        result = run(steps, self.geometry, state)
+        return result.clocks, result.queue_wait, result.bus_wait, result.state
+
+    def run_block(self, insns, *, next_address, end, odd_words, regs, state):
+        """Clocks of one executed block from ``state``; (total, per-instruction rows, state after).
+
+        ``odd_words``: for each data access of the block in order, whether it
+        was a word at an odd address; ``regs``: per instruction address, the
+        register values read just before it ran; ``next_address``: where
+        control went after the block (None past the end of the call).
+        """
+        rows = []
+        accesses = iter(odd_words)
+        total = 0
+        for i, insn in enumerate(insns):
+            last = i == len(insns) - 1
+            taken = last and next_address is not None and next_address != end
+            facts = Facts(accesses=_Shared(accesses), taken=taken,
+                          target_odd=bool(next_address & 1) if taken else False,
+                          regs=regs.get(insn.address, {}))
+            clocks, queue_wait, bus_wait, state = self.run_instruction(bytes(insn.bytes), facts, state)
+            rows.append((clocks, queue_wait, bus_wait))
+            total += clocks
+        return total, rows, state
+
+
+class _Shared(list):
+    """A block's data-access parities, consumed in order by the instructions that made them."""
+
+    def __init__(self, it):
+        super().__init__()
+        self.it = it
+
+
+def _opcode(raw: bytes) -> int:
+    for b in raw:
+        if b not in (0x26, 0x2E, 0x36, 0x3E, 0xF0, 0xF2, 0xF3):
+            return b
+    return 0
+
+
+MODELS = {
+    "i8086": I8086QueueModel("i8086", I8086_BUS),
+    "i8088": I8086QueueModel("i8088", I8088_BUS),
+}
