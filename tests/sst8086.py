@@ -71,6 +71,19 @@ def _emulator():
     return _EMULATOR[0], _EMULATOR[1]
 
 
+def _canonical_encoding(uc, start: int, raw: list[int]) -> None:
+    """Rewrite ModRM reg bits the 8086 ignores (C6/C7 reg != 0, 8C/8E reg 4-7), which Unicorn refuses."""
+    i = 0
+    while raw[i] in (0x26, 0x2E, 0x36, 0x3E, 0xF0, 0xF2, 0xF3):
+        i += 1
+    op = raw[i]
+    if op in (0xC6, 0xC7, 0x8C, 0x8E) and i + 1 < len(raw):
+        modrm = raw[i + 1]
+        keep = 0 if op in (0xC6, 0xC7) else 3
+        fixed = (modrm & 0xC7) | (((modrm >> 3) & keep) << 3)
+        uc.mem_write((start + i + 1) & 0xFFFFF, bytes([fixed]))
+
+
 def observe(test: dict) -> Facts:
     """Run the test's instruction under Unicorn from its initial state; what it did."""
     init = test["initial"]
@@ -80,9 +93,10 @@ def observe(test: dict) -> Facts:
         uc.mem_write(address, bytes([value]))
     for name, value in init["regs"].items():
         uc.reg_write(_REGS[name], value)
+    start = (init["regs"]["cs"] << 4) + init["regs"]["ip"]
+    _canonical_encoding(uc, start, test["bytes"])
     uc.ctl_flush_tb()   # code bytes were rewritten: drop translations of the previous test's code
     regs = dict(init["regs"])
-    start = (init["regs"]["cs"] << 4) + init["regs"]["ip"]
     length = len(test["bytes"])
     try:
         uc.emu_start(start, 0, count=1)

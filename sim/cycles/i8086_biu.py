@@ -260,8 +260,11 @@ class _Sim:
             self.next_t1 = None                               # a fetch decided at T3 is aborted
             self.aborted = False
             return max(request + 3, self.idle_since + 3)
-        if self.next_t1 is not None and self.next_code:       # a fetch still in the address pipeline gives way
+        if self.next_t1 is not None and self.next_code:       # a fetch still in the address pipeline
+            committed = self.next_t1
             self.next_t1 = None
+            if request < committed:                           # aborted before its T1: the EU pays for it
+                return max(request + 3, self.idle_since + 3)
         return max(request + 2, self.idle_since + 3)
 
     def flush(self, odd: bool) -> None:

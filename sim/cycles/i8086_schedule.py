@@ -169,21 +169,21 @@ def schedule(raw: bytes, facts: Facts) -> list:
     if op == 0x8D and mem:                                  # LEA
         return steps + [(Q,), *_ea_steps(modrm), (EU, 2)]
     if op in (0xC4, 0xC5) and mem:                          # LES, LDS
-        return steps + [(Q,), *_ea_steps(modrm), rd(2), (EU, 2), rd(2), (EU, 2)]
+        return steps + [(Q,), *_ea_steps(modrm), rd(2), (EU, 4), rd(2)]
     if op in (0x80, 0x81, 0x83):                            # ALU r/m, imm
         reg = (modrm >> 3) & 7
         imm = 2 if op == 0x81 else 1
         if not mem:
             return steps + [(Q,)] + [(Q,)] * imm + ([] if imm == 2 else [(EU, 1)])
-        steps += [(Q,), *_ea_steps(modrm), rd(width), (EU, 4 if imm == 2 else 2)] + [(Q,)] * imm
-        if reg == 7:
-            return steps + [(EU, 1)]
-        return steps + ([] if imm == 2 else [(EU, 3)]) + [wr(width)]
+        steps += [(Q,), *_ea_steps(modrm), rd(width), (EU, 2)] + [(Q,)] * imm
+        if reg == 7:                                        # CMP: read only
+            return steps + [(EU, 1 if imm == 2 else 2)]
+        return steps + [(EU, 2 if imm == 2 else 3), wr(width)]
     if op in (0xC6, 0xC7):                                  # MOV r/m, imm
         imm = 2 if op == 0xC7 else 1
         if not mem:
             return steps + [(Q,)] + [(Q,)] * imm + [(EU, 1)]
-        return steps + [(Q,), *_ea_steps(modrm), (EU, 1)] + [(Q,)] * imm + [(EU, 2), wr(width)]
+        return steps + [(Q,), *_ea_steps(modrm), (EU, 2)] + [(Q,)] * imm + [(EU, 2), wr(width)]
     if op in (0xD0, 0xD1):                                  # shift/rotate by 1
         if not mem:
             return steps + [(Q,)]
