@@ -176,10 +176,6 @@ class _Sim:
                 self.bus_t1 = None
             if self.now >= until:
                 return
-            if (self.bus_t1 is None and self.next_t1 is not None and self.now >= self.next_t1 and self.next_code
-                    and self.next_b2b and self.upcoming is not None and self.upcoming - 2 <= self.now):
-                self.next_t1 = None           # the EU's claim arrives as the fetch would start: aborted
-                self.aborted = True
             if self.bus_t1 is None and self.next_t1 is not None and self.now >= self.next_t1:
                 code = self.next_code
                 self.next_t1 = None
