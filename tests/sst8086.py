@@ -84,6 +84,34 @@ def _canonical_encoding(uc, start: int, raw: list[int]) -> None:
         uc.mem_write((start + i + 1) & 0xFFFFF, bytes([fixed]))
 
 
+_REG8 = ("al", "cl", "dl", "bl", "ah", "ch", "dh", "bh")
+_REG16 = ("ax", "cx", "dx", "bx", "sp", "bp", "si", "di")
+
+
+def _mul_source(test: dict, accesses: list) -> int | None:
+    """The multiplier of a MUL/IMUL/DIV/IDIV (F6/F7 reg 4-7): a register's value or the bytes read."""
+    raw = test["bytes"]
+    i = 0
+    while raw[i] in (0x26, 0x2E, 0x36, 0x3E, 0xF0, 0xF2, 0xF3):
+        i += 1
+    if raw[i] not in (0xF6, 0xF7) or i + 1 >= len(raw) or ((raw[i + 1] >> 3) & 7) < 4:
+        return None
+    modrm, word = raw[i + 1], raw[i] & 1
+    regs = test["initial"]["regs"]
+    if modrm >> 6 == 3:
+        if word:
+            return regs[_REG16[modrm & 7]]
+        name = _REG8[modrm & 7]
+        value = regs[name[0] + "x"]
+        return value >> 8 if name[1] == "h" else value & 0xFF
+    ram = dict(test["initial"]["ram"])
+    reads = [a for a, size, write in accesses if not write]
+    if not reads:
+        return None
+    address = reads[0]
+    return ram.get(address, 0) | (ram.get((address + 1) & 0xFFFFF, 0) << 8 if word else 0)
+
+
 def observe(test: dict) -> Facts:
     """Run the test's instruction under Unicorn from its initial state; what it did."""
     init = test["initial"]
@@ -91,6 +119,8 @@ def observe(test: dict) -> Facts:
     accesses.clear()
     for address, value in init["ram"]:
         uc.mem_write(address, bytes([value]))
+        if address < 0x1_0000:   # the 8086 wraps at 1 MiB; Unicorn does not: mirror the first 64 KiB above it
+            uc.mem_write(address + 0x10_0000, bytes([value]))
     for name, value in init["regs"].items():
         uc.reg_write(_REGS[name], value)
     start = (init["regs"]["cs"] << 4) + init["regs"]["ip"]
@@ -102,6 +132,7 @@ def observe(test: dict) -> Facts:
         uc.emu_start(start, 0, count=1)
     except unicorn.UcError:
         pass
+    regs["src"] = _mul_source(test, accesses)
     cs, ip = uc.reg_read(_REGS["cs"]), uc.reg_read(_REGS["ip"])
     after = (cs << 4) + ip
     taken = after != start + length

@@ -27,7 +27,7 @@ from dataclasses import replace
 
 from .base import CycleModel
 from .i8086_biu import I8086_BUS, I8088_BUS, BusGeometry, BusState, run
-from .i8086_schedule import Facts, Unscheduled, schedule
+from .i8086_schedule import Facts, Unscheduled, mul_facts, schedule
 
 SOURCE = ("bus-unit simulation: Intel 8086/8088 data sheets (T-states, queue sizes, bus widths); "
           "queue and arbitration rules after reenigne's 8088 cycle-exact notes and MartyPC; EU schedules "
@@ -62,21 +62,30 @@ class I8086QueueModel(CycleModel):
         return self.run_instruction(bytes(insn.bytes), facts, self.initial_state())[0]
 
     def register_dependent(self, insn) -> tuple[str, ...]:
+        """CWD: AX; MUL: AX and a register multiplier; REP STOS/LODS: CX."""
         raw = bytes(insn.bytes)
-        op = _opcode(raw)
+        op, i = _opcode(raw)
         if op == 0x99:
             return ("ax",)
-        if op in (0xF6, 0xF7) and len(raw) > raw.index(op) + 1 and ((raw[raw.index(op) + 1] >> 3) & 7) in (4, 5):
+        if op in (0xF6, 0xF7) and i + 1 < len(raw) and ((raw[i + 1] >> 3) & 7) == 4:
+            modrm = raw[i + 1]
+            if modrm >> 6 == 3:
+                return ("ax", (_REG16 if op & 1 else _REG8)[modrm & 7])
             return ("ax",)
+        if op in (0xAA, 0xAB, 0xAC, 0xAD) and any(p in (0xF2, 0xF3) for p in raw[:i]):
+            return ("cx",)
         return ()
 
     def register_facts(self, insn, values: dict[str, int]) -> dict[str, int]:
         """The part of the register values the schedule depends on (keeps the block cache small)."""
-        ax = values["ax"]
-        if _opcode(bytes(insn.bytes)) == 0x99:
-            return {"ax": ax & 0x8000}
-        width_mask = 0xFFFF if _opcode(bytes(insn.bytes)) & 1 else 0xFF
-        return {"ax": (1 << bin(ax & width_mask).count("1")) - 1}   # same popcount, canonical
+        raw = bytes(insn.bytes)
+        op, i = _opcode(raw)
+        if op == 0x99:
+            return {"ax": values["ax"] & 0x8000}
+        if op in (0xF6, 0xF7):
+            names = [n for n in values if n != "ax"]
+            return mul_facts(2 if op & 1 else 1, values["ax"], values[names[0]] if names else None)
+        return {"cx": values["cx"]}
 
     def run_instruction(self, raw: bytes, facts: Facts, state: BusState):
         """(clocks, queue wait, bus wait, state after) of one instruction."""
@@ -118,11 +127,16 @@ class _Shared(list):
         self.it = it
 
 
-def _opcode(raw: bytes) -> int:
-    for b in raw:
+_REG8 = ("al", "cl", "dl", "bl", "ah", "ch", "dh", "bh")
+_REG16 = ("ax", "cx", "dx", "bx", "sp", "bp", "si", "di")
+
+
+def _opcode(raw: bytes) -> tuple[int, int]:
+    """The opcode byte after any prefixes, and its index."""
+    for i, b in enumerate(raw):
         if b not in (0x26, 0x2E, 0x36, 0x3E, 0xF0, 0xF2, 0xF3):
-            return b
-    return 0
+            return b, i
+    return 0, len(raw)
 
 
 MODELS = {

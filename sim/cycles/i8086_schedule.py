@@ -183,7 +183,7 @@ def schedule(raw: bytes, facts: Facts) -> list:
         imm = 2 if op == 0xC7 else 1
         if not mem:
             return steps + [(Q,)] + [(Q,)] * imm + [(EU, 1)]
-        return steps + [(Q,), *_ea_steps(modrm), (EU, 2)] + [(Q,)] * imm + [(EU, 2), wr(width)]
+        return steps + [(Q,), *_ea_steps(modrm), (EU, 2)] + [(Q,)] * imm + [(EU, 1), wr(width)]
     if op in (0xD0, 0xD1):                                  # shift/rotate by 1
         if not mem:
             return steps + [(Q,)]
@@ -198,29 +198,68 @@ def schedule(raw: bytes, facts: Facts) -> list:
             clocks = muldiv_clocks(reg, width, modrm, facts)
             if not mem:
                 return steps + [(Q,), (EU, clocks - 2)]
-            return steps + [(Q,), *_ea_steps(modrm), rd(width), (EU, clocks - 2)]
+            return steps + [(Q,), *_ea_steps(modrm), rd(width), (EU, clocks - 1)]
     if op == 0xFE or (op == 0xFF and ((modrm >> 3) & 7) in (0, 1)):   # INC/DEC r/m
         if not mem:
             return steps + [(Q,), (EU, 1)]
         return steps + [(Q,), *_ea_steps(modrm), rd(width), (EU, 4), wr(width)]
     if op == 0xD7:                                          # XLAT
         return steps + [(EU, 4), rd(1)]
+    if op in (0xAA, 0xAB, 0xAC, 0xAD) and (REP in raw[:i] or REPNE in raw[:i]):
+        return steps + _rep_string(op, width, facts, rd, wr)
     if (op & 0xF0) == 0xA0 and (REP in raw[:i] or REPNE in raw[:i]):
-        raise Unscheduled(f"REP string instructions are not scheduled ({raw.hex()})")
+        raise Unscheduled(f"REP MOVS/CMPS/SCAS are not scheduled ({raw.hex()})")
     if op in (0xAA, 0xAB, 0xAC, 0xAD):                      # STOS, LODS (single)
         if op <= 0xAB:
-            return steps + [(EU, 3), wr(width, last=False), (EU, 2)]
-        return steps + [(EU, 3), rd(width), (EU, 3)]
+            return steps + [(EU, 2), wr(width, last=False), (EU, 2)]
+        return steps + [(EU, 2), rd(width), (EU, 3)]
     if op == 0x90:
         return steps + [(EU, 2)]
     raise Unscheduled(f"no 8086 execution schedule for opcode {op:#04x} ({raw.hex()})")
 
 
+def _rep_string(op: int, width: int, facts: Facts, rd, wr) -> list:
+    """REP STOS / REP LODS: CX repetitions of the transfer, the microcode's loop clocks between them.
+
+    The whole repetition is one schedule (CX read before the instruction); the
+    harness prices the instruction once, on its first entry.
+    """
+    count = facts.regs.get("cx", 0) & 0xFFFF
+    if count == 0:
+        return [(EU, 6)]
+    store = op in (0xAA, 0xAB)
+    # SI/DI step by the operand size, so every repetition's word has the first one's parity.
+    first = wr(width, last=False) if store else rd(width)
+    steps = [(EU, 9)]
+    for n in range(count):
+        if n:
+            steps.append((EU, 4 if store else 7))
+        steps.append(first)
+    return steps + [(EU, 3 if store else 6)]
+
+
+def mul_facts(width: int, ax: int, src: int | None) -> dict:
+    """What the MUL microcode's clock count depends on: the accumulator's 1-bits, and whether the
+    product's high half is zero (CF = OF = 0 costs one more step).  ``src`` None: unknown (assumed
+    nonzero high half)."""
+    mask = 0xFF if width == 1 else 0xFFFF
+    acc = ax & mask
+    high_zero = src is not None and ((acc * (src & mask)) >> (8 * width)) == 0
+    return {"ones": bin(acc).count("1"), "high_zero": int(high_zero)}
+
+
 def muldiv_clocks(reg: int, width: int, modrm: int, facts: Facts) -> int:
-    """EU clocks of MUL/IMUL/DIV/IDIV from the operand values (the microcode's shift-and-add loop)."""
-    if reg == 4:                                           # MUL: one clock per 1-bit of the accumulator
-        ax = facts.regs.get("ax", 0xFFFF)                  # unknown: the worst case
-        ones = bin(ax & (0xFF if width == 1 else 0xFFFF)).count("1")
-        return (70 if width == 1 else 118) + ones
-    # IMUL/DIV/IDIV: the published maximum (Table 2-21, register forms).
+    """EU clocks of MUL/IMUL/DIV/IDIV.
+
+    MUL follows its operands: the microcode shifts the accumulator right once
+    per bit and adds the multiplicand on each 1 (one clock), then clears CF/OF
+    when the high half is zero (one more): 69 + ones (+1) for 8 bits, 117 + ones
+    (+1) for 16 — this reproduces every register-operand MUL test of
+    SingleStepTests 8086.  IMUL/DIV/IDIV: the published maximum (Table 2-21).
+    """
+    if reg == 4:
+        regs = facts.regs
+        if "ones" not in regs:
+            regs = mul_facts(width, regs.get("ax", 0xFFFF), regs.get("src"))
+        return (69 if width == 1 else 117) + regs["ones"] + regs["high_zero"]
     return {5: (98, 154), 6: (90, 162), 7: (112, 184)}[reg][0 if width == 1 else 1]
