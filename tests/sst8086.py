@@ -81,7 +81,7 @@ def _canonical_encoding(uc, start: int, raw: list[int]) -> None:
         modrm = raw[i + 1]
         keep = 0 if op in (0xC6, 0xC7) else 3
         fixed = (modrm & 0xC7) | (((modrm >> 3) & keep) << 3)
-        uc.mem_write((start + i + 1) & 0xFFFFF, bytes([fixed]))
+        uc.mem_write(start + i + 1, bytes([fixed]))   # where Unicorn fetches it (past 1 MiB when CS:IP wraps)
 
 
 _REG8 = ("al", "cl", "dl", "bl", "ah", "ch", "dh", "bh")
@@ -108,8 +108,26 @@ def _mul_source(test: dict, accesses: list) -> int | None:
     reads = [a for a, size, write in accesses if not write]
     if not reads:
         return None
-    address = reads[0]
+    address = reads[0] & 0xFFFFF
     return ram.get(address, 0) | (ram.get((address + 1) & 0xFFFFF, 0) << 8 if word else 0)
+
+
+def _branches(test: dict) -> bool:
+    """A conditional transfer whose condition holds (it flushes the queue even when it lands on the next byte)."""
+    raw, regs = test["bytes"], test["initial"]["regs"]
+    i = 0
+    while raw[i] in (0x26, 0x2E, 0x36, 0x3E, 0xF0, 0xF2, 0xF3) and i + 1 < len(raw):
+        i += 1
+    op, flags, cx = raw[i], regs["flags"], regs["cx"]
+    cf, pf, zf, sf, of = (flags & 1), (flags >> 2) & 1, (flags >> 6) & 1, (flags >> 7) & 1, (flags >> 11) & 1
+    if 0x70 <= op <= 0x7F:
+        base = [of, cf, zf, cf | zf, sf, pf, sf ^ of, (sf ^ of) | zf][(op - 0x70) >> 1]
+        return bool(base ^ (op & 1))
+    if op == 0xE2:
+        return cx != 1
+    if op == 0xE3:
+        return cx == 0
+    return False
 
 
 def observe(test: dict) -> Facts:
@@ -135,7 +153,7 @@ def observe(test: dict) -> Facts:
     regs["src"] = _mul_source(test, accesses)
     cs, ip = uc.reg_read(_REGS["cs"]), uc.reg_read(_REGS["ip"])
     after = (cs << 4) + ip
-    taken = after != start + length
+    taken = after != start + length or _branches(test)
     return Facts(accesses=accesses, taken=taken, target_odd=bool(ip & 1), regs=regs)
 
 

@@ -259,7 +259,7 @@ class _Sim:
         if self.next_t1 is not None and self.next_code:       # a fetch still in the address pipeline
             committed = self.next_t1
             self.next_t1 = None
-            if request < committed:                           # aborted before its T1: the EU pays for it
+            if request == committed - 1:                      # met in the address pipeline: aborted, one clock lost
                 return max(request + 3, self.idle_since + 3)
         return max(request + 2, self.idle_since + 3)
 

@@ -182,7 +182,7 @@ def schedule(raw: bytes, facts: Facts) -> list:
     if op in (0xC6, 0xC7):                                  # MOV r/m, imm
         imm = 2 if op == 0xC7 else 1
         if not mem:
-            return steps + [(Q,)] + [(Q,)] * imm + [(EU, 1)]
+            return steps + [(Q,)] + [(Q,)] * imm
         return steps + [(Q,), *_ea_steps(modrm), (EU, 2)] + [(Q,)] * imm + [(EU, 1), wr(width)]
     if op in (0xD0, 0xD1):                                  # shift/rotate by 1
         if not mem:
