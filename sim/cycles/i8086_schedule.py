@@ -128,8 +128,8 @@ def schedule(raw: bytes, facts: Facts) -> list:
         if op & 2 or alu == 7:                              # to register, or CMP
             return steps + [(EU, 3)]
         return steps + [(EU, 5), wr(width)]
-    if op < 0x40 and (op & 7) in (4, 5):                    # ALU acc, imm
-        return steps + [(Q,)] * width + [(EU, 1 if width == 2 else 2)]
+    if op < 0x40 and (op & 7) in (4, 5):                    # ALU acc, imm: the immediate is taken at clock 2
+        return steps + [(EU, 1)] + [(Q,)] * width + ([] if width == 2 else [(EU, 1)])
     if 0x40 <= op <= 0x4F or op in (0x98, 0x9F):            # INC/DEC r16, CBW, LAHF
         return steps + [(EU, 1)]
     if op == 0x99:                                          # CWD: one clock more when AX is negative
