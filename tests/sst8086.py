@@ -142,6 +142,8 @@ def observe(test: dict) -> Facts:
     for name, value in init["regs"].items():
         uc.reg_write(_REGS[name], value)
     start = (init["regs"]["cs"] << 4) + init["regs"]["ip"]
+    # The instruction as Unicorn fetches it: consecutively, where IP would wrap within CS on the chip.
+    uc.mem_write(start, bytes(test["bytes"]))
     _canonical_encoding(uc, start, test["bytes"])
     uc.ctl_flush_tb()   # code bytes were rewritten: drop translations of the previous test's code
     regs = dict(init["regs"])
