@@ -159,11 +159,35 @@ def observe(test: dict) -> Facts:
     return Facts(accesses=accesses, taken=taken, target_odd=bool(ip & 1), regs=regs)
 
 
-def model_clocks(test: dict, geometry=I8086_BUS):
-    """(clocks, bus letters) the model predicts for one test."""
+_KINDS = {"CODE": "c", "MEMR": "r", "MEMW": "w", "IOR": "i", "IOW": "o"}
+
+
+def chip_cycles(test: dict) -> list[tuple[int, str]]:
+    """The chip's bus cycles: (clock of T1, kind) in order, kind c code / r w memory / i o I/O."""
+    return [(i, _KINDS[c[7]]) for i, c in enumerate(test["cycles"]) if c[8] == "T1"]
+
+
+def model_run(test: dict, geometry=I8086_BUS):
+    """(clocks, bus cycles) the model predicts for one test, bus cycles as in :func:`chip_cycles`."""
     facts = observe(test)
     steps = schedule(bytes(test["bytes"]), facts)
     state = full_queue(geometry, ip_odd=bool(test["initial"]["regs"]["ip"] & 1))
     result = run(steps, geometry, state)
-    letters = "".join(kind for t1, kind, _ in sorted(result.cycles))
-    return result.clocks, letters
+    clocks = len(test["cycles"])
+    return result.clocks, sorted((t1, kind) for t1, kind, _ in result.cycles if t1 < clocks)
+
+
+def mismatch(test: dict) -> str | None:
+    """None when the model's clock count and bus-cycle sequence equal the chip's; else what differs."""
+    clocks, cycles = model_run(test)
+    chip = chip_cycles(test)
+    if clocks == len(test["cycles"]) and cycles == chip:
+        return None
+    return (f"{test['name']} ({bytes(test['bytes']).hex()}, IP {test['initial']['regs']['ip']:#06x}): "
+            f"model {clocks} clocks {cycles}, chip {len(test['cycles'])} clocks {chip}")
+
+
+def fixture() -> dict[str, list[dict]]:
+    """The tests kept in the repository: a few of each opcode file."""
+    with gzip.open(FIXTURE / "fixture.json.gz", "rt") as f:
+        return json.load(f)["tests"]
