@@ -14,7 +14,7 @@ from pathlib import Path
 
 from torus_hw.errors import TorusInputError
 
-from .assembler import AssemblerError, _LD_EMULATION, _read_image
+from .assembler import AssemblerError, compile_flags, link_flags, read_image
 from .build import BuiltKernel
 from .checker import check_image
 from .spec import Kernel, KernelSpec, RowLayout
@@ -41,19 +41,14 @@ def build_c_baseline(target: Target | str, spec: KernelSpec, opt: str = "-O2") -
     with tempfile.TemporaryDirectory(prefix="torus-cc-") as tmp:
         work = Path(tmp)
         (work / C_SOURCE).write_text(c_source())
-        flags = ["-target", target.triple, *([f"-mcpu={target.cpu}"] if target.cpu else []),
-                 *(["-mno-relax"] if target.family == "riscv" else []),
-                 opt, "-g", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", *defines]
+        flags = [*compile_flags(target), opt, "-g", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", *defines]
         zig_cc = [sys.executable, "-m", "ziglang", "cc"]
         _run([*zig_cc, *flags, "-c", C_SOURCE, "-o", "kernel.o"], work)
         # The compiler's own assembly, kept for people (kernels/ in the demo).
         _run([*zig_cc, *flags, "-g0", "-S", C_SOURCE, "-o", "kernel.s"], work)
         asm = (work / "kernel.s").read_text()
-        _run([sys.executable, "-m", "ziglang", "ld.lld", "-m", _LD_EMULATION[target.triple],
-              f"-Ttext={target.link_base:#x}", f"--image-base={target.link_base:#x}", "--entry=0",
-              "--no-undefined", "-static", *(["--no-relax"] if target.family == "riscv" else []),
-              "kernel.o", "-o", "kernel.elf"], work)
-        image = _read_image(target, (work / "kernel.o").read_bytes(), (work / "kernel.elf").read_bytes())
+        _run([sys.executable, "-m", "ziglang", "ld.lld", *link_flags(target), "kernel.o", "-o", "kernel.elf"], work)
+        image = read_image(target, (work / "kernel.o").read_bytes(), (work / "kernel.elf").read_bytes())
     kernel = Kernel(spec=spec, target=target.name, asm=asm, layout=layout, variant=f"clang{opt}",
                     notes=[f"plain C ({C_SOURCE}) compiled by ziglang clang {opt}"])
     return BuiltKernel(target, kernel, image, check_image(target, image))

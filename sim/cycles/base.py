@@ -32,6 +32,9 @@ class CycleModel(ABC):
     # initial_state() and run_block(insns, next_address=, end=, odd_words=, regs=, state=) -> (total, rows, state),
     # and the harness caches per (block, state at entry, facts) and walks executions in order.
     stateful: bool = False
+    # The published figures the model claims, as (listing, total cycles, where the table says so):
+    # tests/test_cycle_models.py runs each listing through ``torus-hw cycles`` and compares.
+    published: tuple[tuple[str, int, str], ...] = ()
 
     @abstractmethod
     def instruction_cycles(self, insn, *, taken: bool, prev) -> int:
