@@ -324,9 +324,7 @@ def run(schedule, geometry: BusGeometry, state: BusState) -> Result:
             pass
         else:
             raise ValueError(f"unknown schedule op {op!r}")
-    end = sim.finish()
-    # The next instruction's opcode byte is taken at `end`: it is the next schedule's first op.
-    sim.queue += 1  # give it back: the next run's first Q takes it
+    end = sim.finish()   # the next instruction's first byte is in the queue: its schedule's first op takes it
     state = _rebase(sim, end)
     return Result(end, sim.queue_wait, sim.bus_wait, state, sim.cycles)
 
