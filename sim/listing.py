@@ -333,6 +333,9 @@ def _stateful_rows(run: "_Run") -> list[Row]:
     events = run.events
     for i, event in enumerate(events):
         insn = event.insn
+        if rows and rows[-1].address == insn.address and model.reenters(insn):
+            rows[-1].executions += 1     # a REP repetition: priced with the whole instruction on its first entry
+            continue
         nxt = events[i + 1].insn.address if i + 1 < len(events) else run.stop_at
         taken = nxt != insn.address + insn.size
         facts = Facts(accesses=_Shared(iter(event.odd_words)), taken=taken,

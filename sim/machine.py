@@ -446,6 +446,8 @@ class Machine:
         total = 0
         runs = self._executions(core)
         for j, (key, odd, regs) in enumerate(runs):
+            if j and self._reentry(model, runs[j - 1][0], key):
+                continue   # a REP repetition (Unicorn re-enters the instruction): priced on its first entry
             nxt = runs[j + 1][0][0] if j + 1 < len(runs) else None
             slot = (key, nxt, state, odd, regs)
             hit = cache.get(slot)
@@ -459,6 +461,13 @@ class Machine:
             total += hit[0]
             state = hit[1]
         return total
+
+    def _reentry(self, model, prev_key, key) -> bool:
+        """``key`` is a repeating instruction entered again straight after itself (the end of ``prev_key``)."""
+        insns = self._block(key).insns
+        before = self._block(prev_key).insns
+        return (len(insns) == 1 and bool(before) and before[-1].address == insns[0].address
+                and model.reenters(insns[0]))
 
     def _check_hooked(self, core: str, model, block: _Block) -> None:
         for insn in block.insns:

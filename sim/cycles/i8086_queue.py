@@ -76,6 +76,12 @@ class I8086QueueModel(CycleModel):
             return ("cx",)
         return ()
 
+    def reenters(self, insn) -> bool:
+        """A REP string instruction: Unicorn re-enters it once per repetition; its schedule covers them all."""
+        raw = bytes(insn.bytes)
+        op, i = _opcode(raw)
+        return (op & 0xF0) == 0xA0 and any(p in (0xF2, 0xF3) for p in raw[:i])
+
     def register_facts(self, insn, values: dict[str, int]) -> dict[str, int]:
         """The part of the register values the schedule depends on (keeps the block cache small)."""
         raw = bytes(insn.bytes)
