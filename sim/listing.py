@@ -38,6 +38,7 @@ ISA, a fault, an interrupt, more than :data:`MAX_STEPS` instructions) raise
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,10 +51,14 @@ from isa.targets import get_target
 from torus_hw.errors import TorusInputError
 
 from .cycles import get_model
+from .cycles.base import CycleModel
 from .machine import EXIT, STACK_TOP, X86_CS, X86_EXIT_IP, EmulatorFault, Machine, register_id
 
 MAX_STEPS = 1_000_000          # executed instructions before the listing is called stuck
 TIMEOUT_US = 60_000_000
+MAX_CODE_BYTES = 64 * 1024     # assembled .text: an 8086 code segment; ~16k instructions elsewhere
+# Directives whose literal count says, before assembling, how many bytes (or repetitions) a listing makes.
+_EXPANDING = re.compile(r"^\s*(?:\w+:\s*)*\.(rept|space|skip|zero|fill)\s+(0[xX][0-9a-fA-F]+|\d+)", re.M)
 STOP_MNEMONICS = {"hlt", "ebreak", "c.ebreak", "bkpt", "brk"}
 # The listing's own start state: real mode with every segment but CS at 0 and the
 # return IP at 0000:FFFE; flat targets with the stack pointer at STACK_TOP.
@@ -139,6 +144,33 @@ def estimate(core: str, source: str, *, model=None, name: str = "listing") -> Es
         raise type(exc)(message) from None
 
 
+def _check_expansion(source: str, prologue_lines: int) -> None:
+    """Refuse, before assembling, a directive whose literal count alone exceeds the code limit
+    (``.rept 5000000`` of an instruction would keep the assembler busy for minutes)."""
+    for m in _EXPANDING.finditer(source):
+        count = int(m.group(2), 0)
+        if count <= MAX_CODE_BYTES:
+            continue
+        if m.group(1) == "rept" and not _rept_emits(source[m.end():]):
+            continue
+        line = source.count("\n", 0, m.start()) + 1 + prologue_lines   # as the assembler would number it
+        what = "repetitions of code" if m.group(1) == "rept" else "bytes"
+        raise TorusInputError(f"kernel.S line {line}: .{m.group(1)} {count:,} makes more than {MAX_CODE_BYTES:,} "
+                              f"{what}; the estimator takes at most {MAX_CODE_BYTES:,} bytes of code")
+
+
+def _rept_emits(body: str) -> bool:
+    """The .rept body (up to .endr) holds at least one instruction or data directive."""
+    for raw in body.splitlines()[1:]:
+        text = re.sub(r"(#|//|;).*", "", raw).strip()
+        text = re.sub(r"^(\w+:\s*)+", "", text)
+        if text.lower().startswith(".endr"):
+            return False
+        if text:
+            return True
+    return False
+
+
 def _target_of(core: str, model):
     try:
         return get_target(model.target if model is not None else get_model(core).target)
@@ -153,7 +185,11 @@ def _estimate(core: str, source: str, model) -> Estimate:
         except ImportError:
             raise TorusInputError(f"core {core!r} is registered but its cycle model is not available yet") from None
     target = get_target(model.target)
+    _check_expansion(source, 0 if source.startswith(target.asm_prologue) else target.asm_prologue.count("\n"))
     image = assemble(target, source)
+    if len(image.text[1]) > MAX_CODE_BYTES:
+        raise TorusInputError(f"the listing assembles to {len(image.text[1]):,} bytes of code; "
+                              f"the estimator takes at most {MAX_CODE_BYTES:,}")
     check_image(target, image)
     run = _Run(model, target, image)
     run.execute()
@@ -180,6 +216,7 @@ class _Run:
         self.blocks = 0
         self.stop_at: int | None = None       # address (as capstone sees it) where execution ended
         self.failure: str | None = None
+        self.failed_insn = None               # the executed instruction a failure names, when not the PC's
         self._decoded: dict[int, object] = {}
 
     # --- setup and execution ------------------------------------------------------
@@ -209,22 +246,33 @@ class _Run:
         uc.hook_add(unicorn.UC_HOOK_INTR, self._on_interrupt)
         if self.model.needs_memory:
             uc.hook_add(unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE, self._on_memory)
+        started = time.monotonic()
         try:
             uc.emu_start(begin, until, timeout=TIMEOUT_US)
         except unicorn.UcError as exc:
             raise self._fault(str(exc)) from None
         if self.failure:
-            raise self._fault(self.failure)
+            raise self._fault(self.failure, at=self.failed_insn)
         if self.stop_at is None:
             if self.machine._pc() != until:
-                raise self._fault(f"stopped before the end of the listing (time limit {TIMEOUT_US // 1_000_000} s)")
+                elapsed = time.monotonic() - started
+                if elapsed >= TIMEOUT_US / 1e6 * 0.99:
+                    raise self._fault(f"stopped before the end of the listing (time limit {TIMEOUT_US // 1_000_000} s)")
+                last = self.events[-1].insn if self.events else None
+                raise self._fault("the emulator halted here after "
+                                  f"{elapsed:.1f} s (an instruction that waits for an interrupt, such as WFI or "
+                                  "WFE, or one Unicorn stops on); the estimator raises no interrupts", at=last)
             self.stop_at = self.exit_shown   # a return: elsewhere than any fall-through, so priced as taken
 
-    def _fault(self, why: str) -> EmulatorFault:
-        pc = self.machine._pc()
-        shown = self._shown(pc)
-        insn = self._decode(pc) if self.uc is not None else None
-        text = f" ({insn.mnemonic} {insn.op_str})".rstrip() if insn is not None else ""
+    def _fault(self, why: str, at=None) -> EmulatorFault:
+        """A one-line error naming where the listing stopped: ``at`` (an executed instruction), else the PC."""
+        if at is not None:
+            shown, insn = at.address, at
+        else:
+            pc = self.machine._pc()
+            shown = self._shown(pc)
+            insn = self._decode(pc) if self.uc is not None else None
+        text = f" ({insn.mnemonic} {insn.op_str}".rstrip() + ")" if insn is not None else ""
         line = self.image.lines.get(shown)
         where = f", kernel.S line {line}" if line is not None else ""
         return EmulatorFault(f"{self.model.core}: listing stopped at {shown:#x}{text}{where}: {why}")
@@ -283,7 +331,13 @@ class _Run:
 
     def _on_interrupt(self, uc, number, _user) -> None:
         self.failure = f"interrupt/exception {number} raised (the estimator runs no handlers)"
+        # The PC has already moved past a trapping instruction (SVC, INT): name the one that raised it.
+        if self.events and not self._pc_is_at(self.events[-1].insn):
+            self.failed_insn = self.events[-1].insn
         uc.emu_stop()
+
+    def _pc_is_at(self, insn) -> bool:
+        return self._shown(self.machine._pc()) == insn.address
 
     # --- pricing ----------------------------------------------------------------------
 
@@ -292,7 +346,8 @@ class _Run:
             return self._price_stateful()
         model = self.model
         costs = [0] * len(self.events)
-        # Split the executed stream into the blocks Unicorn ran, then price each block.
+        priced: dict[tuple, list[int]] = {}   # (instruction addresses, before, taken) → per-instruction cycles
+        # Split the executed stream into the blocks Unicorn ran, then price each distinct block once.
         start = 0
         while start < len(self.events):
             stop = start + 1
@@ -303,12 +358,11 @@ class _Run:
             nxt = self.events[stop].insn.address if stop < len(self.events) else self.stop_at
             last = insns[-1]
             taken = nxt != last.address + last.size
-            done = 0
-            for j in range(len(insns)):
-                upto = model.block_cycles(insns[:j + 1], taken_last=taken if j == len(insns) - 1 else False,
-                                          before=before)
-                costs[start + j] = upto - done
-                done = upto
+            key = (tuple(i.address for i in insns), before.address if before is not None else None, taken)
+            split = priced.get(key)
+            if split is None:
+                split = priced[key] = _split_block(model, insns, taken, before)
+            costs[start:stop] = split
             start = stop
         rows: list[Row] = []
         for event, cost in zip(self.events, costs):
@@ -320,6 +374,27 @@ class _Run:
                 continue
             rows.append(Row(insn.address, f"{insn.mnemonic} {insn.op_str}".strip(), cycles))
         return Estimate(model.core, self.target.name, rows, sum(r.cycles for r in rows), model.source, model.omits)
+
+
+def _split_block(model, insns, taken: bool, before) -> list[int]:
+    """Per-instruction cycles of one executed block, adding up to the model's block total.
+
+    A model that prices instructions one by one (the default ``block_cycles``) is
+    asked once per instruction; one that prices whole blocks (a pipeline
+    scoreboard) is asked for each prefix, and the figures are the differences.
+    """
+    if type(model).block_cycles is CycleModel.block_cycles:
+        out, prev = [], before
+        for j, insn in enumerate(insns):
+            out.append(model.block_cycles([insn], taken_last=taken and j == len(insns) - 1, before=prev))
+            prev = insn
+        return out
+    out, done = [], 0
+    for j in range(len(insns)):
+        upto = model.block_cycles(insns[:j + 1], taken_last=taken if j == len(insns) - 1 else False, before=before)
+        out.append(upto - done)
+        done = upto
+    return out
 
 
 def _stateful_rows(run: "_Run") -> list[Row]:
