@@ -28,10 +28,13 @@ def run(args) -> int:
 
     from sim.bench import bench, plot
 
-    from ..codes import atomic_write, check_writable
+    from ..output import atomic_write, check_output_file
 
+    from ..option_limits import check_bench_options
+
+    check_bench_options(args.rows, args.queries, args.dims)  # before building a database of that size
     if args.plot:
-        check_writable(args.plot)  # a bad --plot is refused before the bench, not after it
+        check_output_file(args.plot)  # a bad --plot is refused before the bench, not after it
     console = Console(stderr=True)
     from isa.targets import TARGETS
 
