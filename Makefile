@@ -3,6 +3,7 @@
 #   make test   - the whole test suite (bounded: < 20 min on 2 cores)
 #   make test-long  - the long cross-check campaign (not in CI)
 #   make synth-deps - the optional YoWASP synthesis tools
+#   make test-ibex  - the Ibex model against the Ibex RTL (needs IBEX_ROOT, Verilator, FuseSoC)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # CPU wheel, while an unpinned install would fetch a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-long synth-deps bench clean
+.PHONY: demo test test-long test-ibex synth-deps bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ test: $(STAMP)
 
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
+
+# IBEX_ROOT: a lowRISC Ibex checkout; the simple system is built there once (FuseSoC + Verilator, minutes).
+test-ibex: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -p no:cacheprovider -m ibex_rtl -rs tests/test_ibex_rtl.py
 
 synth-deps: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,synth]"

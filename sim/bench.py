@@ -19,7 +19,7 @@ from isa.spec import KernelSpec
 from isa.targets import TARGETS, get_target
 from torus_hw.errors import TorusInputError
 
-from .cycles import cores_for
+from .cycles import cores_for, supports_wait_states
 from .search_run import run_search
 
 DEFAULT_DIMS = (8, 16, 32, 64)
@@ -46,6 +46,7 @@ class BenchRow:
     ratio: float
     goal: float | None
     mismatches: int
+    wait_states: str = "zero"   # the memory system the cycles were priced with (--wait-states)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -64,7 +65,7 @@ def build_baseline(target: str, spec: KernelSpec):
 
 
 def bench(targets=None, dims=DEFAULT_DIMS, *, rows: int = 1000, queries: int = 3, seed: int = 0,
-          progress=None) -> list[BenchRow]:
+          progress=None, wait_states=None) -> list[BenchRow]:
     targets = list(TARGETS) if not targets else targets
     for t in targets:
         get_target(t)
@@ -81,7 +82,9 @@ def bench(targets=None, dims=DEFAULT_DIMS, *, rows: int = 1000, queries: int = 3
             fast = build_kernel(target, spec)
             base = build_baseline(t, spec)
             for core in cores_for(t):
-                runs = [run_search(t, db, qs, bits=8, metric="l1", k=1, core=core, built=b) for b in (fast, base)]
+                ws = wait_states if wait_states and supports_wait_states(core) else None  # others: zero, said so
+                runs = [run_search(t, db, qs, bits=8, metric="l1", k=1, core=core, built=b, wait_states=ws)
+                        for b in (fast, base)]
                 mine, theirs = runs
                 cycles, base_cycles = mine.mean("cycles"), theirs.mean("cycles")
                 out.append(BenchRow(
@@ -90,7 +93,8 @@ def bench(targets=None, dims=DEFAULT_DIMS, *, rows: int = 1000, queries: int = 3
                     cycles_per_row_dim=cycles / (rows * d), baseline=baseline_name(t),
                     baseline_code_bytes=base.code_bytes, baseline_cycles=base_cycles,
                     ratio=base_cycles / cycles, goal=GOALS.get(t) if d == 16 else None,
-                    mismatches=mine.mismatches + theirs.mismatches))
+                    mismatches=mine.mismatches + theirs.mismatches,
+                    wait_states=ws.describe() if ws else "zero"))
             if progress:
                 progress()
     return out

@@ -33,7 +33,7 @@ from isa.targets import TARGETS
 from torus_hw.codes import TorusCodes, atomic_write
 
 from .bench import baseline_name, build_baseline
-from .cycles import cores_for
+from .cycles import cores_for, supports_wait_states
 from .search_run import RTL, SearchRun, run_search, select_queries
 
 RTL_LANES = 8
@@ -51,6 +51,7 @@ class DemoSettings:
     baseline_queries: int = 10
     rtl_queries: int | None = None
     rtl_top5_queries: int = 40
+    wait_states: object = None   # a sim.cycles.base.WaitStates for the cores that model them (None: zero)
 
     def __post_init__(self):
         if self.quick:
@@ -153,19 +154,21 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
         tick = lambda: progress.advance(task)  # noqa: E731
         for name, target in TARGETS.items():
             cores = cores_for(name)  # the 8086 target is priced as an 8086 and an 8088 in the same runs
+            ws = settings.wait_states if settings.wait_states and all(map(supports_wait_states, cores)) else None
+            ws_flag = f" --wait-states {ws.describe()}" if ws else ""
             progress.update(task, description=f"{name}: top-1")
             spec1 = KernelSpec("search", "l1", codes.bits, codes.dims, 1)
             built1 = build_kernel(target, spec1, workdir=out / "kernels" / name)
             _write_text(out / "kernels" / name / "kernel.h", built1.kernel.header())
             top1 = run_search(name, db, qs, bits=codes.bits, metric="l1", k=1, query_ids=top1_ids, built=built1,
-                              extra_cores=cores, progress=tick)
+                              extra_cores=cores, progress=tick, wait_states=ws)
             progress.update(task, description=f"{name}: top-5")
             spec5 = KernelSpec("search", "l1", codes.bits, codes.dims, 5)
             top5 = run_search(name, db, qs, bits=codes.bits, metric="l1", k=5, query_ids=top5_ids,
                               built=build_kernel(target, spec5), progress=tick)
             progress.update(task, description=f"{name}: baseline")
             base = run_search(name, db, qs, bits=codes.bits, metric="l1", k=1, query_ids=base_ids,
-                              built=build_baseline(name, spec1), extra_cores=cores, progress=tick)
+                              built=build_baseline(name, spec1), extra_cores=cores, progress=tick, wait_states=ws)
             got_p1, ref_p1 = _p_at_1(top1, ylab_db, ylab_q)
             on_sample = top1.queries[: len(base_ids)]  # base_ids is the head of top1_ids
             for core in cores:
@@ -176,7 +179,7 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
                     kernel_cycles_on_baseline_sample=float(np.mean([q.cycles_by_core[core] for q in on_sample])),
                     mismatches=top1.mismatches + top5.mismatches + base.mismatches, p_at_1=got_p1,
                     reference_p_at_1=ref_p1,
-                    command=f"torus-hw run --target {name} --core {core} --codes {codes_path} --k 1 --json"))
+                    command=f"torus-hw run --target {name} --core {core} --codes {codes_path} --k 1{ws_flag} --json"))
         progress.update(task, description=f"rtl ({RTL_LANES} lanes): top-1")
         rtl1 = run_search(RTL, db, qs, bits=codes.bits, metric="l1", k=1, query_ids=rtl_ids, lanes=RTL_LANES,
                           progress=tick)
@@ -194,7 +197,8 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
     meta = {"settings": train_settings.to_dict(), "evaluation": p1, "checkpoint_p_at_1": ckpt.p_at_1,
             "rows": len(db), "dims": codes.dims, "queries": len(qs), "seconds": time.perf_counter() - started,
             "top1_queries": len(top1_ids), "top5_queries": len(top5_ids), "baseline_queries": len(base_ids),
-            "rtl_queries": len(rtl_ids), "rtl_top5_queries": len(rtl5_ids), "quick": settings.quick}
+            "rtl_queries": len(rtl_ids), "rtl_top5_queries": len(rtl5_ids), "quick": settings.quick,
+            "wait_states": settings.wait_states.describe() if settings.wait_states else "zero"}
     return rows, meta
 
 
@@ -253,8 +257,12 @@ def write_report(out: Path, rows: list[DemoRow], meta: dict) -> None:
     lines += ["", "Cycles come from each core's published-timing model in `sim/cycles/` (see each model's "
               "docstring for its source and what it leaves out); the RTL unit's are cycle-accurate simulation "
               "from query load to the last result.", "",
+              *([f"Memory wait states `{meta['wait_states']}` on the Cortex-M0/M4, Ibex and 8086/8088 models "
+                 "(the U54 and Cortex-A55 models assume caches that hit, and are priced as before).", ""]
+                if meta.get("wait_states", "zero") != "zero" else []),
               "![cycles per query](cycles_per_query.png)", "", "![P@1 by precision](p_at_1_by_precision.png)", "",
-              "## Reproduce", "", "```sh", "torus-hw demo --out DIR" + (" --quick" if meta["quick"] else ""),
+              "## Reproduce", "", "```sh", "torus-hw demo --out DIR" + (" --quick" if meta["quick"] else "")
+              + (f" --wait-states {meta['wait_states']}" if meta.get("wait_states", "zero") != "zero" else ""),
               *[r.command for r in rows], "```", "",
               "Files: `model.pt` (checkpoint), `codes.npz` (codes file), `torus_db.h` (database codes for firmware), "
               "`kernels/<target>/kernel.{S,o,h}`, `kernels/rtl/torus_search_unit.v`.", "",

@@ -112,7 +112,8 @@ class _Event:
     regs: dict = None          # stateful models: the register facts the schedule needs
 
 
-def estimate_file(core: str, path: str | Path) -> Estimate:
+def estimate_file(core: str, path: str | Path, *, wait_states=None) -> Estimate:
+    model = None if not wait_states else get_model(core, wait_states=wait_states)  # refused before any work
     path = Path(path)
     if path.is_dir():
         raise TorusInputError(f"{path} is a folder, not a listing file")
@@ -122,7 +123,7 @@ def estimate_file(core: str, path: str | Path) -> Estimate:
         source = path.read_text()
     except UnicodeDecodeError:
         raise TorusInputError(f"{path}: not a text file") from None
-    return estimate(core, source, name=path.name)
+    return estimate(core, source, name=path.name, model=model)
 
 
 def estimate(core: str, source: str, *, model=None, name: str = "listing") -> Estimate:

@@ -132,7 +132,8 @@ class _Block:
 class Machine:
     """One Unicorn instance for one target with one image loaded."""
 
-    def __init__(self, target: Target, image: Image, *, count: bool = True, cores: tuple[str, ...] | None = None):
+    def __init__(self, target: Target, image: Image, *, count: bool = True, cores: tuple[str, ...] | None = None,
+                 wait_states=None):
         self.target = target
         self.image = image
         emulator = target.emulator
@@ -141,7 +142,7 @@ class Machine:
         self.real_mode = emulator.memory == "real-mode"
         self.region = REAL_MODE if self.real_mode else FLAT
         self.cores = tuple(cores_for(target.name) if cores is None else cores) if count else ()
-        self.models = {core: get_model(core) for core in self.cores}
+        self.models = {core: get_model(core, wait_states=wait_states) for core in self.cores}
         self.uc = unicorn.Uc(resolve(unicorn, emulator.unicorn_arch), resolve(unicorn, emulator.unicorn_mode))
         if emulator.unicorn_cpu is not None:
             self.uc.ctl_set_cpu_model(resolve(unicorn_constants(target)[0], emulator.unicorn_cpu))

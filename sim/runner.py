@@ -45,11 +45,12 @@ class DistanceAnswer:
 class KernelRunner:
     """One machine for one built kernel; load a database once, query many times."""
 
-    def __init__(self, built: BuiltKernel, *, count: bool = True, cores: tuple[str, ...] | None = None):
+    def __init__(self, built: BuiltKernel, *, count: bool = True, cores: tuple[str, ...] | None = None,
+                 wait_states=None):
         self.built = built
         self.spec = built.kernel.spec
         self.layout = built.kernel.layout
-        self.machine = Machine(built.target, built.image, count=count, cores=cores)
+        self.machine = Machine(built.target, built.image, count=count, cores=cores, wait_states=wait_states)
         self.region = self.machine.region
         self.rows = 0
 

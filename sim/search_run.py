@@ -19,7 +19,7 @@ from isa.targets import get_target
 from torus_hw import reference
 from torus_hw.errors import TorusInputError
 
-from .cycles import cores_for
+from .cycles import cores_for, get_model
 from .runner import KernelRunner
 
 RTL = "rtl"
@@ -48,6 +48,7 @@ class SearchRun:
     code_bytes: int | None = None
     variant: str | None = None
     mismatched: list[int] = field(default_factory=list)
+    wait_states: object = None              # the sim.cycles.base.WaitStates the cycles were priced with
 
     @property
     def mismatches(self) -> int:
@@ -71,6 +72,7 @@ class SearchRun:
         return {
             "target": self.target, "core": self.core, "bits": self.bits, "metric": self.metric,
             "dims": self.dims, "k": self.k, "mismatches": self.mismatches,
+            "wait_states": self.wait_states.describe() if self.wait_states else "zero",
             "queries": [{"indices": q.indices, "distances": q.distances, "instructions": q.instructions,
                          "cycles": q.cycles} for q in self.queries],
         }
@@ -89,12 +91,19 @@ def select_queries(n_queries: int, limit: int | None, seed: int | None = None) -
 
 def run_search(target: str, database: np.ndarray, queries: np.ndarray, *, bits: int, metric: str, k: int,
                query_ids: list[int] | None = None, core: str | None = None, variant: str | None = None,
-               lanes: int | None = None, progress=None, built=None, extra_cores: tuple[str, ...] = ()) -> SearchRun:
+               lanes: int | None = None, progress=None, built=None, extra_cores: tuple[str, ...] = (),
+               wait_states=None) -> SearchRun:
     """Search ``queries[query_ids]`` on one backend and compare with the reference.
 
     Cycles are reported for ``core`` (default: the target's); ``extra_cores``
-    are priced in the same run (one execution, several cycle models).
+    are priced in the same run (one execution, several cycle models);
+    ``wait_states`` (a :class:`sim.cycles.base.WaitStates`) prices them with
+    that memory system.
     """
+    if wait_states and target == RTL:
+        raise TorusInputError("--wait-states prices the CPU targets' memory, not --target rtl")
+    if wait_states:  # a core that cannot price them is refused before any work
+        get_model(core or get_target(target).default_core, wait_states=wait_states)
     query_ids = list(range(len(queries))) if query_ids is None else query_ids
     chosen = queries[query_ids]
     expected = reference.search(chosen, database, bits=bits, metric=metric, k=k)
@@ -111,7 +120,7 @@ def run_search(target: str, database: np.ndarray, queries: np.ndarray, *, bits: 
                 raise TorusInputError(f"core {c!r} does not run target {target}; choose one of {', '.join(cores)}")
         if built is None:
             built = build_kernel(t, KernelSpec("search", metric, bits, int(database.shape[1]), k), variant=variant)
-        runner = KernelRunner(built, cores=tuple(dict.fromkeys((core_name, *extra_cores))))
+        runner = KernelRunner(built, cores=tuple(dict.fromkeys((core_name, *extra_cores))), wait_states=wait_states)
         runner.load_database(database)
         results = []
         for q in chosen:
@@ -122,7 +131,7 @@ def run_search(target: str, database: np.ndarray, queries: np.ndarray, *, bits: 
                 progress()
         code_bytes, variant_name = built.code_bytes, built.kernel.variant
     run = SearchRun(target, core_name, bits, metric, int(database.shape[1]), k, results, query_ids, expected,
-                    code_bytes, variant_name)
+                    code_bytes, variant_name, wait_states=wait_states or None)
     for i, q in enumerate(results):
         if q.indices != expected[0][i].tolist() or q.distances != expected[1][i].tolist():
             run.mismatched.append(i)

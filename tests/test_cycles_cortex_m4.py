@@ -56,6 +56,11 @@ def price(body: str, taken_last: bool = False) -> int:
     (" pop {r4, r5, r6, r7}", 5), (" pop {r4, r5, r6, pc}", 5 + P),
     # Branches: 1 + P taken, 1 when a conditional branch falls through.
     (" bx lr", 1 + P),
+    # "1 or 2" special-register and interrupt-mask moves, priced at the bound; barriers 1 + B
+    (" mrs r0, primask", 2), (" msr basepri, r0", 2), (" cpsid i", 2),
+    (" dmb", 1), (" dsb", 1), (" isb", 1 + P),
+    # 3.3.1: LDR PC "at least five", TBB/TBH "at least six"
+    (" ldr pc, [r0]", 5), (" tbb [r0, r1]", 6),
 ])
 def test_table_3_1_figures(body, cycles):
     assert price(body, taken_last=True) == cycles

@@ -43,12 +43,22 @@ def models() -> dict:
     return {core: model for core, (_, model) in _registry().items()}
 
 
-def get_model(core: str):
-    """The cycle model for ``core``; a clear error when unknown."""
+def get_model(core: str, *, wait_states=None):
+    """The cycle model for ``core``; a clear error when unknown.
+
+    ``wait_states`` (a :class:`sim.cycles.base.WaitStates`; None or zero: the
+    zero-wait model) gives a copy priced with that memory system.
+    """
     registry = _registry()
     if core not in registry:
         raise TorusInputError(f"unknown core {core!r}; choose one of {', '.join(registry)}")
-    return registry[core][1]
+    model = registry[core][1]
+    return model if wait_states is None else model.with_wait_states(wait_states)
+
+
+def supports_wait_states(core: str) -> bool:
+    """Does ``core``'s model price memory wait states?"""
+    return get_model(core).supports_wait_states
 
 
 def available_cores() -> list[str]:

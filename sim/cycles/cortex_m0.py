@@ -15,7 +15,7 @@ STR/STRB/STRH                                                   2
 LDM, STM                                                        1 + N
 PUSH                                                            1 + N
 POP                                                             1 + N
-POP including PC ("pop and return")                             3 + N
+POP including PC ("pop and return")                             4 + N
 B<cc>                                                           1 not taken, 3 taken
 B (unconditional)                                               3
 BL                                                              4
@@ -23,15 +23,23 @@ BX, BLX                                                         3
 MRS, MSR, DMB, DSB, ISB                                         4
 ==========================================================  ===========
 
-N is the number of registers in the list (for POP with PC, PC counts as one
-of them).  The multiplier is a synthesis option of the M0: the fast
+N is the number of registers in the list; for "pop and return" the table's
+``4 + N`` counts the low registers only (the PC load's extra cycles are the
+branch's refill: ``POP {r4, pc}`` is 1 + 2 transfers + 2 refill = 5, in line
+with B's 3 = 1 + 2), which the model computes as 3 + the registers
+including PC.  MRS, MSR, DMB, DSB and ISB are 4 and BL 4, as printed;
+CPSID/CPSIE, SEV, YIELD and NOP 1.
+
+Wait states (:class:`sim.cycles.base.WaitStates`): the M0 has one AHB-Lite
+bus for code and data, so each 32-bit fetch costs ``code`` more cycles and
+each data transfer (one per register of LDM/STM/PUSH/POP) ``data`` more;
+they add up, with no overlap.  The multiplier is a synthesis option of the M0: the fast
 single-cycle multiplier or a small 32-cycle iterative one.  The model prices
 MULS at ``1`` by default, the common configuration (Cortex-M0 based MCUs such
 as NXP LPC11xx and ST STM32F0 ship the fast multiplier); construct
 ``CortexM0(multiplier_cycles=32)`` for the small-area option.
 
-Left out: wait states of the memory system and the AHB-Lite bus (flash wait
-states, bus contention), the cost of unaligned/faulting accesses (ARMv6-M
+Left out: bus contention beyond the wait states, the cost of unaligned/faulting accesses (ARMv6-M
 faults instead), interrupts and their latency, and WFI/WFE/SVC/BKPT (never
 generated).  The M0 has no load-use interlock in the TRM's table, so ``prev``
 does not change any price.
@@ -66,6 +74,8 @@ class CortexM0(CycleModel):
     source = "Arm Cortex-M0 TRM (DDI 0432C), 3.3 Table 3-1 'Cortex-M0 instruction summary'"
     omits = "wait states, AHB-Lite bus contention, interrupts and their latency, WFI/WFE/SVC/BKPT"
 
+    supports_wait_states = True
+
     def __init__(self, multiplier_cycles: int = 1):
         if multiplier_cycles not in (1, 32):
             raise ValueError("the Cortex-M0 multiplier option takes 1 (fast) or 32 (small) cycles")
@@ -95,6 +105,17 @@ class CortexM0(CycleModel):
         if ins in (A.ARM_INS_MOV, A.ARM_INS_ADD) and A.ARM_REG_PC in insn.regs_access()[1]:
             return PC_WRITE_CYCLES
         return 1
+
+    def data_transfers(self, insn) -> int:
+        """One AHB-Lite transfer per register moved (the M0 has one bus for code and data)."""
+        ins = insn.id
+        if ins in _LOAD or ins in _STORE:
+            return 1
+        if ins in _MULTIPLE:
+            return len(_reg_list(insn)) - 1
+        if ins in (A.ARM_INS_PUSH, A.ARM_INS_POP):
+            return len(_reg_list(insn))
+        return 0
 
 
 MODELS = {"cortex-m0": CortexM0()}

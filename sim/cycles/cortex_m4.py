@@ -1,9 +1,10 @@
 """Cycle model of the Arm Cortex-M4 (ARMv7E-M, 3-stage pipeline, zero wait states).
 
-Source: *Cortex-M4 Technical Reference Manual* (Arm DDI 0439B, r0p1),
-section 3.3 "Instruction set summary", Table 3-1 "Cortex-M4 instruction set
-summary", its footnotes, and the load/store pairing notes of section 3.3.1
-(the same notes as the Cortex-M3 TRM, DDI 0337, 3.3.1).  The figures used:
+Source: *Cortex-M4 Technical Reference Manual* (Arm DDI 0439B r0p1; the
+figures are the same in DDI 0439D, r0p1, 2013), section 3.3 "Instruction set
+summary", Table 3-1 "Cortex-M4 instruction set summary", its footnotes, and
+the load/store notes of section 3.3.1 ("Load/store timings", 3.3.2 in 0439D;
+the same notes as the Cortex-M3 TRM, DDI 0337, 3.3.1).  The figures used:
 
 ====================================================  ==================
 data processing (MOV, ADD, SUB, logic, shifts, CMP,     1
@@ -14,16 +15,25 @@ SDIV, UDIV                                              2 to 12 (priced 12)
 LDR/LDRB/LDRH/LDRSB/LDRSH/LDREX (single)                2, or 1 pipelined
 STR/STRB/STRH (single), immediate offset                1 (3.3.1)
 STR/STRB/STRH (single), register offset; STREX          2, or 1 pipelined
-LDR into PC                                             2 + P
+LDR into PC                                             5 (3.3.1: "at least five")
 LDRD, STRD                                              1 + N = 3
 LDM, STM, PUSH, POP                                     1 + N
 POP / LDM including PC                                  1 + N + P
 B, BL, BX, BLX                                          1 + P
 B<cc>, CBZ, CBNZ                                        1 not taken, 1 + P taken
-TBB, TBH                                                2 + P
+TBB, TBH                                                6 (3.3.1: "at least six")
 IT                                                      1
-NOP, barriers (B = 0)                                   1
+MRS, MSR, CPSID, CPSIE                                  "1 or 2" (priced 2)
+DMB, DSB                                                1 + B, B ≥ 0 (priced 1)
+ISB                                                     1 + B, B ≥ P (priced 1 + P)
+NOP, SEV                                                1
 ====================================================  ==================
+
+N counts every register in the list, PC and LR included (the table's key to
+its Cycles column).  Table 3-1 gives ``2 + P`` for LDR PC and TBB/TBH, while
+the notes of 3.3.1 spell the cost out as two load cycles (and one add for a
+table branch) plus three for the pipeline reload; the model follows the
+notes, which are the more specific.
 
 Pipelining (footnote b of Table 3-1 and the notes of 3.3.1): neighbouring
 load/store single instructions overlap their address and data phases; "if
@@ -45,7 +55,13 @@ width of the target instruction, and whether the processor manages to
 speculate the address early"; the TRM gives no rule to pick within that
 range, so the model uses the mid value ``P = 2`` (a constructor argument).
 
-Left out: wait states and the flash accelerator (ART / prefetch buffers),
+Wait states (:class:`sim.cycles.base.WaitStates`): each 32-bit I-code
+fetch the instruction needs costs ``code`` more cycles (``fetch_bytes`` may
+widen the unit to a flash line), and each data transfer — one per single
+load/store, two for LDRD/STRD, one per register of LDM/STM/PUSH/POP —
+``data`` more, in full: overlap with the prefetch buffer is not modelled.
+
+Left out: the flash accelerator (ART / prefetch buffers),
 the bus matrix and contention between the I-code and D-code buses (the
 "LDR Rx,[PC,#imm] might add a cycle" note), unaligned-access penalties (the
 generated kernels only make aligned accesses), IT folding onto a preceding
@@ -73,6 +89,10 @@ _COMPARE_BRANCH = {A.ARM_INS_CBZ, A.ARM_INS_CBNZ}
 _TABLE_BRANCH = {A.ARM_INS_TBB, A.ARM_INS_TBH}
 
 DIVIDE_CYCLES = 12  # Table 3-1: "2 to 12", early termination on operand values; priced at the bound
+LDR_PC_CYCLES = 5   # 3.3.1: "at least two cycles for the load, and three cycles for the pipeline reload"
+TABLE_BRANCH_CYCLES = 6  # 3.3.1: "two cycles for the load, one cycle for the add, and three ... reload"
+SPECIAL_REGISTER_CYCLES = 2  # Table 3-1: MRS, MSR, CPSID, CPSIE "1 or 2"; priced at the bound
+_SPECIAL = {A.ARM_INS_MRS, A.ARM_INS_MSR, A.ARM_INS_CPS}
 
 
 def _writes_pc(insn) -> bool:
@@ -115,9 +135,12 @@ class CortexM4(CycleModel):
     core = "cortex-m4"
     target = "cortex-m4"
     source = "Arm Cortex-M4 TRM (DDI 0439B), 3.3 Table 3-1 'Cortex-M4 instruction set summary' and 3.3.1 notes"
-    omits = ("wait states, flash accelerator, bus matrix/fetch contention, unaligned penalties, IT folding, "
-             "pipeline refill P fixed (default 2; the TRM gives 1 to 3), "
-             "SDIV/UDIV early termination (priced 12), write-buffer stalls, interrupts")
+    omits = ("flash accelerator and prefetch overlap (wait states are priced in full), bus matrix/fetch "
+             "contention, unaligned penalties, IT folding, pipeline refill P fixed (default 2; the TRM gives 1 to 3), "
+             "SDIV/UDIV early termination (priced 12), barrier time beyond its minimum, write-buffer stalls, "
+             "interrupts")
+
+    supports_wait_states = True
 
     def __init__(self, refill: int = 2):
         if not 1 <= refill <= 3:
@@ -148,7 +171,7 @@ class CortexM4(CycleModel):
         p = self.refill
         if ins in _LOAD_SINGLE or ins in _STORE_SINGLE:
             if ins in _LOAD_SINGLE and _writes_pc(insn):
-                return 2 + p                                   # LDR PC, [..]: blocking, then refill
+                return LDR_PC_CYCLES                           # LDR PC, [..]: blocking, then reload
             if ins in (A.ARM_INS_STR, A.ARM_INS_STRB, A.ARM_INS_STRH) and _imm_offset(insn):
                 return 1                                       # "STR Rx,[Ry,#imm] is always one cycle"
             return 1 if self.pipelines_after(prev, insn) else 2
@@ -172,12 +195,28 @@ class CortexM4(CycleModel):
         if ins in _COMPARE_BRANCH:
             return 1 + p if taken else 1
         if ins in _TABLE_BRANCH:
-            return 2 + p
+            return TABLE_BRANCH_CYCLES
+        if ins in _SPECIAL:
+            return SPECIAL_REGISTER_CYCLES
+        if ins == A.ARM_INS_ISB:
+            return 1 + p                                       # B is at least a pipeline refill
         if ins in _DIVIDE:
             return DIVIDE_CYCLES
         if _writes_pc(insn):
             return 1 + p                                       # MOV/ADD to PC
         return 1                                               # ALU, multiply, MAC, DSP SIMD, IT, NOP
+
+    def data_transfers(self, insn) -> int:
+        """Data-bus transfers: one per single load/store, two for LDRD/STRD, one per listed register."""
+        ins = insn.id
+        if ins in _LOAD_SINGLE or ins in _STORE_SINGLE:
+            return 1
+        if ins in _DOUBLE:
+            return 2
+        if ins in _MULTIPLE:
+            regs = [op for op in insn.operands if op.type == A.ARM_OP_REG]
+            return len(regs) if ins in (A.ARM_INS_PUSH, A.ARM_INS_POP) else len(regs) - 1
+        return 0
 
 
 MODELS = {"cortex-m4": CortexM4()}

@@ -1,23 +1,37 @@
 """Cycle model of the SiFive U54 core (RV64IMAC), in-order, single issue.
 
-Source: SiFive U54 Core Complex Manual, chapter "U54 RISC-V Core",
-sections "Instruction Fetch Unit" (branch prediction) and "Execution
-Pipeline".  The figures used:
+Source: *SiFive FU540-C000 Manual* v1p0 (2018), chapter 4 "U54 RISC-V
+Core" — the U54 application cores as shipped in the FU540 — sections 4.2
+"Instruction Fetch Unit", 4.3 "Execution Pipeline" and 4.4 "Data Memory
+System".  The figures used:
 
 * five-stage, single-issue, in-order pipeline, peak one instruction per
   cycle, fully bypassed: most instructions have a **1-cycle** result latency;
-* loads (data-cache hit): ``LW`` has a **2-cycle** result latency; ``LH``,
-  ``LHU``, ``LB``, ``LBU`` a **3-cycle** result latency.  ``LD`` and ``LWU``
-  are assumed to behave like ``LW`` (the manual's wording names LW);
-* ``MUL``, ``MULH``, ``MULHU``, ``MULHSU``, ``MULW``: **3-cycle** result
-  latency, pipelined (a new multiply may issue every cycle);
-* ``DIV``/``REM`` and their ``W`` forms: an iterative divider with a
-  data-dependent latency; charged here at a flat **34 cycles** (no kernel of
-  this project divides, the C baselines do not either);
-* branch prediction: a branch history table, a branch target buffer and a
-  return-address stack with one-cycle latency, so "correctly predicted
-  control-flow instructions result in no penalty", and "mispredicted
-  control-flow instructions incur a **three-cycle** penalty".
+* loads (data-cache hit): ``LW`` a **2-cycle** result latency, ``LH``,
+  ``LHU``, ``LB``, ``LBU`` **3** (4.3); 4.4: "two clock cycles for words and
+  doublewords, and three clock cycles for smaller quantities", so ``LD`` and
+  ``LWU`` are 2 as well;
+* ``MUL``, ``MULH``, ``MULHU``, ``MULHSU``: a **5-cycle** result latency, from
+  "a 16-bit per cycle hardware multiply" (4.3).  That multiplier is
+  iterative, so the model does not start a multiply or divide until the one
+  before it has finished (the E31 manual says so in words: "the multiplier
+  can only execute one operation at a time and will block until the previous
+  operation completes"; the U54 text gives only the 16-bit-per-cycle
+  design).  ``MULW`` is not named: it is priced like ``MUL``;
+* ``DIV``, ``DIVU``, ``REM``, ``REMU``: "between a 2-cycle and 65-cycle
+  result latency, depending on the operand values" from a 1-bit-per-cycle
+  divider: priced at the maximum, 65 (the ``W`` forms, not named, at 33: 32
+  quotient bits at one per cycle, plus one); no kernel of this project
+  divides;
+* branch prediction (4.2): a 30-entry BTB, a 256-entry BHT and a 6-entry
+  RAS with one-cycle latency, so "correctly predicted control-flow
+  instructions result in no penalty", and "mispredicted control-flow
+  instructions incur a **three-cycle** penalty".
+
+Before this model followed the FU540 manual its multiply was 3 cycles and
+pipelined (from recollection, never checked): the default kernel's two
+multiplies per row were free; at 5 cycles, one at a time, they stall the row
+loop (see docs/performance.md for the figures both ways).
 
 What the model assumes about prediction: the predictor is warm and predicts
 each conditional branch the way a static backward-taken / forward-not-taken
@@ -25,30 +39,17 @@ rule would (loop back-edges taken, forward skips not taken).  A branch that
 goes the other way pays the 3-cycle penalty.  ``JAL`` hits the BTB (no
 penalty); ``ret`` hits the RAS (no penalty); other ``JALR`` pay 3 cycles.
 
-Interlocks: the harness passes only the previous instruction, so a
-result-latency stall is charged when the *immediately* following instruction
-reads the result (load: latency − 1 cycles, multiply: 2 cycles).  A use two
-instructions after a 3-cycle load or multiply (1 more stall cycle on real
-hardware) is not seen.  The ``swar`` kernels of ``isa.riscv`` are scheduled
-so that this never happens (word loads are used ≥ 2 instructions later, each
-product either ≥ 3 instructions later or by the very next instruction, which
-is charged in full), and so is the ``unrolled`` variant (loads one step
-ahead, squares added 4 instructions later); the ``simple`` variant and
-compiler output (``lbu``, ``lbu``, then a use) can be under-counted by one
-cycle per such pair, which flatters the baselines, never the fast kernels.
+Interlocks: a scoreboard over each executed block and the instruction
+before it.  An instruction issues one cycle after the one before it, and no
+earlier than its sources are ready (read-after-write) and than an earlier
+write to its destination (write-after-write; 4.3: "the pipeline only
+interlocks on read-after-write and write-after-write hazards").  A stall
+caused by an instruction two or more blocks back is not seen.
 
-Verification status (say it plainly, since every printed number should be
-true): the load latencies, the one-cycle predictor latency and the 3-cycle
-mispredict penalty match, word for word, the "Execution Pipeline" and
-"Instruction Fetch Unit" text of SiFive's E31 manual, whose pipeline the U54
-shares.  The 3-cycle multiply latency and the 34-cycle divide were taken from
-recollection of the U54 manual and were not checked against its text when
-this model was written (the E31, with an 8-bit-per-cycle multiplier, gives 5
-for MUL); treat the multiply figure as the model's weakest number.
-
-Left out: instruction- and data-cache misses, TLB misses, the fetch
-bubble of a taken branch across an I-cache line, store-buffer effects,
-interrupts, CSR flushes, and the data-dependent divider latency.
+Left out: instruction- and data-cache misses, TLB misses, the fetch bubble
+of a taken branch across an I-cache line, the five-cycle penalty of a load
+from an address still in the store pipeline (4.4), interrupts, CSR flushes,
+and the data-dependent multiply and divide latencies.
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ from .ibex import BRANCHES, DIV, JUMPS, MUL, MULH, riscv_operands
 
 LOAD_LATENCY = {"lw": 2, "ld": 2, "lwu": 2, "c.lw": 2, "c.ld": 2, "c.lwsp": 2, "c.ldsp": 2,
                 "lh": 3, "lhu": 3, "lb": 3, "lbu": 3}
-MUL_LATENCY = 3
-MISPREDICT = 3
-DIV_CYCLES = 34
+MUL_LATENCY = 5          # 4.3: MUL, MULH, MULHU, MULHSU (MULW assumed the same)
+DIV_LATENCY = 65         # 4.3: DIV/DIVU/REM/REMU "between 2 and 65", priced at the maximum
+DIVW_LATENCY = 33        # assumed: 32 quotient bits at 1 bit per cycle, plus one
+MISPREDICT = 3           # 4.2 / 4.3: three-cycle penalty
+_DIVW = {"divw", "divuw", "remw", "remuw"}
 
 
 def _branch_target(insn) -> int | None:
@@ -71,37 +74,66 @@ def _branch_target(insn) -> int | None:
     return None
 
 
+def _latency(m: str) -> int:
+    if m in LOAD_LATENCY:
+        return LOAD_LATENCY[m]
+    if m in MUL or m in MULH:
+        return MUL_LATENCY
+    if m in DIV:
+        return DIVW_LATENCY if m in _DIVW else DIV_LATENCY
+    return 1
+
+
 class U54Model(CycleModel):
     core = "u54"
     target = "rv64im"
-    source = ("SiFive U54 Core Complex Manual: 'Execution Pipeline' (result latencies) and "
-              "'Instruction Fetch Unit' (branch prediction, 3-cycle mispredict penalty)")
-    omits = ("cache and TLB misses, fetch bubbles, distance-2 interlocks after 3-cycle loads/multiplies, "
-             "store buffer, interrupts, CSR flushes, data-dependent divide latency; prediction approximated "
-             "by backward-taken/forward-not-taken on a warm predictor")
+    source = ("SiFive FU540-C000 Manual v1p0, chapter 4 'U54 RISC-V Core': 4.3 'Execution Pipeline' (result "
+              "latencies, 16-bit-per-cycle multiplier), 4.2 'Instruction Fetch Unit' (3-cycle mispredict penalty), "
+              "4.4 'Data Memory System'")
+    omits = ("cache and TLB misses, fetch bubbles, store-pipeline load penalty, interrupts, CSR flushes, "
+             "data-dependent multiply/divide latency (priced at 5 and the 65-cycle maximum); prediction "
+             "approximated by backward-taken/forward-not-taken on a warm predictor; stalls caused more than one "
+             "block back")
 
-    def instruction_cycles(self, insn, *, taken: bool, prev) -> int:
+    def block_cycles(self, insns, *, taken_last: bool, before) -> int:
+        ready: dict[str, int] = {}
+        unit_free = 0                  # the iterative multiply/divide unit takes a new operation from here
+        seq = list(insns)
+        issue = 0
+        start = -1
+        if before is not None:
+            seq = [before] + seq
+            start = 0
+        for n, insn in enumerate(seq):
+            m = insn.mnemonic
+            written, read = riscv_operands(insn)
+            latency = _latency(m)
+            issue = 0 if n == 0 else issue + 1
+            issue = max([issue] + [ready.get(r, 0) for r in read]
+                        + [ready.get(w, 0) - latency + 1 for w in written])      # RAW, then WAW
+            if m in MUL or m in MULH or m in DIV:
+                issue = max(issue, unit_free)
+                unit_free = issue + latency
+            for w in written:
+                ready[w] = issue + latency
+        penalty = MISPREDICT if insns and self._mispredicted(insns[-1], taken_last) else 0
+        return issue - start + penalty
+
+    @staticmethod
+    def _mispredicted(insn, taken: bool) -> bool:
         m = insn.mnemonic
-        cycles = DIV_CYCLES if m in DIV else 1
-        if prev is not None:
-            latency = LOAD_LATENCY.get(prev.mnemonic)
-            if latency is None and (prev.mnemonic in MUL or prev.mnemonic in MULH):
-                latency = MUL_LATENCY
-            if latency:
-                written, _ = riscv_operands(prev)
-                _, read = riscv_operands(insn)
-                if written & read:
-                    cycles += latency - 1
         if m in BRANCHES:
             target = _branch_target(insn)
             backward = target is not None and target <= insn.address
-            if taken != backward:  # predicted taken iff backward
-                cycles += MISPREDICT
-        elif m in JUMPS:
+            return taken != backward            # predicted taken iff backward
+        if m in JUMPS:
             indirect = m in {"jalr", "jr", "c.jr", "c.jalr"}
-            if indirect and not _is_ret(insn):
-                cycles += MISPREDICT  # no RAS prediction for an indirect jump; BTB assumed cold
-        return cycles
+            return indirect and not _is_ret(insn)   # no RAS prediction for an indirect jump; BTB assumed cold
+        return False
+
+    def instruction_cycles(self, insn, *, taken: bool, prev) -> int:
+        """One instruction priced on its own after ``prev`` (block_cycles is what the harness uses)."""
+        return self.block_cycles([insn], taken_last=taken, before=prev)
 
 
 def _is_ret(insn) -> bool:

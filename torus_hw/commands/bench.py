@@ -18,6 +18,8 @@ def register(sub) -> None:
     p.add_argument("--queries", type=int, default=3, help="queries averaged per cell (default 3)")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="write the cycles-per-query plot here")
     p.add_argument("--json", action="store_true")
+    from sim.cycles.presets import add_wait_states_option
+    add_wait_states_option(p)
     p.set_defaults(func=run)
 
 
@@ -27,9 +29,11 @@ def run(args) -> int:
     from rich.table import Table
 
     from sim.bench import bench, plot
+    from sim.cycles.presets import parse_wait_states
 
     from ..output import atomic_write, check_output_file
 
+    wait_states = parse_wait_states(args.wait_states)
     from ..option_limits import check_bench_options
 
     check_bench_options(args.rows, args.queries, args.dims)  # before building a database of that size
@@ -42,7 +46,7 @@ def run(args) -> int:
     with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as bar:
         task = bar.add_task("bench", total=total)
         rows = bench(args.targets, args.dims, rows=args.rows, queries=args.queries,
-                     progress=lambda: bar.advance(task))
+                     progress=lambda: bar.advance(task), wait_states=wait_states)
     if args.plot:
         import tempfile
         from pathlib import Path

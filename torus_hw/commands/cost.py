@@ -25,13 +25,16 @@ def register(sub) -> None:
     c.add_argument("file", metavar="FILE.S", help="the listing")
     c.add_argument("--json", action="store_true",
                    help='print {"core", "total_cycles", "instructions": [{"text", "cycles"}]}')
+    from sim.cycles.presets import add_wait_states_option
+    add_wait_states_option(c)
     c.set_defaults(func=run_cycles)
 
 
 def run_cycles(args) -> int:
+    from sim.cycles.presets import parse_wait_states
     from sim.listing import estimate_file, render
 
-    result = estimate_file(args.core, args.file)
+    result = estimate_file(args.core, args.file, wait_states=parse_wait_states(args.wait_states))
     if args.json:
         print(json.dumps(result.to_json()))
         return 0

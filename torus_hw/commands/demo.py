@@ -13,23 +13,28 @@ def register(sub) -> None:
                                    "plots, kernels/ and torus_db.h to --out.")
     p.add_argument("--out", default="demo-out", metavar="DIR", help="output folder (default demo-out)")
     p.add_argument("--quick", action="store_true", help="shorter training and sampled queries (< 1 minute)")
+    from sim.cycles.presets import add_wait_states_option
+    add_wait_states_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     import sys
 
+    from sim.cycles.presets import parse_wait_states
     from sim.demo import DemoSettings, run_demo, table, write_report
 
     from ..output import check_output_folder, output_folder
 
     console = stdout_console()
+    wait_states = parse_wait_states(args.wait_states)  # refused before any work
     out = check_output_folder(args.out)
     with output_folder(out) as stage:  # the whole report appears at the end, or nothing changes
         cached = out / "model.pt"
         if cached.is_file():  # the demo reuses a matching checkpoint from an earlier run
             _link_or_copy(cached, stage / "model.pt")
-        rows, meta = run_demo(DemoSettings(out=stage, quick=args.quick, shown_out=out), stdout_console(stderr=True))
+        rows, meta = run_demo(DemoSettings(out=stage, quick=args.quick, shown_out=out,
+                                             wait_states=wait_states), stdout_console(stderr=True))
         write_report(stage, rows, meta)
     console.print(table(rows, meta))
     console.print(f"report: {out / 'report.md'}; kernels: {out / 'kernels'}; firmware header: {out / 'torus_db.h'} "

@@ -44,6 +44,8 @@ def register(sub) -> None:
     r.add_argument("--max-codes-bytes", type=positive_int, default=None, metavar="B",
                    help="refuse a codes file whose arrays exceed B bytes (default 4 GiB; docs/errors.md)")
     r.add_argument("--json", action="store_true", help="print one JSON object")
+    from sim.cycles.presets import add_wait_states_option
+    add_wait_states_option(r)
     r.set_defaults(func=run_run)
 
 
@@ -74,6 +76,7 @@ def run_run(args) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
+    from sim.cycles.presets import parse_wait_states
     from sim.search_run import run_search, select_queries
 
     from ..codes import TorusCodes
@@ -81,6 +84,7 @@ def run_run(args) -> int:
 
     if args.target not in TARGET_CHOICES + ["rtl"]:
         raise TorusInputError(f"unknown target {args.target!r}; choose one of {', '.join(TARGET_CHOICES + ['rtl'])}")
+    wait_states = parse_wait_states(args.wait_states)
     codes = TorusCodes.load(args.codes, max_bytes=args.max_codes_bytes)
     if args.target == "rtl":  # the unit's size before its (long) elaboration
         from rtl.size import MAX_FLIPFLOPS, check_design_size
@@ -93,7 +97,7 @@ def run_run(args) -> int:
         task = bar.add_task(f"{args.target}: searching", total=len(ids))
         run = run_search(args.target, codes.database, codes.queries, bits=codes.bits, metric=args.metric, k=args.k,
                          query_ids=ids, core=args.core, variant=args.variant, lanes=args.lanes,
-                         progress=lambda: bar.advance(task))
+                         progress=lambda: bar.advance(task), wait_states=wait_states)
     if args.json:
         print(json.dumps(run.to_json()))
     else:
