@@ -99,3 +99,28 @@ def test_harness_counts_like_the_listing():
         _, stats = machine.call("torus_distance", [("ptr", 0x30000), ("ptr", 0x30000)])
         for core in ("i8086", "i8088"):
             assert stats.cycles[core] == estimate(core, QUEUE_BODY).total_cycles, core
+
+
+def test_wait_states_lengthen_every_bus_cycle():
+    """code=1: every fetch is T1 T2 T3 Tw T4; data=2: every transfer two Tw. Straight-line code is bus-bound,
+    so each 2-byte ADD costs one fetch (8086) or two (8088) of 5 clocks; a load pays its data Tw on top."""
+    from sim.cycles.base import WaitStates
+
+    slow = get_model("i8086", wait_states=WaitStates(code=1, data=2))
+    rows = estimate("i8086", "add ax, bx\n" * 30, model=slow).rows
+    assert {r.cycles for r in rows[-10:]} == {5}
+    slow88 = get_model("i8088", wait_states=WaitStates(code=1))
+    assert {r.cycles for r in estimate("i8088", "add ax, bx\n" * 30, model=slow88).rows[-10:]} == {10}
+    plain = estimate("i8086", "nop\n" * 8 + "mov ax, [bx]\n").rows[-1].cycles
+    waited = estimate("i8086", "nop\n" * 8 + "mov ax, [bx]\n", model=get_model("i8086", wait_states=WaitStates(data=2)))
+    assert waited.rows[-1].cycles == plain + 2
+    assert get_model("i8086", wait_states=WaitStates()) is get_model("i8086")
+
+
+def test_datasheet_wait_states():
+    from sim.cycles.base import WaitStates
+
+    model = get_model("i8086-datasheet", wait_states=WaitStates(code=1, data=3))
+    assert model.memory_cycles(0x1001, 2, False) == 4 + 2 * 3 and model.memory_cycles(0x1000, 1, True) == 3
+    with pytest.raises(Exception, match="byte"):
+        get_model("i8088-datasheet", wait_states=WaitStates(code=1, fetch_bytes=4))

@@ -17,13 +17,17 @@ here.
 What it leaves out: DRAM refresh, interrupts; IMUL/DIV/IDIV at the
 published maximum of their range (MUL follows its operand, see
 :func:`sim.cycles.i8086_schedule.muldiv_clocks`); REP string instructions
-and shifts by CL are not scheduled (the kernels use neither) and are
-refused with a clear error.  Wait states only as the fixed counts given.
+MOVS/CMPS/SCAS and shifts by CL are not scheduled (the kernels use none
+of them) and are
+refused with a clear error.  Wait states (``--wait-states code=N,data=M``) are
+Tw states in every code fetch / data transfer; default zero.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+
+from torus_hw.errors import TorusInputError
 
 from .base import CycleModel
 from .i8086_biu import I8086_BUS, I8088_BUS, BusGeometry, BusState, run
@@ -49,8 +53,20 @@ class I8086QueueModel(CycleModel):
         # Word parity matters on the 8086 only: every 8088 word is two byte cycles wherever it is.
         self.needs_memory = geometry.bus_bytes == 2
 
-    def with_wait_states(self, code: int, data: int) -> "I8086QueueModel":
-        return I8086QueueModel(self.core, replace(self.geometry, code_wait=code, data_wait=data))
+    supports_wait_states = True
+
+    def with_wait_states(self, wait_states) -> "I8086QueueModel":
+        """A copy whose bus cycles take ``code``/``data`` Tw states (T1 T2 T3 Tw… T4) — code fetches and
+        data/I-O transfers respectively; the queue and the EU see the longer cycles as they happen."""
+        if not wait_states:
+            return self
+        if wait_states.fetch_bytes not in (None, self.geometry.bus_bytes):
+            raise TorusInputError(f"{self.core}: a code fetch is {self.geometry.bus_bytes} byte(s) wide on its bus; "
+                                  f"fetch={wait_states.fetch_bytes} does not apply")
+        configured = I8086QueueModel(self.core, replace(self.geometry, code_wait=wait_states.code,
+                                                        data_wait=wait_states.data))
+        configured.wait_states = wait_states
+        return configured
 
     def initial_state(self) -> BusState:
         """A call starts as after a far transfer of control: queue empty, a fetch of the entry point starting."""
