@@ -208,14 +208,15 @@ def schedule(raw: bytes, facts: Facts) -> list:
     if op in (0xAA, 0xAB, 0xAC, 0xAD) and (REP in raw[:i] or REPNE in raw[:i]):
         return steps + _rep_string(op, width, facts, rd, wr)
     if (op & 0xF0) == 0xA0 and (REP in raw[:i] or REPNE in raw[:i]):
-        raise Unscheduled(f"REP MOVS/CMPS/SCAS are not scheduled ({raw.hex()})")
+        raise Unscheduled(f"REP MOVS/CMPS/SCAS are not scheduled ({raw.hex()}); the -datasheet cores price them")
     if op in (0xAA, 0xAB, 0xAC, 0xAD):                      # STOS, LODS (single)
         if op <= 0xAB:
             return steps + [(EU, 2), wr(width, last=False), (EU, 2)]
         return steps + [(EU, 2), rd(width), (EU, 3)]
     if op == 0x90:
         return steps + [(EU, 2)]
-    raise Unscheduled(f"no 8086 execution schedule for opcode {op:#04x} ({raw.hex()})")
+    raise Unscheduled(f"no 8086 execution schedule for opcode {op:#04x} ({raw.hex()}); "
+                      f"the -datasheet cores price it from Intel's tables")
 
 
 def _rep_string(op: int, width: int, facts: Facts, rd, wr) -> list:
