@@ -138,7 +138,7 @@ def schedule(raw: bytes, facts: Facts) -> list:
         return steps + [(EU, 4), wr(2)]
     if 0x58 <= op <= 0x5F or op in (0x07, 0x17, 0x1F):      # POP
         return steps + [(EU, 1), rd(2)]
-    if 0x70 <= op <= 0x7F:                                  # Jcc
+    if 0x60 <= op <= 0x7F:                                  # Jcc (60-6F: the 8086 decodes them as 70-7F)
         if facts.taken:
             return steps + [(EU, 1), (Q,), (EU, 1), (SUSP,), (EU, 5), flush()]
         return steps + [(EU, 1), (Q,), (EU, 1)]
@@ -159,6 +159,30 @@ def schedule(raw: bytes, facts: Facts) -> list:
     if 0xB0 <= op <= 0xBF:                                  # MOV reg, imm
         n = 2 if op >= 0xB8 else 1
         return steps + [(EU, 1)] + [(Q,)] * n
+    if op in (0x84, 0x85):                                  # TEST r/m, r: reads only, like CMP
+        if not mem:
+            return steps + [(Q,), (EU, 1)]
+        return steps + [(Q,), *_ea_steps(modrm), rd(width), (EU, 3)]
+    if 0x91 <= op <= 0x97:                                  # XCHG AX, r16
+        return steps + [(EU, 2)]
+    if op in (0x86, 0x87):                                  # XCHG r/m, r
+        if not mem:
+            return steps + [(Q,), (EU, 2)]
+        return steps + [(Q,), *_ea_steps(modrm), rd(width), (EU, 6), wr(width)]
+    if op == 0x8F and not mem:                              # POP r16 (8F form)
+        return steps + [(Q,), (EU, 1), rd(2), (EU, 1)]
+    if op == 0x8F and mem:                                  # POP r/m16: the stack word, then the operand
+        return steps + [(Q,), *_ea_steps(modrm), (EU, 3), rd(2), (EU, 3), wr(2)]
+    if op == 0x9C:                                          # PUSHF
+        return steps + [(EU, 4), wr(2)]
+    if op == 0x9D:                                          # POPF
+        return steps + [(EU, 1), rd(2)]
+    if op == 0x9E:                                          # SAHF
+        return steps + [(EU, 3)]
+    if op in (0xA0, 0xA1):                                  # MOV acc, [addr16]
+        return steps + [(EU, 1), (Q,), (Q,), rd(width)]
+    if op in (0xA2, 0xA3):                                  # MOV [addr16], acc
+        return steps + [(EU, 1), (Q,), (Q,), (EU, 1), wr(width)]
     if op in (0x88, 0x89, 0x8A, 0x8B, 0x8C, 0x8E):          # MOV
         if not mem:
             return steps + [(Q,)]
@@ -170,9 +194,10 @@ def schedule(raw: bytes, facts: Facts) -> list:
         return steps + [(Q,), *_ea_steps(modrm), (EU, 2)]
     if op in (0xC4, 0xC5) and mem:                          # LES, LDS
         return steps + [(Q,), *_ea_steps(modrm), rd(2), (EU, 4), rd(2)]
-    if op in (0x80, 0x81, 0x83):                            # ALU r/m, imm
+    if op in (0x80, 0x81, 0x82, 0x83):                      # ALU r/m, imm (82: an alias of 80)
         reg = (modrm >> 3) & 7
         imm = 2 if op == 0x81 else 1
+        width = 1 if op == 0x82 else width
         if not mem:
             return steps + [(Q,)] + [(Q,)] * imm + ([] if imm == 2 else [(EU, 1)])
         steps += [(Q,), *_ea_steps(modrm), rd(width), (EU, 2)] + [(Q,)] * imm
