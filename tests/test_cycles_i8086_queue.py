@@ -124,3 +124,11 @@ def test_datasheet_wait_states():
     assert model.memory_cycles(0x1001, 2, False) == 4 + 2 * 3 and model.memory_cycles(0x1000, 1, True) == 3
     with pytest.raises(Exception, match="byte"):
         get_model("i8088-datasheet", wait_states=WaitStates(code=1, fetch_bytes=4))
+
+
+def test_shift_by_cl_costs_4_per_bit_unmasked():
+    def shift(cl, operand="ax"):
+        return _rows("i8086", f"mov cl, {cl}\n" + "nop\n" * 8 + f"shl {operand}, cl\n")[-1].cycles
+    assert shift(5) - shift(2) == 12 and shift(0) == 8          # 8 + 4 x CL from a full queue
+    assert shift(200) - shift(0) == 800                          # the 8086 does not mask CL
+    assert shift(3, "word ptr [si]") - shift(1, "word ptr [si]") == 8

@@ -16,10 +16,10 @@ here.
 
 What it leaves out: DRAM refresh, interrupts; IMUL/DIV/IDIV at the
 published maximum of their range (MUL follows its operand, see
-:func:`sim.cycles.i8086_schedule.muldiv_clocks`); REP string instructions
-MOVS/CMPS/SCAS and shifts by CL are not scheduled (the kernels use none
-of them) and are
-refused with a clear error.  Wait states (``--wait-states code=N,data=M``) are
+:func:`sim.cycles.i8086_schedule.muldiv_clocks`); REP MOVS/CMPS/SCAS,
+BCD adjustments, far transfers, CALL, I/O and interrupts are not scheduled
+(the kernels use none of them) and are refused with a message naming the
+``-datasheet`` cores, which price them.  Wait states (``--wait-states code=N,data=M``) are
 Tw states in every code fetch / data transfer; default zero.
 """
 
@@ -36,7 +36,8 @@ from .i8086_schedule import Facts, Unscheduled, mul_facts, schedule
 SOURCE = ("bus-unit simulation: Intel 8086/8088 data sheets (T-states, queue sizes, bus widths); "
           "queue and arbitration rules after reenigne's 8088 cycle-exact notes and MartyPC; EU schedules "
           "from the 8086 microcode; held against SingleStepTests 8086 v1 real-chip traces")
-OMITS = "DRAM refresh, interrupts; IMUL/DIV/IDIV at the published maximum; REP strings and shifts by CL unscheduled"
+OMITS = ("DRAM refresh, interrupts; IMUL/DIV/IDIV at the published maximum; REP MOVS/CMPS/SCAS, BCD, CALL, "
+         "far transfers and I/O unscheduled (refused)")
 
 
 class I8086QueueModel(CycleModel):
@@ -78,7 +79,7 @@ class I8086QueueModel(CycleModel):
         return self.run_instruction(bytes(insn.bytes), facts, self.initial_state())[0]
 
     def register_dependent(self, insn) -> tuple[str, ...]:
-        """CWD: AX; MUL: AX and a register multiplier; REP STOS/LODS: CX."""
+        """CWD: AX; MUL: AX and a register multiplier; REP STOS/LODS: CX; shifts by CL: CL."""
         raw = bytes(insn.bytes)
         op, i = _opcode(raw)
         if op == 0x99:
@@ -90,6 +91,8 @@ class I8086QueueModel(CycleModel):
             return ("ax",)
         if op in (0xAA, 0xAB, 0xAC, 0xAD) and any(p in (0xF2, 0xF3) for p in raw[:i]):
             return ("cx",)
+        if op in (0xD2, 0xD3):
+            return ("cl",)
         return ()
 
     def reenters(self, insn) -> bool:
@@ -107,7 +110,7 @@ class I8086QueueModel(CycleModel):
         if op in (0xF6, 0xF7):
             names = [n for n in values if n != "ax"]
             return mul_facts(2 if op & 1 else 1, values["ax"], values[names[0]] if names else None)
-        return {"cx": values["cx"]}
+        return dict(values)   # CX of a REP, CL of a shift: the whole count matters
 
     def run_instruction(self, raw: bytes, facts: Facts, state: BusState):
         """(clocks, queue wait, bus wait, state after) of one instruction."""

@@ -33,6 +33,7 @@ from torus_hw.errors import TorusInputError
 from .i8086_biu import CLAIM, EU, FLUSH, Q, READ, SUSP, WRITE
 
 SEGMENT_PREFIXES = (0x26, 0x2E, 0x36, 0x3E)
+SHIFT_CL_MEMORY = 9   # EU clocks between a shift-by-CL's operand read and its write, before the 4 per bit
 LOCK, REPNE, REP = 0xF0, 0xF2, 0xF3
 
 
@@ -213,6 +214,11 @@ def schedule(raw: bytes, facts: Facts) -> list:
         if not mem:
             return steps + [(Q,)]
         return steps + [(Q,), *_ea_steps(modrm), rd(width), (EU, 4), wr(width)]
+    if op in (0xD2, 0xD3):                                  # shift/rotate by CL: 4 clocks per bit, CL unmasked
+        count = facts.regs.get("cl", facts.regs.get("cx", 0) & 0xFF)
+        if not mem:
+            return steps + [(Q,), (EU, 6 + 4 * count)]
+        return steps + [(Q,), *_ea_steps(modrm), rd(width), (EU, SHIFT_CL_MEMORY + 4 * count), wr(width)]
     if op in (0xF6, 0xF7):
         reg = (modrm >> 3) & 7
         if reg in (2, 3):                                   # NOT, NEG
