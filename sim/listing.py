@@ -30,8 +30,20 @@ Machine state at the start (documented, because the figures depend on it):
   SS:SP, so a near ``ret`` (write ``.byte 0xc3``: clang's ``.code16`` Intel
   syntax emits the 386 ``retl``) also ends the listing.
 
+Stateful models (the 8086/8088 bus unit) run every executed instruction in
+order instead, the queue and bus state carried from one to the next; each
+row also gets the clocks it waited on the queue and on the bus.  Pricing is
+linear in executed instructions: each distinct executed block is priced once.
+
+Bounds, checked before the work: a directive whose literal count alone makes
+more than :data:`MAX_CODE_BYTES` of code (``.rept``, ``.space``, ``.fill``…)
+is refused before assembling, the assembled ``.text`` is capped at the same
+size, and execution at :data:`MAX_STEPS` instructions and
+:data:`TIMEOUT_US`.
+
 Errors (unknown core, assembler error, an instruction outside the core's
-ISA, a fault, an interrupt, more than :data:`MAX_STEPS` instructions) raise
+ISA, a fault, an interrupt (named by the instruction that raised it), a halt
+(WFI), more than :data:`MAX_STEPS` instructions, an oversized listing) raise
 :class:`TorusInputError` subclasses with a one-line message.
 """
 
