@@ -130,6 +130,8 @@ def _branches(test: dict) -> bool:
         return bool(base ^ (op & 1))
     if op == 0xE2:
         return cx != 1
+    if op in (0xE0, 0xE1):   # LOOPNE / LOOPE: CX - 1 != 0 and ZF clear / set
+        return cx != 1 and zf == (op & 1)
     if op == 0xE3:
         return cx == 0
     return False

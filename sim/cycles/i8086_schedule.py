@@ -143,11 +143,11 @@ def schedule(raw: bytes, facts: Facts) -> list:
         if facts.taken:
             return steps + [(EU, 1), (Q,), (EU, 1), (SUSP,), (EU, 5), flush()]
         return steps + [(EU, 1), (Q,), (EU, 1)]
-    if op == 0xE3:                                          # JCXZ
+    if op in (0xE0, 0xE1, 0xE3):                            # LOOPNE LOOPE JCXZ: the condition costs a clock
         if facts.taken:
             return steps + [(EU, 3), (Q,), (EU, 1), (SUSP,), (EU, 5), flush()]
         return steps + [(EU, 3), (Q,), (EU, 1)]
-    if op in (0xE0, 0xE1, 0xE2):                            # LOOPNE LOOPE LOOP
+    if op == 0xE2:                                          # LOOP
         if facts.taken:
             return steps + [(EU, 3), (Q,), (SUSP,), (EU, 5), flush()]
         return steps + [(EU, 3), (Q,), (EU, 1)]
@@ -158,8 +158,9 @@ def schedule(raw: bytes, facts: Facts) -> list:
     if op == 0xC3:                                          # RET
         return steps + [(SUSP,), (EU, 1), rd(2), (EU, 1), flush()]
     if 0xB0 <= op <= 0xBF:                                  # MOV reg, imm
-        n = 2 if op >= 0xB8 else 1
-        return steps + [(EU, 1)] + [(Q,)] * n
+        if op >= 0xB8:
+            return steps + [(EU, 1), (Q,), (Q,)]
+        return steps + [(EU, 1), (Q,), (EU, 1)]
     if op in (0x84, 0x85):                                  # TEST r/m, r: reads only, like CMP
         if not mem:
             return steps + [(Q,), (EU, 1)]
@@ -208,8 +209,8 @@ def schedule(raw: bytes, facts: Facts) -> list:
     if op in (0xC6, 0xC7):                                  # MOV r/m, imm
         imm = 2 if op == 0xC7 else 1
         if not mem:
-            return steps + [(Q,)] + [(Q,)] * imm
-        return steps + [(Q,), *_ea_steps(modrm), (EU, 2)] + [(Q,)] * imm + [(EU, 1), wr(width)]
+            return steps + [(Q,)] + [(Q,)] * imm + ([] if imm == 2 else [(EU, 1)])
+        return steps + [(Q,), *_ea_steps(modrm), (EU, 2)] + [(Q,)] * imm + [(EU, 1 if imm == 2 else 2), wr(width)]
     if op in (0xD0, 0xD1):                                  # shift/rotate by 1
         if not mem:
             return steps + [(Q,)]
