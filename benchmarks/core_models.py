@@ -18,7 +18,7 @@ import numpy as np
 from isa.build import build_kernel
 from isa.spec import KernelSpec
 from isa.targets import TARGETS
-from sim.cycles import supports_wait_states
+from sim.cycles import cores_for, supports_wait_states
 from sim.cycles.presets import PRESETS, parse_wait_states
 from sim.search_run import run_search
 
@@ -42,7 +42,7 @@ def main() -> None:
     for name in args.targets:
         target = TARGETS[name]
         built = build_kernel(target, spec)
-        for core in target.cores:
+        for core in cores_for(name):
             cells, instructions = [], None
             for _, ws in settings:
                 if ws and not supports_wait_states(core):

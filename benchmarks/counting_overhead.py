@@ -6,7 +6,8 @@ capstone-decoded block table); and instructions plus every core's cycles
 (which on the 8086 adds a memory hook for odd-address and 8-bit-bus word
 penalties).  The modes are interleaved round by round and each keeps its
 fastest round, so load from other processes hits all three alike.  The cost
-issue's goal: a counted run at most 3x an uncounted one.
+issue's goal: a counted run at most 3x an uncounted one.  The last column is
+the counting rate: executed instructions counted and priced per second.
 
     .venv/bin/python benchmarks/counting_overhead.py [--rows 1000] [--dims 16] [--rounds 15]
 """
@@ -37,7 +38,7 @@ def main() -> None:
     q = rng.integers(0, 256, args.dims).astype(np.uint8)
     print(f"8-bit l1 top-1, N={args.rows}, D={args.dims}, fastest of {args.rounds} interleaved rounds")
     print(f"{'target':10s} {'uncounted ms':>13s} {'counted ms':>11s} {'ratio':>6s} {'+cycles ms':>11s} "
-          f"{'ratio':>6s} {'instructions':>13s}  cores")
+          f"{'ratio':>6s} {'instructions':>13s} {'priced instr/s':>15s}  cores")
     for name in args.targets:
         built = build_kernel(name, KernelSpec("search", "l1", 8, args.dims, 1))
         modes = {"none": KernelRunner(built, count=False),
@@ -55,7 +56,8 @@ def main() -> None:
         ins = modes["instructions"].search(q, 1).instructions
         base = best["none"]
         print(f"{name:10s} {base * 1e3:13.2f} {best['instructions'] * 1e3:11.2f} {best['instructions'] / base:6.2f} "
-              f"{best['cycles'] * 1e3:11.2f} {best['cycles'] / base:6.2f} {ins:13,d}  {','.join(cores_for(name))}")
+              f"{best['cycles'] * 1e3:11.2f} {best['cycles'] / base:6.2f} {ins:13,d} {ins / best['cycles']:15,.0f}  "
+              f"{','.join(cores_for(name))}")
 
 
 if __name__ == "__main__":

@@ -30,14 +30,27 @@ Machine state at the start (documented, because the figures depend on it):
   SS:SP, so a near ``ret`` (write ``.byte 0xc3``: clang's ``.code16`` Intel
   syntax emits the 386 ``retl``) also ends the listing.
 
+Stateful models (the 8086/8088 bus unit) run every executed instruction in
+order instead, the queue and bus state carried from one to the next; each
+row also gets the clocks it waited on the queue and on the bus.  Pricing is
+linear in executed instructions: each distinct executed block is priced once.
+
+Bounds, checked before the work: a directive whose literal count alone makes
+more than :data:`MAX_CODE_BYTES` of code (``.rept``, ``.space``, ``.fill``…)
+is refused before assembling, the assembled ``.text`` is capped at the same
+size, and execution at :data:`MAX_STEPS` instructions and
+:data:`TIMEOUT_US`.
+
 Errors (unknown core, assembler error, an instruction outside the core's
-ISA, a fault, an interrupt, more than :data:`MAX_STEPS` instructions) raise
+ISA, a fault, an interrupt (named by the instruction that raised it), a halt
+(WFI), more than :data:`MAX_STEPS` instructions, an oversized listing) raise
 :class:`TorusInputError` subclasses with a one-line message.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,10 +63,14 @@ from isa.targets import get_target
 from torus_hw.errors import TorusInputError
 
 from .cycles import get_model
+from .cycles.base import CycleModel
 from .machine import EXIT, STACK_TOP, X86_CS, X86_EXIT_IP, EmulatorFault, Machine, register_id
 
 MAX_STEPS = 1_000_000          # executed instructions before the listing is called stuck
 TIMEOUT_US = 60_000_000
+MAX_CODE_BYTES = 64 * 1024     # assembled .text: an 8086 code segment; ~16k instructions elsewhere
+# Directives whose literal count says, before assembling, how many bytes (or repetitions) a listing makes.
+_EXPANDING = re.compile(r"^\s*(?:\w+:\s*)*\.(rept|space|skip|zero|fill)\s+(0[xX][0-9a-fA-F]+|\d+)", re.M)
 STOP_MNEMONICS = {"hlt", "ebreak", "c.ebreak", "bkpt", "brk"}
 # The listing's own start state: real mode with every segment but CS at 0 and the
 # return IP at 0000:FFFE; flat targets with the stack pointer at STACK_TOP.
@@ -69,6 +86,8 @@ class Row:
     text: str
     cycles: int
     executions: int = 1
+    queue_wait: int = 0    # of ``cycles``: clocks the EU waited on an empty prefetch queue (bus-unit models)
+    bus_wait: int = 0      # of ``cycles``: clocks the EU waited for the bus beyond its own transfers
 
 
 @dataclass
@@ -80,9 +99,20 @@ class Estimate:
     source: str        # the model's published source
     omits: str         # what the model leaves out
 
+    @property
+    def waits(self) -> bool:
+        """The model reports queue and bus waits (the 8086/8088 bus-unit model)."""
+        return self.core in ("i8086", "i8088") or any(r.queue_wait or r.bus_wait for r in self.rows)
+
     def to_json(self) -> dict:
-        return {"core": self.core, "total_cycles": self.total_cycles,
-                "instructions": [{"text": r.text, "cycles": r.cycles} for r in self.rows]}
+        out = {"core": self.core, "total_cycles": self.total_cycles,
+               "instructions": [{"text": r.text, "cycles": r.cycles} for r in self.rows]}
+        if self.waits:
+            for entry, r in zip(out["instructions"], self.rows):
+                entry["queue_wait"], entry["bus_wait"] = r.queue_wait, r.bus_wait
+            out["total_queue_wait"] = sum(r.queue_wait for r in self.rows)
+            out["total_bus_wait"] = sum(r.bus_wait for r in self.rows)
+        return out
 
 
 @dataclass
@@ -90,6 +120,8 @@ class _Event:
     insn: object
     block: int                 # index of the executed block it belongs to
     extra: int = 0             # memory + register-value cycles
+    odd_words: list = None     # stateful models: parity of each data word accessed
+    regs: dict = None          # stateful models: the register facts the schedule needs
 
 
 def estimate_file(core: str, path: str | Path, *, wait_states=None) -> Estimate:
@@ -125,6 +157,33 @@ def estimate(core: str, source: str, *, model=None, name: str = "listing") -> Es
         raise type(exc)(message) from None
 
 
+def _check_expansion(source: str, prologue_lines: int) -> None:
+    """Refuse, before assembling, a directive whose literal count alone exceeds the code limit
+    (``.rept 5000000`` of an instruction would keep the assembler busy for minutes)."""
+    for m in _EXPANDING.finditer(source):
+        count = int(m.group(2), 0)
+        if count <= MAX_CODE_BYTES:
+            continue
+        if m.group(1) == "rept" and not _rept_emits(source[m.end():]):
+            continue
+        line = source.count("\n", 0, m.start()) + 1 + prologue_lines   # as the assembler would number it
+        what = "repetitions of code" if m.group(1) == "rept" else "bytes"
+        raise TorusInputError(f"kernel.S line {line}: .{m.group(1)} {count:,} makes more than {MAX_CODE_BYTES:,} "
+                              f"{what}; the estimator takes at most {MAX_CODE_BYTES:,} bytes of code")
+
+
+def _rept_emits(body: str) -> bool:
+    """The .rept body (up to .endr) holds at least one instruction or data directive."""
+    for raw in body.splitlines()[1:]:
+        text = re.sub(r"(#|//|;).*", "", raw).strip()
+        text = re.sub(r"^(\w+:\s*)+", "", text)
+        if text.lower().startswith(".endr"):
+            return False
+        if text:
+            return True
+    return False
+
+
 def _target_of(core: str, model):
     try:
         return get_target(model.target if model is not None else get_model(core).target)
@@ -139,7 +198,11 @@ def _estimate(core: str, source: str, model) -> Estimate:
         except ImportError:
             raise TorusInputError(f"core {core!r} is registered but its cycle model is not available yet") from None
     target = get_target(model.target)
+    _check_expansion(source, 0 if source.startswith(target.asm_prologue) else target.asm_prologue.count("\n"))
     image = assemble(target, source)
+    if len(image.text[1]) > MAX_CODE_BYTES:
+        raise TorusInputError(f"the listing assembles to {len(image.text[1]):,} bytes of code; "
+                              f"the estimator takes at most {MAX_CODE_BYTES:,}")
     check_image(target, image)
     run = _Run(model, target, image)
     run.execute()
@@ -147,6 +210,11 @@ def _estimate(core: str, source: str, model) -> Estimate:
 
 
 class _Run:
+    def _price_stateful(self) -> Estimate:
+        rows = _stateful_rows(self)
+        m = self.model
+        return Estimate(m.core, self.target.name, rows, sum(r.cycles for r in rows), m.source, m.omits)
+
     def __init__(self, model, target, image):
         self.model, self.target, self.image = model, target, image
         self.machine = Machine(target, image, count=False)
@@ -161,6 +229,7 @@ class _Run:
         self.blocks = 0
         self.stop_at: int | None = None       # address (as capstone sees it) where execution ended
         self.failure: str | None = None
+        self.failed_insn = None               # the executed instruction a failure names, when not the PC's
         self._decoded: dict[int, object] = {}
 
     # --- setup and execution ------------------------------------------------------
@@ -190,22 +259,33 @@ class _Run:
         uc.hook_add(unicorn.UC_HOOK_INTR, self._on_interrupt)
         if self.model.needs_memory:
             uc.hook_add(unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE, self._on_memory)
+        started = time.monotonic()
         try:
             uc.emu_start(begin, until, timeout=TIMEOUT_US)
         except unicorn.UcError as exc:
             raise self._fault(str(exc)) from None
         if self.failure:
-            raise self._fault(self.failure)
+            raise self._fault(self.failure, at=self.failed_insn)
         if self.stop_at is None:
             if self.machine._pc() != until:
-                raise self._fault(f"stopped before the end of the listing (time limit {TIMEOUT_US // 1_000_000} s)")
+                elapsed = time.monotonic() - started
+                if elapsed >= TIMEOUT_US / 1e6 * 0.99:
+                    raise self._fault(f"stopped before the end of the listing (time limit {TIMEOUT_US // 1_000_000} s)")
+                last = self.events[-1].insn if self.events else None
+                raise self._fault("the emulator halted here after "
+                                  f"{elapsed:.1f} s (an instruction that waits for an interrupt, such as WFI or "
+                                  "WFE, or one Unicorn stops on); the estimator raises no interrupts", at=last)
             self.stop_at = self.exit_shown   # a return: elsewhere than any fall-through, so priced as taken
 
-    def _fault(self, why: str) -> EmulatorFault:
-        pc = self.machine._pc()
-        shown = self._shown(pc)
-        insn = self._decode(pc) if self.uc is not None else None
-        text = f" ({insn.mnemonic} {insn.op_str})".rstrip() if insn is not None else ""
+    def _fault(self, why: str, at=None) -> EmulatorFault:
+        """A one-line error naming where the listing stopped: ``at`` (an executed instruction), else the PC."""
+        if at is not None:
+            shown, insn = at.address, at
+        else:
+            pc = self.machine._pc()
+            shown = self._shown(pc)
+            insn = self._decode(pc) if self.uc is not None else None
+        text = f" ({insn.mnemonic} {insn.op_str}".rstrip() + ")" if insn is not None else ""
         line = self.image.lines.get(shown)
         where = f", kernel.S line {line}" if line is not None else ""
         return EmulatorFault(f"{self.model.core}: listing stopped at {shown:#x}{text}{where}: {why}")
@@ -245,27 +325,42 @@ class _Run:
             self.failure = f"more than {MAX_STEPS:,} instructions executed (an endless loop?)"
             uc.emu_stop()
             return
-        event = _Event(insn, self.blocks)
+        event = _Event(insn, self.blocks, odd_words=[], regs={})
         regs = self.model.register_dependent(insn)
         if regs:
             values = {name: uc.reg_read(register_id(self.target, name)) for name in regs}
-            event.extra += self.model.register_cycles(insn, values)
+            if self.model.stateful:
+                event.regs = self.model.register_facts(insn, values)
+            else:
+                event.extra += self.model.register_cycles(insn, values)
         self.events.append(event)
 
     def _on_memory(self, uc, access, address, size, value, _user) -> None:
         if self.events:
-            self.events[-1].extra += self.model.memory_cycles(address, size, access == unicorn.UC_MEM_WRITE)
+            if self.model.stateful:
+                self.events[-1].odd_words.append(size == 2 and bool(address & 1))
+            else:
+                self.events[-1].extra += self.model.memory_cycles(address, size, access == unicorn.UC_MEM_WRITE)
 
     def _on_interrupt(self, uc, number, _user) -> None:
         self.failure = f"interrupt/exception {number} raised (the estimator runs no handlers)"
+        # The PC has already moved past a trapping instruction (SVC, INT): name the one that raised it.
+        if self.events and not self._pc_is_at(self.events[-1].insn):
+            self.failed_insn = self.events[-1].insn
         uc.emu_stop()
+
+    def _pc_is_at(self, insn) -> bool:
+        return self._shown(self.machine._pc()) == insn.address
 
     # --- pricing ----------------------------------------------------------------------
 
     def price(self) -> Estimate:
+        if self.model.stateful:
+            return self._price_stateful()
         model = self.model
         costs = [0] * len(self.events)
-        # Split the executed stream into the blocks Unicorn ran, then price each block.
+        priced: dict[tuple, list[int]] = {}   # (instruction addresses, before, taken) → per-instruction cycles
+        # Split the executed stream into the blocks Unicorn ran, then price each distinct block once.
         start = 0
         while start < len(self.events):
             stop = start + 1
@@ -276,12 +371,11 @@ class _Run:
             nxt = self.events[stop].insn.address if stop < len(self.events) else self.stop_at
             last = insns[-1]
             taken = nxt != last.address + last.size
-            done = 0
-            for j in range(len(insns)):
-                upto = model.block_cycles(insns[:j + 1], taken_last=taken if j == len(insns) - 1 else False,
-                                          before=before)
-                costs[start + j] = upto - done
-                done = upto
+            key = (tuple(i.address for i in insns), before.address if before is not None else None, taken)
+            split = priced.get(key)
+            if split is None:
+                split = priced[key] = _split_block(model, insns, taken, before)
+            costs[start:stop] = split
             start = stop
         rows: list[Row] = []
         for event, cost in zip(self.events, costs):
@@ -293,6 +387,51 @@ class _Run:
                 continue
             rows.append(Row(insn.address, f"{insn.mnemonic} {insn.op_str}".strip(), cycles))
         return Estimate(model.core, self.target.name, rows, sum(r.cycles for r in rows), model.source, model.omits)
+
+
+def _split_block(model, insns, taken: bool, before) -> list[int]:
+    """Per-instruction cycles of one executed block, adding up to the model's block total.
+
+    A model that prices instructions one by one (the default ``block_cycles``) is
+    asked once per instruction; one that prices whole blocks (a pipeline
+    scoreboard) is asked for each prefix, and the figures are the differences.
+    """
+    if type(model).block_cycles is CycleModel.block_cycles:
+        out, prev = [], before
+        for j, insn in enumerate(insns):
+            out.append(model.block_cycles([insn], taken_last=taken and j == len(insns) - 1, before=prev))
+            prev = insn
+        return out
+    out, done = [], 0
+    for j in range(len(insns)):
+        upto = model.block_cycles(insns[:j + 1], taken_last=taken if j == len(insns) - 1 else False, before=before)
+        out.append(upto - done)
+        done = upto
+    return out
+
+
+def _stateful_rows(run: "_Run") -> list[Row]:
+    """Each executed instruction once, in order, the bus-unit state carried from one to the next (linear)."""
+    from .cycles.i8086_queue import _Shared
+    from .cycles.i8086_schedule import Facts
+
+    model = run.model
+    state = model.initial_state()
+    rows: list[Row] = []
+    events = run.events
+    for i, event in enumerate(events):
+        insn = event.insn
+        if rows and rows[-1].address == insn.address and model.reenters(insn):
+            rows[-1].executions += 1     # a REP repetition: priced with the whole instruction on its first entry
+            continue
+        nxt = events[i + 1].insn.address if i + 1 < len(events) else run.stop_at
+        taken = nxt != insn.address + insn.size
+        facts = Facts(accesses=_Shared(iter(event.odd_words)), taken=taken,
+                      target_odd=bool(nxt & 1) if taken else False, regs=event.regs)
+        clocks, queue_wait, bus_wait, state = model.run_instruction(bytes(insn.bytes), facts, state)
+        rows.append(Row(insn.address, f"{insn.mnemonic} {insn.op_str}".strip(), clocks,
+                        queue_wait=queue_wait, bus_wait=bus_wait))
+    return rows
 
 
 def render(estimate: Estimate, console) -> None:
@@ -308,9 +447,17 @@ def render(estimate: Estimate, console) -> None:
     table.add_column("instruction")
     table.add_column("runs", justify="right")
     table.add_column("cycles", justify="right")
+    if estimate.waits:
+        table.add_column("queue wait", justify="right")
+        table.add_column("bus wait", justify="right")
     table.add_column("total", justify="right")
     total = 0
     for i, row in enumerate(estimate.rows, 1):
         total += row.cycles
-        table.add_row(str(i), f"{row.address:#06x}", escape(row.text), str(row.executions), str(row.cycles), f"{total:,}")
+        waits = [str(row.queue_wait), str(row.bus_wait)] if estimate.waits else []
+        table.add_row(str(i), f"{row.address:#06x}", escape(row.text), str(row.executions), str(row.cycles),
+                      *waits, f"{total:,}")
+    if estimate.waits:
+        table.add_row("", "", "total", "", f"{estimate.total_cycles:,}",
+                      f"{sum(r.queue_wait for r in estimate.rows):,}", f"{sum(r.bus_wait for r in estimate.rows):,}", "")
     console.print(table)

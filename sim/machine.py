@@ -35,7 +35,12 @@ only target-specific code left here is the memory map of each layout.
 Counting: a block hook records each executed (previous block, block, next
 block) triple; instruction counts and every core's cycles are then summed
 from a capstone-decoded table per block, cached across calls.  A Python hook
-per instruction is never installed on this path.
+per instruction is never installed on this path.  A *stateful* model (the
+8086/8088 bus unit: the queue and bus state one block leaves is where the
+next starts) is priced by walking the executed blocks in order, each cost
+cached per (block, next block, bus-unit state at entry, the block's
+data-access parities and register facts); the memory and register hooks
+append those facts to the same trace, in execution order.
 """
 
 from __future__ import annotations
@@ -154,6 +159,9 @@ class Machine:
         self._mem_penalty: dict[str, int] = defaultdict(int)
         self._reg_penalty: dict[str, int] = defaultdict(int)
         self._reg_hooked: set[int] = set()  # capstone addresses of hooked register-dependent instructions
+        self._stateful = {core: m for core, m in self.models.items() if m.stateful}
+        self._stateful_memory = any(m.needs_memory for m in self._stateful.values())
+        self._state_cost: dict[str, dict] = {core: {} for core in self._stateful}
         if count:
             self._hook_blocks()
             if any(m.needs_memory for m in self.models.values()):
@@ -342,8 +350,10 @@ class Machine:
 
     def _on_memory(self, uc, access, address, size, value, _user) -> None:
         write = access == unicorn.UC_MEM_WRITE
+        if self._stateful_memory:  # -2: a word at an odd address, -1: anything else
+            self._trace.append(-2 if size == 2 and address & 1 else -1)
         for core, model in self.models.items():
-            if model.needs_memory:
+            if model.needs_memory and not model.stateful:
                 self._mem_penalty[core] += model.memory_cycles(address, size, write)
 
     def _hook_register_dependent(self) -> None:
@@ -373,7 +383,10 @@ class Machine:
         insn, wants = user
         for core, model, regs in wants:
             values = {name: uc.reg_read(register_id(self.target, name)) for name in regs}
-            self._reg_penalty[core] += model.register_cycles(insn, values)
+            if model.stateful:
+                self._trace.append((core, insn.address, tuple(sorted(model.register_facts(insn, values).items()))))
+            else:
+                self._reg_penalty[core] += model.register_cycles(insn, values)
 
     def _block(self, key: tuple[int, int]) -> _Block:
         block = self._blocks.get(key)
@@ -388,20 +401,82 @@ class Machine:
         return block
 
     def _stats(self) -> CallStats:
-        keys = [(v >> 16, v & 0xFFFF) for v in self._trace]
+        trace = self._trace
+        if self._stateful:
+            trace = [v for v in trace if type(v) is int and v >= 0]
+        keys = [(v >> 16, v & 0xFFFF) for v in trace]
         # (previous block, block, next block) of every execution; None past either end.
         triples = Counter(zip([None, *keys[:-1]], keys, [*(k[0] for k in keys[1:]), None]))
         instructions = 0
         cycles = {core: self._mem_penalty.get(core, 0) + self._reg_penalty.get(core, 0) for core in self.models}
+        stateless = [core for core in self.models if core not in self._stateful]
         for (prev, cur, nxt), times in triples.items():
             block = self._block(cur)
             instructions += len(block.insns) * times
-            if self.models:
-                for core, c in self._cost(prev, cur, nxt).items():
+            if stateless:
+                for core, c in self._cost(prev, cur, nxt, stateless).items():
                     cycles[core] += c * times
+        for core, model in self._stateful.items():
+            cycles[core] = self._walk(core, model)
         return CallStats(instructions, cycles)
 
-    def _cost(self, prev, cur, nxt) -> dict[str, int]:
+    def _executions(self, core: str) -> list[tuple]:
+        """(block key, odd-word flags, register facts) of every executed block, in order."""
+        out = []
+        key = None
+        odd: list = []
+        regs: list = []
+        for v in self._trace:
+            if type(v) is int:
+                if v >= 0:
+                    if key is not None:
+                        out.append((key, tuple(odd), tuple(regs)))
+                    key, odd, regs = (v >> 16, v & 0xFFFF), [], []
+                else:
+                    odd.append(v == -2)
+            elif v[0] == core:
+                regs.append(v[1:])
+        if key is not None:
+            out.append((key, tuple(odd), tuple(regs)))
+        return out
+
+    def _walk(self, core: str, model) -> int:
+        """A stateful model's cycles: the executed blocks in order, each priced once per entry state."""
+        cache = self._state_cost[core]
+        state = model.initial_state()
+        total = 0
+        runs = self._executions(core)
+        for j, (key, odd, regs) in enumerate(runs):
+            if j and self._reentry(model, runs[j - 1][0], key):
+                continue   # a REP repetition (Unicorn re-enters the instruction): priced on its first entry
+            nxt = runs[j + 1][0][0] if j + 1 < len(runs) else None
+            slot = (key, nxt, state, odd, regs)
+            hit = cache.get(slot)
+            if hit is None:
+                block = self._block(key)
+                self._check_hooked(core, model, block)
+                cost, _rows, after = model.run_block(block.insns, next_address=nxt, end=block.end, odd_words=odd,
+                                                     regs={address: dict(facts) for address, facts in regs},
+                                                     state=state)
+                hit = cache[slot] = (cost, after)
+            total += hit[0]
+            state = hit[1]
+        return total
+
+    def _reentry(self, model, prev_key, key) -> bool:
+        """``key`` is a repeating instruction entered again straight after itself (the end of ``prev_key``)."""
+        insns = self._block(key).insns
+        before = self._block(prev_key).insns
+        return (len(insns) == 1 and bool(before) and before[-1].address == insns[0].address
+                and model.reenters(insns[0]))
+
+    def _check_hooked(self, core: str, model, block: _Block) -> None:
+        for insn in block.insns:
+            if insn.address not in self._reg_hooked and model.register_dependent(insn):
+                raise EmulatorFault(f"{self.target.name}: '{insn.mnemonic} {insn.op_str}' at {insn.address:#x} "
+                                    f"needs register values for {core} but was not hooked")
+
+    def _cost(self, prev, cur, nxt, cores) -> dict[str, int]:
         key = (prev, cur, nxt)
         hit = self._block_cost.get(key)
         if hit is not None:
@@ -410,11 +485,9 @@ class Machine:
         before = self._block(prev).insns[-1] if prev is not None and self._block(prev).insns else None
         taken_last = nxt != block.end
         out = {}
-        for core, model in self.models.items():
-            for insn in block.insns:
-                if insn.address not in self._reg_hooked and model.register_dependent(insn):
-                    raise EmulatorFault(f"{self.target.name}: '{insn.mnemonic} {insn.op_str}' at {insn.address:#x} "
-                                        f"needs register values for {core} but was not hooked")
+        for core in cores:
+            model = self.models[core]
+            self._check_hooked(core, model, block)
             out[core] = model.block_cycles(block.insns, taken_last=taken_last, before=before)
         self._block_cost[key] = out
         return out

@@ -96,7 +96,7 @@ def decoded():
 @pytest.mark.parametrize("text, clocks", STATIC_FORMS, ids=[t for t, _ in STATIC_FORMS])
 def test_published_clocks_per_form(decoded, text, clocks):
     """Without data-address penalties the 8086 and the 8088 charge the same Table 2-21 figure."""
-    for core in ("i8086", "i8088"):
+    for core in ("i8086-datasheet", "i8088-datasheet"):
         assert get_model(core).instruction_cycles(decoded[text], taken=False, prev=None) == clocks
 
 
@@ -118,7 +118,7 @@ def _one(hex_bytes: str):
 ])
 def test_conditional_transfers(hex_bytes, taken, not_taken):
     insn = _one(hex_bytes)
-    model = get_model("i8086")
+    model = get_model("i8086-datasheet")
     assert model.instruction_cycles(insn, taken=True, prev=None) == taken
     assert model.instruction_cycles(insn, taken=False, prev=None) == not_taken
 
@@ -134,7 +134,7 @@ def test_mul_div_range_policy():
 
 def test_word_transfer_penalties():
     """p. 2-50: +4 per word at an odd address on the 8086; +4 per word anywhere on the 8088."""
-    i8086, i8088 = get_model("i8086"), get_model("i8088")
+    i8086, i8088 = get_model("i8086-datasheet"), get_model("i8088-datasheet")
     assert [i8086.memory_cycles(a, 2, False) for a in (0x1000, 0x1001)] == [0, 4]
     assert [i8086.memory_cycles(a, 1, True) for a in (0x1000, 0x1001)] == [0, 0]
     assert [i8088.memory_cycles(a, 2, True) for a in (0x1000, 0x1001)] == [4, 4]
@@ -145,11 +145,11 @@ def test_word_transfer_penalties():
 def test_outside_the_8086_set_is_refused():
     for hex_bytes in ("c1e004", "6a05", "66c3", "0fafc3", "d6"):   # 186 shift imm, push imm, 386 ret, imul, SALC
         with pytest.raises(TorusInputError, match="no published 8086 timing"):
-            get_model("i8086").instruction_cycles(_one(hex_bytes), taken=False, prev=None)
+            get_model("i8086-datasheet").instruction_cycles(_one(hex_bytes), taken=False, prev=None)
 
 
 def test_models_are_registered_and_documented():
-    for core, bus in (("i8086", 16), ("i8088", 8)):
+    for core, bus in (("i8086-datasheet", 16), ("i8088-datasheet", 8)):
         model = get_model(core)
         assert model.core == core and model.target == "i8086" and model.bus_bits == bus and model.needs_memory
         assert "Table 2-21" in model.source and "Table 2-20" in model.source
@@ -173,7 +173,7 @@ def _total(core, source):
     ("push ax\npop bx", 11 + 8, 11 + 8 + 8),            # stack words: SP even, so 8088 only
 ])
 def test_data_address_penalties(source, i8086, i8088):
-    assert (_total("i8086", source), _total("i8088", source)) == (i8086, i8088)
+    assert (_total("i8086-datasheet", source), _total("i8088-datasheet", source)) == (i8086, i8088)
 
 
 @pytest.mark.parametrize("source, i8086, i8088", [
@@ -191,19 +191,19 @@ def test_data_address_penalties(source, i8086, i8088):
     ("mov cx, 3\n.byte 0xf3, 0x26, 0xa4", 4 + 9 + 2 + 3 * 17, 4 + 9 + 2 + 3 * 17),              # override once
 ])
 def test_rep_totals(source, i8086, i8088):
-    assert (_total("i8086", source), _total("i8088", source)) == (i8086, i8088)
+    assert (_total("i8086-datasheet", source), _total("i8088-datasheet", source)) == (i8086, i8088)
 
 
 def test_rep_is_one_row_with_its_repetitions():
-    est = estimate("i8086", "mov cx, 4\nrep stosb\ninc ax")
+    est = estimate("i8086-datasheet", "mov cx, 4\nrep stosb\ninc ax")
     assert [(r.text.split()[0], r.executions, r.cycles) for r in est.rows] == [
         ("mov", 1, 4), ("rep", 5, 9 + 4 * 10), ("inc", 1, 2)]  # 4 repetitions + the CX = 0 exit
 
 
 @pytest.mark.parametrize("count", [0, 1, 3, 15])
 def test_shift_by_cl_costs_4_per_bit(count):
-    assert _total("i8086", f"mov cl, {count}\nshl ax, cl") == 4 + 8 + 4 * count
-    assert _total("i8086", f"mov cl, {count}\nrcl word ptr [si], cl") == 4 + 20 + 5 + 4 * count
+    assert _total("i8086-datasheet", f"mov cl, {count}\nshl ax, cl") == 4 + 8 + 4 * count
+    assert _total("i8086-datasheet", f"mov cl, {count}\nrcl word ptr [si], cl") == 4 + 20 + 5 + 4 * count
 
 
 def test_taken_and_not_taken_branches():
@@ -221,7 +221,7 @@ def test_taken_and_not_taken_branches():
         nop
     5:  loop 5b             # re-executes itself: one row, 0xFFFE × 17 + 5
     """
-    est = estimate("i8086", source)
+    est = estimate("i8086-datasheet", source)
     assert [(r.cycles, r.executions) for r in est.rows] == [
         (3, 1), (16, 1), (4, 1), (4, 1), (2, 1), (17, 1), (2, 1), (17, 1), (2, 1), (5, 1), (18, 1), (17, 1),
         (0xFFFE * 17 + 5, 0xFFFF)]
@@ -256,13 +256,13 @@ def test_harness_counts_like_the_listing():
     """Machine.call prices blocks once per (prev, block, next) triple, plus hooked CL/CX costs;
     the listing prices every executed instruction: the totals must agree to the clock."""
     image = assemble(I8086, ".globl torus_distance\ntorus_distance:\n" + KERNEL_BODY)
-    machine = Machine(I8086, image)
+    machine = Machine(I8086, image, cores=("i8086-datasheet", "i8088-datasheet"))
     _, stats = machine.call("torus_distance", [("ptr", 0x30000), ("ptr", 0x30000)])
-    for core in ("i8086", "i8088"):
+    for core in ("i8086-datasheet", "i8088-datasheet"):
         assert stats.cycles[core] == estimate(core, KERNEL_BODY).total_cycles, core
     # by hand, 8086: pushes 33, movs 12, REP MOVSW 9 + 3 × 17 + 3 odd word writes × 4 (SI is even),
     # MOV CL + SHR 4 + 8 + 4 × 5, XOR 3, REP STOSB 9, MOV CX 4, 4 × ADD (9 + 5) + 3 × 17 + 5, pops 24, RET 8
-    assert stats.cycles["i8086"] == 33 + 12 + (9 + 51 + 12) + 32 + 3 + 9 + 4 + 56 + 56 + 24 + 8
+    assert stats.cycles["i8086-datasheet"] == 33 + 12 + (9 + 51 + 12) + 32 + 3 + 9 + 4 + 56 + 56 + 24 + 8
 
 
 def test_harness_refuses_a_register_dependent_instruction_it_did_not_hook():
@@ -277,6 +277,6 @@ def test_harness_refuses_a_register_dependent_instruction_it_did_not_hook():
     1:  shl ax, cl
         .byte 0xc3
     """
-    machine = Machine(I8086, assemble(I8086, body))
+    machine = Machine(I8086, assemble(I8086, body), cores=("i8086-datasheet",))
     with pytest.raises(TorusInputError, match="was not hooked"):
         machine.call("torus_distance", [("ptr", 0x30000), ("ptr", 0x30000)])

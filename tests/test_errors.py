@@ -115,6 +115,12 @@ def make_inputs(folder: Path) -> Path:
     (folder / "binary.S").write_bytes(b"\xff\xfe\x00")
     (folder / "i386.S").write_text("movzx ax, bl\n")
     (folder / "fault.S").write_text("movs r1, #0\nsubs r1, #1\nldr r0, [r1]\n")
+    (folder / "rept.S").write_text(".rept 5000000\nnop\n.endr\n")
+    (folder / "space.S").write_text(".space 500000\n")
+    (folder / "big-code.S").write_text(".rept 40000\nadd ax, bx\n.endr\n")
+    (folder / "svc.S").write_text("movs r0, #1\nsvc #0\nadds r0, #1\n")
+    (folder / "wfi.S").write_text("movs r0, #1\nwfi\nadds r0, #1\n")
+    (folder / "rep-movsb.S").write_text("mov cx, 2\n.byte 0xf3, 0xa4\n")
     _checkpoints(folder)
     return folder
 
@@ -252,6 +258,14 @@ CASES = [
     case("cycles-outside-the-isa", "cycles --core i8086 i386.S", "movzx ax, bl", "i386.S line 1", "not allowed"),
     case("cycles-emulator-fault", f"cycles --core {M4} fault.S", f"{M4}:", "0x10004", "ldr r0, [r1]",
          "fault.S line 3", "UC_ERR_READ_UNMAPPED"),
+    case("cycles-rept-too-large", "cycles --core i8086 rept.S", "rept.S line 1", ".rept 5,000,000",
+         "at most 65,536 bytes of code"),
+    case("cycles-space-too-large", "cycles --core i8086 space.S", "space.S line 1", ".space 500,000"),
+    case("cycles-code-too-large", "cycles --core i8086 big-code.S", "assembles to 80,000 bytes of code"),
+    case("cycles-svc", "cycles --core cortex-m0 svc.S", "(svc #0)", "svc.S line 2", "interrupt/exception 2"),
+    case("cycles-wfi", "cycles --core cortex-m0 wfi.S", "(wfi)", "wfi.S line 2", "halted"),
+    case("cycles-unscheduled", "cycles --core i8086 rep-movsb.S", "i8086:", "REP MOVS/CMPS/SCAS are not scheduled",
+         "-datasheet cores price them"),
     # bench
     case("bench-unknown-target", "bench --targets z80 --dims 8", "unknown target 'z80'"),
     case("bench-dims0", f"bench --targets {M4} --dims 0", "dims must be a positive integer"),

@@ -30,24 +30,24 @@ def _run(capsys, *argv):
 def test_json_shape_and_figures(tmp_path, capsys):
     path = tmp_path / "l.S"
     path.write_text(LISTING_8086)
-    code, out, err = _run(capsys, "cycles", "--core", "i8086", str(path), "--json")
+    code, out, err = _run(capsys, "cycles", "--core", "i8086-datasheet", str(path), "--json")
     assert (code, err) == (0, "")
     data = json.loads(out)
     assert set(data) == {"core", "total_cycles", "instructions"}
-    assert data["core"] == "i8086"
+    assert data["core"] == "i8086-datasheet"
     assert all(set(row) == {"text", "cycles"} for row in data["instructions"])
     # 19 (Table 2-20/2-21), 25 + 2 odd words × 4, 4, 9 + 3 × 10; HLT stops the run, uncounted
     assert [row["cycles"] for row in data["instructions"]] == [19, 33, 4, 39]
     assert data["instructions"][0]["text"] == "mov cx, word ptr [bx + si + 0x3e8]"
     assert data["total_cycles"] == 95
-    code, out, _ = _run(capsys, "cycles", "--core", "i8088", str(path), "--json")
+    code, out, _ = _run(capsys, "cycles", "--core", "i8088-datasheet", str(path), "--json")
     assert json.loads(out)["total_cycles"] == 23 + 33 + 4 + 39 + 3 * 4
 
 
 def test_table_shows_every_instruction_and_the_running_total(tmp_path, capsys):
     path = tmp_path / "l.S"
     path.write_text(LISTING_8086)
-    code, out, _ = _run(capsys, "cycles", "--core", "i8086", str(path))
+    code, out, _ = _run(capsys, "cycles", "--core", "i8086-datasheet", str(path))
     assert code == 0
     assert "[bx + si + 0x3e8]" in out          # brackets survive rich markup
     assert "95 cycles" in out and "Table 2-21" in out
@@ -82,7 +82,7 @@ def test_endless_loop_is_stopped(monkeypatch):
 
 
 def test_8086_ret_ends_the_listing():
-    est = estimate("i8086", "mov ax, 1\n.byte 0xc3\ninc ax\n")
+    est = estimate("i8086-datasheet", "mov ax, 1\n.byte 0xc3\ninc ax\n")
     assert [(r.text, r.cycles) for r in est.rows] == [("mov ax, 1", 4), ("ret", 8)]
 
 
@@ -166,7 +166,7 @@ def test_every_registered_core(core, capsys, tmp_path):
     code, out, err = _run(capsys, "cycles", "--core", core, str(path), "--json")
     assert (code, err) == (0, "")
     data = json.loads(out)
-    loop_body = 2 if core in ("i8086", "i8088") else 3      # executed twice after one set-up instruction
+    loop_body = 2 if get_model(core).target == "i8086" else 3      # executed twice after one set-up instruction
     assert data["core"] == core and len(data["instructions"]) == 1 + 2 * loop_body
     assert data["total_cycles"] == sum(r["cycles"] for r in data["instructions"]) > 0
 
@@ -210,3 +210,65 @@ def test_listing_and_kernel_harness_agree(core):
     est = estimate(core, body)
     assert est.rows[-1].text.split()[0] in ("ret", "bx")
     assert est.total_cycles == stats.cycles[core]
+
+
+# --- bounds and messages that say what happened -------------------------------------------
+
+
+@pytest.mark.parametrize("source, message", [
+    (".rept 5000000\nnop\n.endr\n", "l.S line 1: .rept 5,000,000 makes more than 65,536 repetitions of code"),
+    ("nop\n.space 500000\n", "l.S line 2: .space 500,000 makes more than 65,536 bytes"),
+    (".rept 70000\n.byte 0x90\n.endr\n", ".rept 70,000 makes more than 65,536 repetitions"),
+])
+def test_oversized_listings_are_refused_before_assembling(tmp_path, capsys, source, message):
+    path = tmp_path / "l.S"
+    path.write_text(source)
+    code, out, err = _run(capsys, "cycles", "--core", "i8086", str(path))
+    assert (code, out) == (2, "") and err.count("\n") == 1 and message in err
+
+
+def test_the_assembled_size_is_capped_too(tmp_path, capsys):
+    path = tmp_path / "l.S"
+    path.write_text(".rept 40000\nadd ax, bx\n.endr\n")      # 80,000 bytes: no single directive says so
+    code, _, err = _run(capsys, "cycles", "--core", "i8086", str(path))
+    assert code == 2 and "assembles to 80,000 bytes of code; the estimator takes at most 65,536" in err
+
+
+def test_an_empty_rept_is_not_refused():
+    assert estimate("i8086", ".rept 1000000\n# nothing\n.endr\nnop\n").rows[0].text == "nop"
+
+
+def test_svc_is_named_as_the_instruction_that_stopped_the_listing():
+    with pytest.raises(sim.listing.TorusInputError, match=r"at 0x10002 \(svc #0\).*line 2: interrupt"):
+        estimate("cortex-m0", "movs r0, #1\nsvc #0\nadds r0, #1\n")
+
+
+def test_wfi_is_reported_as_a_halt_not_a_time_limit():
+    with pytest.raises(sim.listing.TorusInputError) as info:
+        estimate("cortex-m0", "movs r0, #1\nwfi\nadds r0, #1\n")
+    assert "(wfi)" in str(info.value) and "halted" in str(info.value) and "time limit" not in str(info.value)
+
+
+def test_each_distinct_block_is_priced_once(monkeypatch):
+    """A loop executed many times asks the model about its block once, not once per execution."""
+    from sim.cycles.cortex_m0 import MODELS
+
+    model = MODELS["cortex-m0"]
+    calls = []
+    original = type(model).instruction_cycles
+    monkeypatch.setattr(type(model), "instruction_cycles",
+                        lambda self, insn, **kw: calls.append(insn.address) or original(self, insn, **kw))
+    est = estimate("cortex-m0", "movs r2, #200\n1: subs r2, #1\nbne 1b\n")
+    assert len(est.rows) == 1 + 2 * 200 and len(calls) <= 8
+
+
+def test_bus_unit_columns_in_the_table_and_the_json(tmp_path, capsys):
+    path = tmp_path / "l.S"
+    path.write_text("add ax, bx\n" * 4)
+    code, out, _ = _run(capsys, "cycles", "--core", "i8088", str(path), "--json")
+    data = json.loads(out)
+    assert code == 0 and set(data) == {"core", "total_cycles", "instructions", "total_queue_wait", "total_bus_wait"}
+    assert all(set(row) == {"text", "cycles", "queue_wait", "bus_wait"} for row in data["instructions"])
+    assert data["total_queue_wait"] == sum(r["queue_wait"] for r in data["instructions"]) > 0
+    code, out, _ = _run(capsys, "cycles", "--core", "i8088", str(path))
+    assert "queue wait" in out and "bus wait" in out

@@ -16,6 +16,14 @@ count): a model names those registers in :meth:`register_dependent`, and the
 harness hooks just those instructions' addresses, reads the registers before
 each execution and adds :meth:`register_cycles`.
 
+Stateful models (``stateful``: the 8086/8088 bus unit, whose queue and bus
+state at the end of one block is where the next begins) implement
+``initial_state()`` and ``run_block(insns, next_address=, end=, odd_words=,
+regs=, state=) -> (total, rows, state after)``; the harness walks executed
+blocks in order and caches per (block, next block, state, the block's
+data-word parities and ``register_facts``), and ``reenters(insn)`` marks an
+instruction Unicorn re-enters once per repetition (REP strings).
+
 Memory systems: a model that prices wait states takes a :class:`WaitStates`
 (``supports_wait_states``; :meth:`CycleModel.with_wait_states` gives a
 configured copy, ``sim.cycles.get_model(core, wait_states=…)`` is the way in).
@@ -82,6 +90,10 @@ class CycleModel(ABC):
     source: str          # the published table(s) it is built from
     omits: str           # what it leaves out, in words
     needs_memory: bool = False
+    # A stateful model (the 8086/8088 bus unit) carries state from block to block: it implements
+    # initial_state() and run_block(insns, next_address=, end=, odd_words=, regs=, state=) -> (total, rows, state),
+    # and the harness caches per (block, state at entry, facts) and walks executions in order.
+    stateful: bool = False
     supports_wait_states: bool = False   # does this model price a WaitStates (see the module docstring)?
     wait_states: WaitStates = NO_WAIT_STATES
     fetch_bytes: int = 4                 # bytes of one instruction-fetch transfer at zero wait states

@@ -1,4 +1,8 @@
-"""Intel 8086 and 8088 clock counts, from Intel's published instruction timing.
+"""Cores ``i8086-datasheet`` and ``i8088-datasheet``: Intel's published instruction timing, summed.
+
+The manual's view of the 8086/8088, kept for users who want it; the default
+cores ``i8086``/``i8088`` are the queue-accurate bus-unit model
+(:mod:`sim.cycles.i8086_queue`), held against real-chip traces.
 
 Source (every figure below): Intel, *The 8086 Family User's Manual*
 (9800722-03, October 1979), section 2.8:
@@ -55,13 +59,17 @@ How each published rule is applied
   real-time budget needs); ``muldiv="min"`` or ``"mid"`` (the midpoint,
   rounded up) are available.
 
+Wait states (``--wait-states code=N,data=M``): N clocks per code fetch (a
+word on the 8086, a byte on the 8088, counted from the instruction's bytes)
+and M per data bus cycle (from the accesses Unicorn makes); default zero.
+
 What it leaves out
 ------------------
 The prefetch queue (the bus interface unit's 6-byte queue on the 8086,
 4 bytes on the 8088: instruction fetch competes with data transfers, and
 the queue is flushed by every jump — Intel's figures assume the next
 instruction is already queued, which on the 8088 in particular is
-optimistic), wait states, DRAM refresh (DMA cycles stolen on a PC), and
+optimistic), DRAM refresh (DMA cycles stolen on a PC), and
 interrupts.  WAIT is charged its 3-clock minimum (no TEST-pin polling).
 Instructions outside the documented 8086 set (186+, 0x66/0x67/FS/GS
 prefixes, undocumented opcodes) raise :class:`TorusInputError`; the ISA
@@ -77,7 +85,7 @@ from .base import CycleModel
 SOURCE = ("Intel, The 8086 Family User's Manual (9800722-03, Oct. 1979), sec. 2.8: Table 2-20 "
           "(effective address clocks), Table 2-21 (instruction set summary, pp. 2-51 to 2-68), "
           "word-transfer note p. 2-50; reprinted in the iAPX 86,88 User's Manual (1981)")
-OMITS = ("prefetch queue (instruction fetch bus contention, queue flush after jumps), wait states, "
+OMITS = ("prefetch queue (instruction fetch bus contention, queue flush after jumps), wait states unless given, "
          "DRAM refresh, interrupts; MUL/DIV priced at the published maximum of their range")
 
 SEGMENT_PREFIXES = {0x26: "es", 0x2E: "cs", 0x36: "ss", 0x3E: "ds"}
@@ -195,13 +203,32 @@ class I8086Model(CycleModel):
             extra += PREFIX_CLOCKS  # a REP on a non-string instruction: the bare prefix figure
         return extra + self._opcode_cycles(insn, op, raw[i + 1:], taken)
 
+    supports_wait_states = True
+
+    @property
+    def fetch_bytes(self) -> int:
+        return self.bus_bits // 8       # one code fetch: a word on the 8086, a byte on the 8088
+
+    def with_wait_states(self, wait_states):
+        if wait_states and wait_states.fetch_bytes not in (None, self.fetch_bytes):
+            raise TorusInputError(f"{self.core}: a code fetch is {self.fetch_bytes} byte(s) wide on its bus; "
+                                  f"fetch={wait_states.fetch_bytes} does not apply")
+        return super().with_wait_states(wait_states)
+
     def memory_cycles(self, address: int, size: int, write: bool) -> int:
+        """+4 for each extra bus cycle a word needs (odd address on the 8086, any on the 8088), + data Tw per cycle."""
+        cycles = self._bus_cycles(address, size)
+        words = len(range(address, address + size - 1, 2)) if size >= 2 else 0
+        return 4 * (cycles - words if words else 0) + self.wait_states.data * cycles
+
+    def _bus_cycles(self, address: int, size: int) -> int:
+        """Bus cycles of one data access: a byte, or a word (two cycles at an odd address or on the 8088)."""
         if size < 2:
-            return 0
+            return 1
         words = range(address, address + size - 1, 2)
         if self.bus_bits == 8:
-            return 4 * len(words)                        # every word is two byte cycles
-        return 4 * sum(1 for a in words if a & 1)       # odd word: two bus cycles
+            return 2 * len(words)
+        return sum(2 if a & 1 else 1 for a in words)
 
     def register_dependent(self, insn) -> tuple[str, ...]:
         raw = bytes(insn.bytes)
@@ -328,6 +355,6 @@ class I8086Model(CycleModel):
 
 
 MODELS = {
-    "i8086": I8086Model("i8086", bus_bits=16),
-    "i8088": I8086Model("i8088", bus_bits=8),
+    "i8086-datasheet": I8086Model("i8086-datasheet", bus_bits=16),
+    "i8088-datasheet": I8086Model("i8088-datasheet", bus_bits=8),
 }
