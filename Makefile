@@ -3,6 +3,8 @@
 #   make test   - the whole test suite (bounded: < 20 min on 2 cores)
 #   make test-long  - the long cross-check campaign (not in CI)
 #   make synth-deps - the optional YoWASP synthesis tools
+#   make test-gcc   - the C baselines by the cross GCCs (apt-get install -y gcc-arm-none-eabi gcc-riscv64-unknown-elf gcc-aarch64-linux-gnu)
+#   make bench      - the issue-12 bench table and plot of docs/performance.md
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # CPU wheel, while an unpinned install would fetch a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-long synth-deps bench clean
+.PHONY: demo test test-long test-gcc synth-deps bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,12 @@ test: $(STAMP)
 
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
+
+test-gcc: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m gcc -p no:cacheprovider tests/test_baselines.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_table.py --out docs
 
 synth-deps: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,synth]"
