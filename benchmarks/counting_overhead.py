@@ -21,6 +21,7 @@ import numpy as np
 from isa.build import build_kernel
 from isa.spec import KernelSpec
 from isa.targets import TARGETS
+from sim.cycles import cores_for
 from sim.runner import KernelRunner
 
 
@@ -54,7 +55,7 @@ def main() -> None:
         ins = modes["instructions"].search(q, 1).instructions
         base = best["none"]
         print(f"{name:10s} {base * 1e3:13.2f} {best['instructions'] * 1e3:11.2f} {best['instructions'] / base:6.2f} "
-              f"{best['cycles'] * 1e3:11.2f} {best['cycles'] / base:6.2f} {ins:13,d}  {','.join(TARGETS[name].cores)}")
+              f"{best['cycles'] * 1e3:11.2f} {best['cycles'] / base:6.2f} {ins:13,d}  {','.join(cores_for(name))}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ The only toolchain is the clang and lld inside the ``ziglang`` PyPI package
 system package and no home-made encoder.  Objects and images are read with
 pyelftools.  Sources are assembled with ``-g`` so that the DWARF line table
 maps every address back to its source line (the checker reports lines).
+
+Every flag comes from the target's description (``Target.toolchain``):
+:func:`compile_flags` and :func:`link_flags` are the one place they are
+spelled out, and the C baselines (``isa.baseline``) build with them too.
 """
 
 from __future__ import annotations
@@ -21,15 +25,6 @@ from elftools.elf.elffile import ELFFile
 from torus_hw.errors import TorusInputError
 
 from .targets import Target
-
-_LD_EMULATION = {
-    "x86-freestanding-none": "elf_i386",
-    "riscv32-freestanding-none": "elf32lriscv",
-    "riscv64-freestanding-none": "elf64lriscv",
-    "thumb-freestanding-eabi": "armelf",
-    "aarch64-freestanding-none": "aarch64elf",
-}
-
 
 class AssemblerError(TorusInputError):
     """The assembler or linker rejected the source (message: its first error)."""
@@ -86,36 +81,43 @@ def _line_table(elf: ELFFile) -> dict[int, int]:
     return table
 
 
+def compile_flags(target: Target) -> list[str]:
+    """clang flags that select ``target`` (triple, CPU, its extra flags), for assembly and C alike."""
+    tc = target.toolchain
+    return ["-target", tc.triple, *([f"-mcpu={tc.cpu}"] if tc.cpu else []), *tc.cc_flags]
+
+
+def link_flags(target: Target) -> list[str]:
+    """ld.lld flags that link a kernel for ``target`` at its link address (inputs and -o not included)."""
+    tc = target.toolchain
+    # Kernels are called by symbol, never started: --entry=0 silences the
+    # missing _start; the image base must not exceed the link address.
+    return ["-m", tc.ld_emulation, f"-Ttext={tc.link_base:#x}", f"--image-base={tc.link_base:#x}", "--entry=0",
+            "--no-undefined", "-static", *tc.ld_flags]
+
+
 def assemble(target: Target, source: str, *, workdir: str | Path | None = None) -> Image:
-    """Assemble and link ``source`` for ``target`` at ``target.link_base``.
+    """Assemble and link ``source`` for ``target`` at its link address.
 
     With ``workdir`` the intermediate files (``kernel.S``, ``kernel.o``,
     ``kernel.elf``) are kept there; otherwise a temporary folder is used.
     """
-    if not source.startswith(target.asm_prologue):
-        source = target.asm_prologue + source
+    prologue = target.toolchain.asm_prologue
+    if not source.startswith(prologue):
+        source = prologue + source
     with tempfile.TemporaryDirectory(prefix="torus-asm-") as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         (work / "kernel.S").write_text(source)
-        cc = ["cc", "-target", target.triple, "-g", "-c", "kernel.S", "-o", "kernel.o"]
-        if target.cpu:
-            cc.insert(3, f"-mcpu={target.cpu}")
-        if target.family == "riscv":
-            cc.insert(3, "-mno-relax")  # keep branches resolved, no linker relaxation surprises
-        _zig(*cc, cwd=work)
-        # Kernels are called by symbol, never started: --entry=0 silences the
-        # missing _start; the image base must not exceed the link address.
-        _zig("ld.lld", "-m", _LD_EMULATION[target.triple], f"-Ttext={target.link_base:#x}",
-             f"--image-base={target.link_base:#x}", "--entry=0", "--no-undefined", "-static",
-             *(["--no-relax"] if target.family == "riscv" else []),
-             "kernel.o", "-o", "kernel.elf", cwd=work)
+        _zig("cc", *compile_flags(target), "-g", "-c", "kernel.S", "-o", "kernel.o", cwd=work)
+        _zig("ld.lld", *link_flags(target), "kernel.o", "-o", "kernel.elf", cwd=work)
         obj = (work / "kernel.o").read_bytes()
         elf_bytes = (work / "kernel.elf").read_bytes()
-    return _read_image(target, obj, elf_bytes)
+    return read_image(target, obj, elf_bytes)
 
 
-def _read_image(target: Target, obj: bytes, elf_bytes: bytes) -> Image:
+def read_image(target: Target, obj: bytes, elf_bytes: bytes) -> Image:
+    """The :class:`Image` of a linked ELF (and its object) for ``target``."""
     elf = ELFFile(BytesIO(elf_bytes))
     # Load allocated sections, not PT_LOAD segments: lld's first segment also
     # carries the ELF and program headers, which overlap the code here.
@@ -128,7 +130,8 @@ def _read_image(target: Target, obj: bytes, elf_bytes: bytes) -> Image:
     symtab = elf.get_section_by_name(".symtab")
     for sym in symtab.iter_symbols() if symtab else []:
         if sym.name and sym["st_info"]["bind"] == "STB_GLOBAL" and sym["st_shndx"] != "SHN_UNDEF":
-            symbols[sym.name] = sym["st_value"] & ~1 if target.family in ("armv6m", "armv7em") else sym["st_value"]
+            # A Thumb function symbol carries the Thumb bit; the image records its address.
+            symbols[sym.name] = sym["st_value"] & ~1 if target.emulator.thumb else sym["st_value"]
     text = elf.get_section_by_name(".text")
     if text is None:
         raise AssemblerError(f"{target.name}: the source produced no .text section")

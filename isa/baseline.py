@@ -36,7 +36,7 @@ from elftools.elf.elffile import ELFFile
 
 from torus_hw.errors import TorusInputError
 
-from .assembler import AssemblerError, _LD_EMULATION, _read_image
+from .assembler import AssemblerError, compile_flags, link_flags, read_image
 from .build import BuiltKernel
 from .checker import ISAViolation, check_image, decode, violation
 from .spec import Kernel, KernelSpec, RowLayout
@@ -92,11 +92,6 @@ SOURCES: dict[str, CSource] = {s.name: s for s in [
 
 # --- compilers -------------------------------------------------------------------------------
 
-def _clang_flags(target: Target) -> list[str]:
-    return ["-target", target.triple, *([f"-mcpu={target.cpu}"] if target.cpu else []),
-            *(["-mno-relax"] if target.family == "riscv" else [])]
-
-
 # Debian's cross GCC per target: (driver, package, target flags).
 GCC = {
     "rv32im": ("riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf",
@@ -113,7 +108,7 @@ _COMMON = ["-g", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno
 
 def _compiler_command(compiler: str, target: Target) -> list[str]:
     if compiler == "clang":
-        return [sys.executable, "-m", "ziglang", "cc", *_clang_flags(target)]
+        return [sys.executable, "-m", "ziglang", "cc", *compile_flags(target)]
     driver, _, flags = GCC[target.name]
     return [driver, *flags]
 
@@ -182,11 +177,8 @@ def build_c_baseline(target: Target | str, spec: KernelSpec, opt: str = "-O2", *
         _run([*cc, opt, *_COMMON, *defines, "-S", src.file, "-o", "kernel.s"], work)
         _run([*cc, "-g", "-c", "kernel.s", "-o", "kernel.o"], work)
         asm = (work / "kernel.s").read_text()
-        _run([sys.executable, "-m", "ziglang", "ld.lld", "-m", _LD_EMULATION[target.triple],
-              f"-Ttext={target.link_base:#x}", f"--image-base={target.link_base:#x}", "--entry=0",
-              "--no-undefined", "-static", *(["--no-relax"] if target.family == "riscv" else []),
-              "kernel.o", "-o", "kernel.elf"], work)
-        image = _read_image(target, (work / "kernel.o").read_bytes(), (work / "kernel.elf").read_bytes())
+        _run([sys.executable, "-m", "ziglang", "ld.lld", *link_flags(target), "kernel.o", "-o", "kernel.elf"], work)
+        image = read_image(target, (work / "kernel.o").read_bytes(), (work / "kernel.elf").read_bytes())
     kernel = Kernel(spec=spec, target=target.name, asm=asm, layout=layout, variant=f"{source} {compiler} {opt}",
                     notes=[f"{src.description} ({src.file}) compiled by {compiler} {opt}"])
     return BuiltKernel(target, kernel, image, _check_code(target, image))

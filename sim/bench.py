@@ -11,7 +11,8 @@ baseline that disagrees is a failure of the bench, never a dropped column.
 
 Reported per row: the kernel's cycles, the best baseline (source, compiler,
 flags, cycles) and ``ratio_best`` = its cycles ÷ the kernel's, ``ratio_naive``
-against the plain C reference by clang -O2 (the 8086: the byte loop), and
+against the target's own baseline (``Target.baseline``: the plain C reference
+by clang -O2, -O3 on AArch64; the 8086 byte loop), and
 the core's lower bound (``sim.bounds``) with achieved ÷ bound.
 """
 
@@ -28,6 +29,7 @@ from isa.targets import TARGETS, get_target
 from torus_hw.errors import TorusInputError
 
 from .bounds import bound_cycles_per_row
+from .cycles import cores_for
 from .search_run import run_search
 
 DEFAULT_DIMS = (8, 16, 32, 64)
@@ -94,15 +96,16 @@ class BenchRow:
 
 
 def baseline_name(target: str) -> str:
-    """The naive baseline's name (what the demo compares against)."""
-    return "byte loop" if target == "i8086" else f"{NAIVE} clang -O2"
+    """The naive baseline's name: the target's own (``Target.baseline``: plain C by clang, or the 8086 byte loop)."""
+    return get_target(target).baseline
 
 
 def build_baseline(target: str, spec: KernelSpec):
-    """The naive baseline for ``spec``: the plain C reference by clang -O2, or the 8086 byte loop."""
-    if target == "i8086":
+    """The naive baseline for ``spec``: the plain C reference by clang at the target's level, or the byte loop."""
+    name = baseline_name(target)
+    if name == "byte loop":
         return build_kernel(target, spec, variant="baseline")
-    return build_c_baseline(target, spec, "-O2", source=NAIVE, compiler="clang")
+    return build_c_baseline(target, spec, name.split()[-1], source=NAIVE, compiler="clang")
 
 
 def _baseline_builds(target: str, spec: KernelSpec, compilers: list[str]):
@@ -119,8 +122,11 @@ def _baseline_builds(target: str, spec: KernelSpec, compilers: list[str]):
                        build_c_baseline(target, spec, opt, source=source.name, compiler=compiler))
 
 
-def _naive(b: Baseline) -> bool:
-    return (b.source, b.compiler, b.flags) in (("byte loop", "generator", ""), (NAIVE, "clang", "-O2"))
+def _naive(target: str, b: Baseline) -> bool:
+    name = baseline_name(target)
+    if name == "byte loop":
+        return b.source == name
+    return (b.source, b.compiler, b.flags) == (NAIVE, *name.split())
 
 
 def bench(targets=None, dims=DEFAULT_DIMS, ks=DEFAULT_KS, *, rows: int = 1000, queries: int = 3, seed: int = 0,
@@ -155,7 +161,7 @@ def bench(targets=None, dims=DEFAULT_DIMS, ks=DEFAULT_KS, *, rows: int = 1000, q
 
 def _cell(target, spec: KernelSpec, db, qs, compilers) -> list[BenchRow]:
     t, d, k, n = target.name, spec.dims, spec.k_max, len(db)
-    cores = target.cores
+    cores = cores_for(t)
 
     def run(built):
         return run_search(t, db, qs, bits=8, metric="l1", k=k, core=cores[0], built=built, extra_cores=cores[1:])
@@ -175,7 +181,7 @@ def _cell(target, spec: KernelSpec, db, qs, compilers) -> list[BenchRow]:
             b = Baseline(base.source, base.compiler, base.flags, r.mean_cycles(core), base.code_bytes, base.mismatches)
             per_core.append(b)
         best = min(per_core, key=lambda b: b.cycles)
-        naive = next(b for b in per_core if _naive(b))
+        naive = next(b for b in per_core if _naive(t, b))
         intrinsics = [b for b in per_core if b.source.startswith(INTRINSICS)]
         bound = bound_cycles_per_row(core, d)
         rows.append(BenchRow(

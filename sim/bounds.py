@@ -25,6 +25,7 @@ from functools import lru_cache
 from math import ceil
 
 from isa.assembler import assemble
+from isa.checker import disassembler
 from isa.targets import get_target
 
 from .cycles import get_model
@@ -39,16 +40,10 @@ _RV_STEP = ["and t1, {R}, s3", "sub t1, s7, t1", "xor t2, t1, {R}", "xor t2, t2,
 @lru_cache(maxsize=None)
 def _price(target: str, core: str, text: str) -> float:
     """Cycles the core's model charges for ``text`` run once, straight through, from a cold start."""
-    import capstone
-
-    from .machine import _cs_mode
-
     t = get_target(target)
     image = assemble(t, text + "\n")
-    md = capstone.Cs(getattr(capstone, t.capstone_arch), _cs_mode(t))
-    md.detail = True
     address, code = image.text
-    insns = list(md.disasm(code, address))
+    insns = list(disassembler(t, detail=True).disasm(code, address))
     model = get_model(core)
     cycles = model.block_cycles(insns, taken_last=False, before=None)
     if model.needs_memory:  # 8086/8088: the word loads' bus penalties (all at even addresses here)

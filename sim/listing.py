@@ -41,22 +41,24 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import capstone
 import unicorn
-from unicorn import arm64_const, arm_const, riscv_const, x86_const
+from unicorn import x86_const
 
 from isa.assembler import assemble
-from isa.checker import check_image
+from isa.checker import check_image, disassembler
 from isa.targets import get_target
 from torus_hw.errors import TorusInputError
 
 from .cycles import get_model
-from .machine import EXIT, STACK_TOP, X86_CS, X86_EXIT_IP, EmulatorFault, Machine, _cs_mode, register_id
+from .machine import EXIT, STACK_TOP, X86_CS, X86_EXIT_IP, EmulatorFault, Machine, register_id
 
 MAX_STEPS = 1_000_000          # executed instructions before the listing is called stuck
 TIMEOUT_US = 60_000_000
 STOP_MNEMONICS = {"hlt", "ebreak", "c.ebreak", "bkpt", "brk"}
-X86_STACK_TOP = 0xFFFE
+# The listing's own start state: real mode with every segment but CS at 0 and the
+# return IP at 0000:FFFE; flat targets with the stack pointer at STACK_TOP.
+LISTING_SEGMENTS = {"cs": X86_CS, "ss": 0, "ds": 0, "es": 0}
+X86_STACK_TOP = 0x1_0000
 
 
 @dataclass
@@ -149,8 +151,7 @@ class _Run:
         self.machine = Machine(target, image, count=False)
         self.uc = self.machine.uc
         self.real_mode = self.machine.real_mode
-        self.md = capstone.Cs(getattr(capstone, target.capstone_arch), _cs_mode(target))
-        self.md.detail = True
+        self.md = disassembler(target, detail=True)
         self.text_start, code = image.text
         self.text_end = self.text_start + len(code)
         self.end_linear = self._linear(self.text_end)
@@ -172,30 +173,13 @@ class _Run:
         return linear
 
     def _setup(self) -> tuple[int, int]:
-        uc, t = self.uc, self.target
+        """The target's start state (``Machine.enter``: ABI return address, stack, entry registers)."""
         if self.real_mode:
-            for reg in ("AX", "BX", "CX", "DX", "SI", "DI", "BP", "DS", "ES", "SS"):
-                uc.reg_write(getattr(x86_const, f"UC_X86_REG_{reg}"), 0)
-            uc.reg_write(x86_const.UC_X86_REG_CS, X86_CS)
-            uc.reg_write(x86_const.UC_X86_REG_FLAGS, 0x0002)
-            uc.reg_write(x86_const.UC_X86_REG_SP, X86_STACK_TOP)
-            self.machine.write(X86_STACK_TOP, X86_EXIT_IP.to_bytes(2, "little"))
             self.exit_shown = X86_EXIT_IP
-            # Unicorn quirk: in 16-bit mode `begin` is the IP, but `until` is linear.
-            return self.text_start, self._linear(X86_EXIT_IP)
-        uc.mem_map(0, EXIT)  # with the zero EXIT page above it: a zeroed window at 0x0000-0x1FFF
-        end = self.exit_shown = EXIT
-        if t.unicorn_arch == "UC_ARCH_RISCV":
-            uc.reg_write(riscv_const.UC_RISCV_REG_SP, STACK_TOP)
-            uc.reg_write(riscv_const.UC_RISCV_REG_RA, end)
-            return self.text_start, end
-        if t.unicorn_arch == "UC_ARCH_ARM":
-            uc.reg_write(arm_const.UC_ARM_REG_SP, STACK_TOP)
-            uc.reg_write(arm_const.UC_ARM_REG_LR, end | 1)
-            return self.text_start | 1, end
-        uc.reg_write(arm64_const.UC_ARM64_REG_SP, STACK_TOP)
-        uc.reg_write(arm64_const.UC_ARM64_REG_X30, end)
-        return self.text_start, end
+            return self.machine.enter(self.text_start, stack_top=X86_STACK_TOP, segments=LISTING_SEGMENTS)
+        self.uc.mem_map(0, EXIT)  # with the zero EXIT page above it: a zeroed window at 0x0000-0x1FFF
+        self.exit_shown = EXIT
+        return self.machine.enter(self.text_start, stack_top=STACK_TOP)
 
     def execute(self) -> None:
         begin, until = self._setup()

@@ -22,9 +22,15 @@ The 8086 sees a 1 MiB linear space (segment × 16 + offset)::
 Far pointers are passed normalised (offset < 16), so a kernel can walk
 nearly 64 KiB before it must advance the segment.
 
-Every call checks the ABI: callee-saved registers get distinctive values
-on entry and must hold them on return (on the 8086 also DF clear), so a
-kernel that would corrupt its caller on real hardware fails here too.
+Calls follow the target's ABI object (``Target.abi``, :mod:`isa.abi`):
+arguments go where it says, the return address into its link register or
+onto the stack, the result comes from its result registers.  Every call
+checks the convention: callee-saved registers get distinctive values on
+entry and must hold them on return, the stack pointer must come back where
+the return leaves it, and flags the ABI wants clear (the 8086's DF) must be,
+so a kernel that would corrupt its caller on real hardware fails here too.
+Unicorn set-up and the start state are read from ``Target.emulator``; the
+only target-specific code left here is the memory map of each layout.
 
 Counting: a block hook records each executed (previous block, block, next
 block) triple; instruction counts and every core's cycles are then summed
@@ -35,18 +41,19 @@ per instruction is never installed on this path.
 from __future__ import annotations
 
 import ctypes
+import importlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-import capstone
 import unicorn
-from unicorn import arm64_const, arm_const, riscv_const, x86_const
 
+from isa.abi import far_pointer  # noqa: F401  (re-exported: tests place far pointers with it)
 from isa.assembler import Image
+from isa.checker import disassembler
 from isa.targets import Target
 from torus_hw.errors import TorusInputError
 
-from .cycles import get_model
+from .cycles import cores_for, get_model
 
 PAGE = 0x1000
 EXIT = 0x0000_1000
@@ -62,6 +69,8 @@ DB = 0x1000_0000
 MAX_FLAT_DB = 0x4000_0000  # 1 GiB: beyond that the host, not the target, is the limit
 
 X86_CS, X86_SS, X86_DS = 0x1000, 0x2000, 0x3000
+X86_SEGMENTS = {"cs": X86_CS, "ss": X86_SS, "ds": X86_DS, "es": X86_DS}
+X86_STACK_TOP = 0xFFFE  # SS-relative: a call frame is built below it
 X86_EXIT_IP = 0xFFF0
 X86_QUERY = X86_DS << 4
 X86_OUT_IDX = X86_QUERY + 0x1000
@@ -97,6 +106,12 @@ def resolve(module, name: str | None):
     return None if name is None else getattr(module, name)
 
 
+def unicorn_constants(target: Target):
+    """Unicorn's constants module for the target's architecture and its register prefix (``UC_<P>_REG_``)."""
+    short = target.emulator.unicorn_arch.removeprefix("UC_ARCH_").lower()  # UC_ARCH_ARM64 → arm64
+    return importlib.import_module(f"unicorn.{short}_const"), short.upper()
+
+
 @dataclass
 class CallStats:
     instructions: int
@@ -115,23 +130,22 @@ class Machine:
     def __init__(self, target: Target, image: Image, *, count: bool = True, cores: tuple[str, ...] | None = None):
         self.target = target
         self.image = image
-        self.real_mode = target.unicorn_mode == "UC_MODE_16"
+        emulator = target.emulator
+        if emulator.memory not in ("flat", "real-mode"):
+            raise TorusInputError(f"{target.name}: no memory layout {emulator.memory!r} in the harness")
+        self.real_mode = emulator.memory == "real-mode"
         self.region = REAL_MODE if self.real_mode else FLAT
-        self.cores = tuple(target.cores if cores is None else cores) if count else ()
+        self.cores = tuple(cores_for(target.name) if cores is None else cores) if count else ()
         self.models = {core: get_model(core) for core in self.cores}
-        arch = resolve(unicorn, target.unicorn_arch)
-        mode = resolve(unicorn, target.unicorn_mode)
-        self.uc = unicorn.Uc(arch, mode)
-        cpu = self._cpu_model()
-        if cpu is not None:
-            self.uc.ctl_set_cpu_model(cpu)
+        self.uc = unicorn.Uc(resolve(unicorn, emulator.unicorn_arch), resolve(unicorn, emulator.unicorn_mode))
+        if emulator.unicorn_cpu is not None:
+            self.uc.ctl_set_cpu_model(resolve(unicorn_constants(target)[0], emulator.unicorn_cpu))
         self._mapped_extra: list[tuple[int, int]] = []
         self._map_fixed()
         self._load(image)
-        self._enable_fp_simd()
-        self._md = capstone.Cs(resolve(capstone, target.capstone_arch),
-                               _cs_mode(target))
-        self._md.detail = True
+        for name, value in emulator.setup_registers:
+            self.uc.reg_write(register_id(target, name), value)
+        self._md = disassembler(target, detail=True)
         self._blocks: dict[tuple[int, int], _Block] = {}
         self._block_cost: dict[tuple, tuple[int, dict[str, int]]] = {}
         self.count = count
@@ -146,13 +160,6 @@ class Machine:
             self._hook_register_dependent()
 
     # --- setup ---------------------------------------------------------------
-
-    def _cpu_model(self):
-        t = self.target
-        if t.unicorn_cpu is None:
-            return None
-        module = {"UC_ARCH_ARM": arm_const, "UC_ARCH_ARM64": arm64_const, "UC_ARCH_RISCV": riscv_const}[t.unicorn_arch]
-        return resolve(module, t.unicorn_cpu)
 
     def _map_fixed(self) -> None:
         if self.real_mode:
@@ -170,11 +177,6 @@ class Machine:
             if address + len(data) > (X86_EXIT_IP if self.real_mode else limit):
                 raise TorusInputError(f"{self.target.name}: kernel image does not fit its code region")
             self.uc.mem_write(base + address, data)
-
-    def _enable_fp_simd(self) -> None:
-        if self.target.unicorn_arch == "UC_ARCH_ARM64":
-            # CPACR_EL1.FPEN = 0b11: FP/Advanced SIMD not trapped at EL0/EL1.
-            self.uc.reg_write(arm64_const.UC_ARM64_REG_CPACR_EL1, 0x3 << 20)
 
     def map_range(self, start: int, size: int) -> None:
         """Map [start, start+size) for this run (flat targets); unmaps the last such range there."""
@@ -206,13 +208,57 @@ class Machine:
 
     # --- calling ---------------------------------------------------------------
 
+    def reg(self, name: str) -> int:
+        return self.uc.reg_read(register_id(self.target, name))
+
+    def set_reg(self, name: str, value: int) -> None:
+        self.uc.reg_write(register_id(self.target, name), value)
+
+    def enter(self, entry: int, args=(), *, stack_top: int | None = None,
+              segments: dict[str, int] | None = None) -> tuple[int, int]:
+        """Put the machine in the target's start state for a call of ``entry``; return (begin, until).
+
+        The emulator's entry registers, the memory layout's segments (real
+        mode), then the ABI: arguments in registers and on the stack, the
+        return address (the EXIT sentinel) in the link register or pushed,
+        the stack pointer at ``stack_top`` less the frame, aligned down.
+        ``stack_top`` and ``segments`` default to the harness's call frame;
+        the listing passes its own.
+        """
+        abi, emulator = self.target.abi, self.target.emulator
+        for name, value in emulator.entry_registers:
+            self.set_reg(name, value)
+        if self.real_mode:
+            segments = X86_SEGMENTS if segments is None else segments
+            for name, value in segments.items():
+                self.set_reg(name, value)
+            stack_base, top, exit_shown = segments["ss"] << 4, X86_STACK_TOP, X86_EXIT_IP
+            until = (segments["cs"] << 4) + X86_EXIT_IP  # Unicorn quirk: in 16-bit mode `begin` is the IP, `until` linear
+        else:
+            stack_base, top, exit_shown = 0, STACK_TOP - 64, EXIT
+            until = EXIT
+        top = top if stack_top is None else stack_top
+        registers, stacked = abi.place(list(args))
+        sp = (top - abi.stack_bytes([kind for kind, _ in args])) & ~(abi.stack_alignment - 1)
+        thumb = 1 if emulator.thumb else 0
+        if abi.link_register is not None:
+            self.set_reg(abi.link_register, exit_shown | thumb)
+        else:
+            self.write(stack_base + sp, exit_shown.to_bytes(abi.return_address_bytes, "little"))
+        for offset, data in stacked:
+            self.write(stack_base + sp + offset, data)
+        for name, value in registers.items():
+            self.set_reg(name, value)
+        self.set_reg(abi.stack_pointer, sp)
+        return entry | thumb, until
+
     def call(self, symbol: str, args: list[tuple[str, int]]) -> tuple[int, CallStats | None]:
         """Call ``symbol`` with typed args (``("ptr", addr)`` / ``("u32", v)``); return (value, stats)."""
         entry = self.image.symbol(symbol)
         self._trace.clear()
         self._mem_penalty.clear()
         self._reg_penalty.clear()
-        begin, until = _ABI[self.target.abi](self, entry, args)
+        begin, until = self.enter(entry, args)
         saved = self._seed_callee_saved()
         try:
             self.uc.emu_start(begin, until, timeout=RUN_TIMEOUT_US)
@@ -222,36 +268,43 @@ class Machine:
         if pc != until:
             raise self._fault(f"did not return within {RUN_TIMEOUT_US // 1_000_000} s")
         self._check_callee_saved(saved)
-        value = _RESULT[self.target.abi](self)
+        abi = self.target.abi
+        value = abi.result([self.reg(name) for name in abi.result_registers])
         return value, (self._stats() if self.count else None)
 
     def _seed_callee_saved(self) -> dict[str, int]:
-        """Give every callee-saved register a distinctive value, so a kernel that clobbers one is caught."""
+        """Give every callee-saved register a distinctive value, so a kernel that clobbers one is caught.
+
+        The stack pointer and the segment registers the memory layout fixes
+        keep their start values (they must point at real memory); they are
+        checked all the same.
+        """
+        abi = self.target.abi
+        fixed = {abi.stack_pointer, *(X86_SEGMENTS if self.real_mode else ())}
+        mask = (1 << min(32, 8 * abi.slot_bytes)) - 1
         saved = {}
-        for i, (name, reg) in enumerate(_CALLEE_SAVED[self.target.abi]):
-            if name not in ("sp", "ss", "ds"):
-                self.uc.reg_write(reg, (0x5A5A + 0x101 * i) & (0xFFFF if self.real_mode else 0xFFFF_FFFF))
-            saved[name] = self.uc.reg_read(reg)
+        for i, name in enumerate(abi.saved()):
+            if name not in fixed:
+                self.set_reg(name, (0x5A5A + 0x101 * i) & mask)
+            saved[name] = self.reg(name)
         return saved
 
     def _check_callee_saved(self, saved: dict[str, int]) -> None:
-        for name, reg in _CALLEE_SAVED[self.target.abi]:
-            want = saved[name] + (2 if name == "sp" and self.real_mode else 0)  # the near RET popped IP
-            if self.uc.reg_read(reg) != want:
-                raise EmulatorFault(f"{self.target.name}: the kernel broke the {self.target.abi} ABI: callee-saved "
-                                    f"register {name} was {want:#x} on entry, {self.uc.reg_read(reg):#x} on return")
-        if self.real_mode and self.uc.reg_read(x86_const.UC_X86_REG_FLAGS) & 0x400:
-            raise EmulatorFault(f"{self.target.name}: the kernel returned with DF set (cdecl requires it clear)")
+        abi, name_of = self.target.abi, self.target.name
+        for name in abi.saved():
+            want = saved[name] + (abi.return_pops if name == abi.stack_pointer else 0)  # a near RET pops its IP
+            if self.reg(name) != want:
+                raise EmulatorFault(f"{name_of}: the kernel broke the {abi} ABI: callee-saved "
+                                    f"register {name} was {want:#x} on entry, {self.reg(name):#x} on return")
+        for flag, mask in abi.clear_flags:
+            if self.reg(abi.flags_register) & mask:
+                raise EmulatorFault(f"{name_of}: the kernel returned with {flag} set ({abi} requires it clear)")
 
     def _pc(self) -> int:
-        t = self.target
+        """The linear address of the next instruction (CS:IP in real mode; without the Thumb bit)."""
         if self.real_mode:
-            return (self.uc.reg_read(x86_const.UC_X86_REG_CS) << 4) + self.uc.reg_read(x86_const.UC_X86_REG_IP)
-        if t.unicorn_arch == "UC_ARCH_RISCV":
-            return self.uc.reg_read(riscv_const.UC_RISCV_REG_PC)
-        if t.unicorn_arch == "UC_ARCH_ARM":
-            return self.uc.reg_read(arm_const.UC_ARM_REG_PC) & ~1
-        return self.uc.reg_read(arm64_const.UC_ARM64_REG_PC)
+            return (self.reg("cs") << 4) + self.reg("ip")
+        return self.reg("pc") & ~1 if self.target.emulator.thumb else self.reg("pc")
 
     def _fault(self, why: str) -> EmulatorFault:
         pc = self._pc()
@@ -368,111 +421,8 @@ class Machine:
 
 def register_id(target: Target, name: str) -> int:
     """Unicorn's id of register ``name`` (e.g. "cl", "a0", "r4") on ``target``."""
-    module = {"UC_ARCH_X86": x86_const, "UC_ARCH_ARM": arm_const, "UC_ARCH_ARM64": arm64_const,
-              "UC_ARCH_RISCV": riscv_const}[target.unicorn_arch]
-    prefix = {"UC_ARCH_X86": "X86", "UC_ARCH_ARM": "ARM", "UC_ARCH_ARM64": "ARM64", "UC_ARCH_RISCV": "RISCV"}
+    module, prefix = unicorn_constants(target)
     try:
-        return getattr(module, f"UC_{prefix[target.unicorn_arch]}_REG_{name.upper()}")
+        return getattr(module, f"UC_{prefix}_REG_{name.upper()}")
     except AttributeError:
         raise TorusInputError(f"{target.name}: no register named {name!r}") from None
-
-
-def _cs_mode(target: Target) -> int:
-    mode = 0
-    for name in target.capstone_mode.split("|"):
-        mode |= getattr(capstone, name)
-    return mode
-
-
-# --- ABIs: place arguments, return (begin, until) --------------------------------
-
-
-def _abi_riscv(m: Machine, entry: int, args):
-    regs = [getattr(riscv_const, f"UC_RISCV_REG_A{i}") for i in range(8)]
-    if len(args) > 8:
-        raise TorusInputError("more than 8 arguments")
-    for reg, (_, value) in zip(regs, args):
-        m.uc.reg_write(reg, value)
-    m.uc.reg_write(riscv_const.UC_RISCV_REG_RA, EXIT)
-    m.uc.reg_write(riscv_const.UC_RISCV_REG_SP, STACK_TOP - 64)
-    return entry, EXIT
-
-
-def _abi_aapcs(m: Machine, entry: int, args):
-    regs = [arm_const.UC_ARM_REG_R0, arm_const.UC_ARM_REG_R1, arm_const.UC_ARM_REG_R2, arm_const.UC_ARM_REG_R3]
-    for reg, (_, value) in zip(regs, args):
-        m.uc.reg_write(reg, value)
-    sp = STACK_TOP - 64
-    stacked = [value for _, value in args[4:]]
-    sp -= 4 * len(stacked)
-    sp &= ~7  # AAPCS: 8-byte aligned stack at a public interface
-    for i, value in enumerate(stacked):
-        m.write(sp + 4 * i, (value & 0xFFFF_FFFF).to_bytes(4, "little"))
-    m.uc.reg_write(arm_const.UC_ARM_REG_SP, sp)
-    m.uc.reg_write(arm_const.UC_ARM_REG_LR, EXIT | 1)
-    return entry | 1, EXIT
-
-
-def _abi_aapcs64(m: Machine, entry: int, args):
-    for i, (_, value) in enumerate(args):
-        m.uc.reg_write(getattr(arm64_const, f"UC_ARM64_REG_X{i}"), value)
-    m.uc.reg_write(arm64_const.UC_ARM64_REG_SP, STACK_TOP - 64)
-    m.uc.reg_write(arm64_const.UC_ARM64_REG_X30, EXIT)
-    return entry, EXIT
-
-
-def far_pointer(linear: int) -> tuple[int, int]:
-    """Normalised (segment, offset) of a linear real-mode address."""
-    return linear >> 4, linear & 0xF
-
-
-def _abi_cdecl16(m: Machine, entry: int, args):
-    # Push right to left: a far pointer is offset (low address) then segment;
-    # a uint32 is low word then high word.
-    words: list[int] = []
-    for kind, value in args:
-        if kind == "ptr":
-            seg, off = far_pointer(value)
-            words += [off, seg]
-        else:
-            words += [value & 0xFFFF, (value >> 16) & 0xFFFF]
-    sp = 0xFFFE - 2 * (len(words) + 1)
-    stack = X86_SS << 4
-    m.write(stack + sp, X86_EXIT_IP.to_bytes(2, "little"))
-    for i, word in enumerate(words):
-        m.write(stack + sp + 2 + 2 * i, word.to_bytes(2, "little"))
-    uc = m.uc
-    for reg in ("AX", "BX", "CX", "DX", "SI", "DI", "BP"):
-        uc.reg_write(getattr(x86_const, f"UC_X86_REG_{reg}"), 0)
-    uc.reg_write(x86_const.UC_X86_REG_CS, X86_CS)
-    uc.reg_write(x86_const.UC_X86_REG_SS, X86_SS)
-    uc.reg_write(x86_const.UC_X86_REG_DS, X86_DS)
-    uc.reg_write(x86_const.UC_X86_REG_ES, X86_DS)
-    uc.reg_write(x86_const.UC_X86_REG_SP, sp)
-    uc.reg_write(x86_const.UC_X86_REG_FLAGS, 0x0002)  # DF clear, as cdecl requires
-    # Unicorn quirk: in 16-bit mode `begin` is the IP, but `until` is linear.
-    return entry, (X86_CS << 4) + X86_EXIT_IP
-
-
-_ABI = {"ilp32": _abi_riscv, "lp64": _abi_riscv, "aapcs": _abi_aapcs, "aapcs64": _abi_aapcs64,
-        "cdecl16-compact": _abi_cdecl16}
-
-_CALLEE_SAVED = {
-    "ilp32": [(f"s{i}", getattr(riscv_const, f"UC_RISCV_REG_S{i}")) for i in range(12)]
-    + [("sp", riscv_const.UC_RISCV_REG_SP)],
-    "aapcs": [(f"r{i}", getattr(arm_const, f"UC_ARM_REG_R{i}")) for i in range(4, 12)] + [("sp", arm_const.UC_ARM_REG_SP)],
-    "aapcs64": [(f"x{i}", getattr(arm64_const, f"UC_ARM64_REG_X{i}")) for i in range(19, 30)]
-    + [(f"d{i}", getattr(arm64_const, f"UC_ARM64_REG_D{i}")) for i in range(8, 16)]
-    + [("sp", arm64_const.UC_ARM64_REG_SP)],
-    "cdecl16-compact": [(name.lower(), getattr(x86_const, f"UC_X86_REG_{name}")) for name in ("BP", "SI", "DI")]
-    + [("ds", x86_const.UC_X86_REG_DS), ("ss", x86_const.UC_X86_REG_SS), ("sp", x86_const.UC_X86_REG_SP)],
-}
-_CALLEE_SAVED["lp64"] = _CALLEE_SAVED["ilp32"]
-
-_RESULT = {
-    "ilp32": lambda m: m.uc.reg_read(riscv_const.UC_RISCV_REG_A0) & 0xFFFF_FFFF,
-    "lp64": lambda m: m.uc.reg_read(riscv_const.UC_RISCV_REG_A0) & 0xFFFF_FFFF,
-    "aapcs": lambda m: m.uc.reg_read(arm_const.UC_ARM_REG_R0) & 0xFFFF_FFFF,
-    "aapcs64": lambda m: m.uc.reg_read(arm64_const.UC_ARM64_REG_X0) & 0xFFFF_FFFF,
-    "cdecl16-compact": lambda m: (m.uc.reg_read(x86_const.UC_X86_REG_DX) << 16) | m.uc.reg_read(x86_const.UC_X86_REG_AX),
-}

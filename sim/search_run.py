@@ -19,6 +19,7 @@ from isa.targets import get_target
 from torus_hw import reference
 from torus_hw.errors import TorusInputError
 
+from .cycles import cores_for
 from .runner import KernelRunner
 
 RTL = "rtl"
@@ -104,9 +105,10 @@ def run_search(target: str, database: np.ndarray, queries: np.ndarray, *, bits: 
             raise TorusInputError("--lanes applies to --target rtl only")
         t = get_target(target)
         core_name = core or t.default_core
+        cores = cores_for(target)
         for c in (core_name, *extra_cores):
-            if c not in t.cores:
-                raise TorusInputError(f"core {c!r} does not run target {target}; choose one of {', '.join(t.cores)}")
+            if c not in cores:
+                raise TorusInputError(f"core {c!r} does not run target {target}; choose one of {', '.join(cores)}")
         if built is None:
             built = build_kernel(t, KernelSpec("search", metric, bits, int(database.shape[1]), k), variant=variant)
         runner = KernelRunner(built, cores=tuple(dict.fromkeys((core_name, *extra_cores))))

@@ -10,10 +10,10 @@ from ..console import console as stdout_console
 
 import json
 
-CORE_HELP = "i8086, i8088, ibex, u54, cortex-m0, cortex-m4 or cortex-a55"
-
 
 def register(sub) -> None:
+    from sim.cycles import available_cores  # the cores are whatever models are registered
+
     c = sub.add_parser(
         "cycles", help="run an assembly listing on one core and print each instruction's cycles",
         description="Assemble FILE.S for the core's target (GNU syntax; Intel syntax with .code16 for the "
@@ -21,7 +21,7 @@ def register(sub) -> None:
                     "falls off the end of .text (or reaches hlt/ebreak/bkpt, which is not counted), and "
                     "print every executed instruction with its cycles from the core's published timing "
                     "tables and the running total.")
-    c.add_argument("--core", required=True, help=CORE_HELP)
+    c.add_argument("--core", required=True, help=f"one of {', '.join(available_cores())}")
     c.add_argument("file", metavar="FILE.S", help="the listing")
     c.add_argument("--json", action="store_true",
                    help='print {"core", "total_cycles", "instructions": [{"text", "cycles"}]}')
