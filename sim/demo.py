@@ -44,6 +44,7 @@ SEED = 0
 class DemoSettings:
     out: Path
     quick: bool = False
+    shown_out: Path | None = None  # the folder the report's commands name (out may be a staging folder)
     # Per backend, how many queries to run (None = all); the RTL unit is sampled.
     top1_queries: int | None = None
     top5_queries: int | None = None
@@ -146,7 +147,7 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
                   f"baseline on {len(base_ids)}; RTL unit ({RTL_LANES} lanes): top-1 on {len(rtl_ids)}, top-5 on {len(rtl5_ids)}")
     progress = Progress(TextColumn("{task.description:28s}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, transient=True)
-    codes_path = shlex.quote(str(out / "codes.npz"))
+    codes_path = shlex.quote(str((settings.shown_out or out) / "codes.npz"))
     with progress:
         task = progress.add_task("searching", total=runs_total)
         tick = lambda: progress.advance(task)  # noqa: E731

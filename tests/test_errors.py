@@ -282,7 +282,7 @@ CASES = [
     case("train-data-npy-not-npz", "train --data npy-not-npz.npz --out model.pt", "npy-not-npz.npz",
          "not a readable .npz", patch=_no_training),
     case("train-data-corrupt-member", "train --data corrupt-member.npz --out model.pt", "corrupt-member.npz",
-         "not a readable .npz", patch=_no_training),
+         "has no 'x' array", patch=_no_training),
     case("train-epochs0", "train --epochs 0 --out model.pt", "epochs must be", "got 0", patch=_no_training),
     case("train-cifar-folder-missing", "train --data cifar10 --data-root no-such-folder --out model.pt",
          "no-such-folder/cifar-10-batches-py", "nothing is downloaded", patch=_no_training),

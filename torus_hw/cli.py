@@ -17,6 +17,8 @@ import sys
 
 from . import __version__
 from .errors import TorusInputError
+from .messages import one_line, os_reason
+from .output import Terminated, handle_termination
 
 # Order is the order of ``torus-hw --help``: the pipeline, left to right.
 COMMAND_MODULES = [
@@ -58,23 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    handle_termination()  # SIGTERM/SIGHUP unwind like Ctrl-C, so no temporary outlives the run
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
-            parser.print_help()
-            return EXIT_BAD_INPUT
+            parser.print_usage(sys.stderr)
+            raise TorusInputError("no command given; run torus-hw --help for the list")
         return int(args.func(args) or 0)
     except TorusInputError as exc:
-        print(f"torus-hw: error: {exc}", file=sys.stderr)
+        print(f"torus-hw: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        print(f"torus-hw: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"torus-hw: error: {one_line(os_reason(exc) + where)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("torus-hw: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"torus-hw: terminated by signal {exc.signum}", file=sys.stderr)
+        return 128 + exc.signum
 
 
 if __name__ == "__main__":

@@ -12,64 +12,32 @@ An ``.npz`` holding
 ``source``         optional JSON string describing the model that made them
 =================  ==========================================================
 
-Writes are atomic (temporary file in the same folder, then rename); loading
-validates every field and raises :class:`TorusInputError` naming it.
+Writes are atomic (:func:`torus_hw.output.atomic_write`); loading validates
+every field and raises :class:`TorusInputError` naming it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import TorusInputError
+from .messages import shown
+from .output import atomic_write
+from .output import check_output_file as check_writable  # noqa: F401 - the old name, kept for callers
 from .reference import BITS, code_dtype
 
 FORMAT_VERSION = 1
-
-
-def check_writable(path: str | os.PathLike) -> Path:
-    """Refuse an output file path that :func:`atomic_write` could not replace.
-
-    Commands call it before their work, so a bad ``--out`` costs nothing;
-    without it a folder at ``path`` surfaced as os.replace's error naming the
-    hidden temporary file.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise TorusInputError(f"cannot write {path}: it is a folder")
-    if not directory.is_dir():
-        raise TorusInputError(f"cannot write {path}: folder {directory} does not exist")
-    return path
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(file_object)`` on a temporary file, then rename it to ``path``.
-
-    A failure at any point leaves no file (and no half-written one) behind.
-    """
-    path = check_writable(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would make outputs private to their writer
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+MEMBERS = ("database", "queries", "bits", "format_version", "database_labels", "query_labels", "source")
+# Limits on what a codes file may hold (docs/errors.md "Limits"); arrays beyond MAX_CODES_BYTES need
+# --max-codes-bytes, because loading them takes that much memory before any search starts.
+MAX_CODES_BYTES = 4 << 30
+MAX_SOURCE_CHARS = 1 << 20
+MAX_SOURCE_DEPTH = 32
 
 
 @dataclass
@@ -140,38 +108,39 @@ class TorusCodes:
         atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "TorusCodes":
+    def load(cls, path: str | os.PathLike, *, max_bytes: int | None = None) -> "TorusCodes":
+        """Read and validate a codes file; ``max_bytes`` (default :data:`MAX_CODES_BYTES`) bounds its arrays."""
+        from .npzfile import json_depth, read_npz
+
         path = Path(path)
-        if path.is_dir():
-            raise TorusInputError(f"codes file {path} is a folder, not a .npz file")
-        if not path.is_file():
-            raise TorusInputError(f"codes file {path} does not exist")
-        if not zipfile.is_zipfile(path):
-            # np.load would read a lone .npy as an array (no context manager: a traceback) and
-            # anything else as a pickle, with an error that suggests allow_pickle.
-            raise TorusInputError(f"codes file {path} is not a readable .npz (not a zip archive: "
-                                  f"truncated, or another format)")
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                files = {name: npz[name] for name in npz.files}
-        except (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, OSError, EOFError, KeyError) as exc:
-            raise TorusInputError(f"codes file {path} is not a readable .npz ({type(exc).__name__}: {exc})") from None
-        for name in ("database", "queries", "bits"):
-            if name not in files:
-                raise TorusInputError(f"codes file {path} has no '{name}' array")
+        name = shown(path)
+        files = read_npz(path, "codes file", wanted=MEMBERS, limit=MAX_CODES_BYTES if max_bytes is None else max_bytes,
+                         limit_option="--max-codes-bytes")
+        for field_name in ("database", "queries", "bits"):
+            if field_name not in files:
+                raise TorusInputError(f"codes file {name} has no '{field_name}' array")
         version = files.get("format_version")
         if (version is None or version.shape != () or version.dtype.kind not in "ui"
                 or int(version) != FORMAT_VERSION):
-            raise TorusInputError(f"codes file {path}: 'format_version' must be {FORMAT_VERSION}")
+            raise TorusInputError(f"codes file {name}: 'format_version' must be {FORMAT_VERSION}")
         bits = files["bits"]
         if bits.shape != () or bits.dtype.kind not in "ui":
-            raise TorusInputError(f"codes file {path}: 'bits' must be a scalar integer")
+            raise TorusInputError(f"codes file {name}: 'bits' must be a scalar integer")
         source = {}
         if "source" in files:
+            text = files["source"]
+            if text.shape != () or text.dtype.kind != "U":
+                raise TorusInputError(f"codes file {name}: 'source' must be one JSON string")
+            text = str(text)
+            if len(text) > MAX_SOURCE_CHARS:
+                raise TorusInputError(f"codes file {name}: 'source' is {len(text)} characters, "
+                                      f"beyond the limit of {MAX_SOURCE_CHARS}")
+            if json_depth(text) > MAX_SOURCE_DEPTH:
+                raise TorusInputError(f"codes file {name}: 'source' nests deeper than {MAX_SOURCE_DEPTH} levels")
             try:
-                source = json.loads(str(files["source"]))
-            except json.JSONDecodeError:
-                raise TorusInputError(f"codes file {path}: 'source' is not valid JSON") from None
+                source = json.loads(text)
+            except (json.JSONDecodeError, RecursionError):
+                raise TorusInputError(f"codes file {name}: 'source' is not valid JSON") from None
         try:
             return cls(
                 database=files["database"],
@@ -182,4 +151,4 @@ class TorusCodes:
                 source=source,
             )
         except TorusInputError as exc:
-            raise TorusInputError(f"{path}: {exc}") from None
+            raise TorusInputError(f"{name}: {exc}") from None

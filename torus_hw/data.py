@@ -10,8 +10,9 @@
   every machine and independent of any seed.
 * ``cifar10`` / ``cifar100``: the "python version" archives unpacked into
   ``<data-root>/cifar-10-batches-py`` or ``<data-root>/cifar-100-python``
-  (data-root defaults to ``$TORUS_HW_DATA`` or ``./data``); read with pickle
-  and NumPy, nothing downloaded.  Database = the training set, queries = the
+  (data-root defaults to ``$TORUS_HW_DATA`` or ``./data``); read by
+  :mod:`torus_hw.plain_pickle`, which builds plain data and never runs code
+  from the file; nothing downloaded.  Database = the training set, queries = the
   test set; labels are the fine labels for CIFAR-100.
 * ``FILE.npz`` with ``x`` (N, …) and integer ``y`` (N,): rank-2 ``x`` is a
   set of vectors, rank 3 (N, H, W) or rank 4 (N, C, H, W) / (N, H, W, C) with
@@ -28,9 +29,6 @@ Gaussian noise of 0.1 standard deviation of each feature.  Every random draw com
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +41,8 @@ from .errors import TorusInputError
 BUILTIN = ("digits", "cifar10", "cifar100")
 CIFAR_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 QUERY_EVERY = 5  # every 5th item of each class is a query
+# A --data FILE.npz is loaded whole and converted to float32 (up to 4× its size for uint8 inputs).
+MAX_DATA_BYTES = 2 << 30
 
 
 @dataclass
@@ -108,14 +108,51 @@ def _digits() -> Dataset:
     return Dataset("digits", "digits", x[~q], y[~q], x[q], y[q])
 
 
-def _unpickle(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            return pickle.load(fh, encoding="bytes")
-    except FileNotFoundError:
-        raise TorusInputError(f"CIFAR file {path} is missing") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
-        raise TorusInputError(f"CIFAR file {path} is not a readable pickle ({type(exc).__name__})") from None
+# The largest CIFAR batch (cifar-100-python/train) is 161 MB; a file far beyond that is not one.
+MAX_CIFAR_FILE_BYTES = 256 << 20
+
+
+def _read_batch(path: Path) -> dict:
+    """One CIFAR batch, parsed by :mod:`torus_hw.plain_pickle` (no code from the file ever runs)."""
+    from .messages import input_file, shown
+    from .plain_pickle import loads_plain
+
+    if not path.exists() and not path.is_symlink():
+        raise TorusInputError(f"CIFAR file {shown(path)} is missing")
+    input_file(path, "CIFAR file")
+    size = path.stat().st_size
+    if size > MAX_CIFAR_FILE_BYTES:
+        raise TorusInputError(f"CIFAR file {shown(path)} is {size} bytes, more than any CIFAR batch "
+                              f"({MAX_CIFAR_FILE_BYTES} bytes at most)")
+    batch = loads_plain(path.read_bytes(), f"CIFAR file {shown(path)}")
+    if not isinstance(batch, dict):
+        raise TorusInputError(f"CIFAR file {shown(path)} holds a {type(batch).__name__}, not a batch dict")
+    return {(k.encode("latin-1") if isinstance(k, str) else k): v for k, v in batch.items()}
+
+
+def _batch_arrays(batch: dict, key: bytes, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The (N, 3072) uint8 images and N labels of one batch, checked before use."""
+    from .messages import shown
+
+    name = shown(path)
+    for field in (b"data", key):
+        if field not in batch:
+            raise TorusInputError(f"CIFAR file {name} has no {field.decode()!r} field")
+    x, labels = batch[b"data"], batch[key]
+    if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 3 * 32 * 32:
+        got = f"{x.dtype} {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise TorusInputError(f"CIFAR file {name}: 'data' must be N×3072 uint8 rows, got {got}")
+    if isinstance(labels, np.ndarray) and labels.dtype.kind in "ui" and labels.ndim == 1:
+        y = labels.astype(np.int64)
+    elif isinstance(labels, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
+        y = np.array(labels, dtype=np.int64) if labels else np.zeros(0, dtype=np.int64)
+    else:
+        raise TorusInputError(f"CIFAR file {name}: {key.decode()!r} must be a list of integer labels")
+    if len(y) != len(x):
+        raise TorusInputError(f"CIFAR file {name}: {len(x)} images but {len(y)} labels")
+    if len(y) and (y.min() < 0 or y.max() >= 100):
+        raise TorusInputError(f"CIFAR file {name}: labels must be in [0, 100), got {int(y.min())}..{int(y.max())}")
+    return x, y
 
 
 def _cifar(name: str, root: Path) -> Dataset:
@@ -126,22 +163,18 @@ def _cifar(name: str, root: Path) -> Dataset:
             f"set --data-root or TORUS_HW_DATA to the folder that holds {CIFAR_FOLDERS[name]})"
         )
     if name == "cifar10":
-        train = [_unpickle(folder / f"data_batch_{i}") for i in range(1, 6)]
-        test = [_unpickle(folder / "test_batch")]
+        train = [folder / f"data_batch_{i}" for i in range(1, 6)]
+        test = [folder / "test_batch"]
         key = b"labels"
     else:
-        train = [_unpickle(folder / "train")]
-        test = [_unpickle(folder / "test")]
+        train = [folder / "train"]
+        test = [folder / "test"]
         key = b"fine_labels"
 
-    def stack(batches):
-        try:
-            x = np.concatenate([np.asarray(b[b"data"], dtype=np.uint8) for b in batches])
-            y = np.concatenate([np.asarray(b[key], dtype=np.int64) for b in batches])
-        except KeyError as exc:
-            raise TorusInputError(f"{folder} holds a batch without the {exc.args[0]!r} field") from None
-        if x.ndim != 2 or x.shape[1] != 3 * 32 * 32 or len(x) != len(y):
-            raise TorusInputError(f"{folder} holds data of shape {x.shape}, not N×3072 CIFAR rows")
+    def stack(paths):
+        parts = [_batch_arrays(_read_batch(p), key, p) for p in paths]
+        x = np.concatenate([x for x, _ in parts])
+        y = np.concatenate([y for _, y in parts])
         return (x.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0), y
 
     x_db, y_db = stack(train)
@@ -177,15 +210,9 @@ def _labels(y: np.ndarray, n: int, path: Path, field: str) -> np.ndarray:
 
 
 def _npz(path: Path) -> Dataset:
-    if not path.is_file():
-        raise TorusInputError(f"data file {path} does not exist")
-    if not zipfile.is_zipfile(path):  # np.load returns a lone .npy as an array: no context manager, a traceback
-        raise TorusInputError(f"data file {path} is not a readable .npz (not a zip archive)")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            files = {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, OSError, EOFError, KeyError) as exc:
-        raise TorusInputError(f"data file {path} is not a readable .npz ({type(exc).__name__})") from None
+    from .npzfile import read_npz
+
+    files = read_npz(path, "data file", wanted=("x", "y", "x_query", "y_query"), limit=MAX_DATA_BYTES)
     for need in ("x", "y"):
         if need not in files:
             raise TorusInputError(f"data file {path} has no '{need}' array (it needs 'x' and 'y')")

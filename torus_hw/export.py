@@ -63,7 +63,12 @@ def embeddings(checkpoint, data_root=None, dataset=None):
             f"the checkpoint was trained on {checkpoint.dataset['input_shape']}"
         )
     model = checkpoint.model()
-    return embed(model, data.x_db), embed(model, data.x_query), data
+    db, q = embed(model, data.x_db), embed(model, data.x_query)
+    bad = int((~np.isfinite(db)).sum() + (~np.isfinite(q)).sum())
+    if bad:  # quantising NaN would silently give code 0 everywhere
+        raise TorusInputError(f"the model's embeddings hold {bad:,} NaN or infinite values (of {db.size + q.size:,}); "
+                              f"nothing exported")
+    return db, q, data
 
 
 def quantise(mode: str, db: np.ndarray, q: np.ndarray, bits: int, grid: str = "auto"):

@@ -11,7 +11,9 @@ DESIGN.md:
 * distances fit in unsigned 32 bits (checked here for the given D and n).
 
 The code favours being obviously right over being fast, but search is
-blocked so that memory stays bounded (no Q·N·D intermediate).
+blocked and works on the codes' own dtype, so its memory is the codes plus
+one block (no Q·N·D intermediate, no widened copy of the database; measured
+by benchmarks/reference_memory.py, see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -71,7 +73,12 @@ def check_u32_bound(dims: int, bits: int, metric: str) -> None:
 
 
 def as_codes(x, bits: int, name: str = "codes") -> np.ndarray:
-    """Validate integer codes in [0, 2^bits) and return them as int64."""
+    """Validate integer codes in [0, 2^bits) and return them in the code's own dtype (uint8 / uint16).
+
+    An array that already has that dtype is returned as is — never copied, so
+    a search's memory is the codes plus one block, not a widened copy of the
+    whole database.
+    """
     arr = np.asarray(x)
     if arr.dtype.kind not in "ui":
         raise TorusInputError(f"{name} must be integers, got dtype {arr.dtype}")
@@ -80,7 +87,18 @@ def as_codes(x, bits: int, name: str = "codes") -> np.ndarray:
         if lo < 0 or hi >= 1 << bits:
             bad = lo if lo < 0 else hi
             raise TorusInputError(f"{name} holds {bad}, outside [0, 2^{bits}) for bits={bits}")
-    return arr.astype(np.int64, copy=False)
+    return arr.astype(code_dtype(bits), copy=False)
+
+
+def _dim_distance(a: np.ndarray, b: np.ndarray, bits: int) -> np.ndarray:
+    """t = min(δ, 2^n − δ) in the codes' own unsigned width, whose wrap-around *is* the torus."""
+    delta = a - b
+    neg = -delta
+    if bits < 8:
+        mask = delta.dtype.type((1 << bits) - 1)
+        delta &= mask
+        neg &= mask
+    return np.minimum(delta, neg)
 
 
 def dim_distance(a, b, *, bits: int = 8) -> np.ndarray:
@@ -88,9 +106,7 @@ def dim_distance(a, b, *, bits: int = 8) -> np.ndarray:
     bits = check_bits(bits)
     a = as_codes(a, bits, "a")
     b = as_codes(b, bits, "b")
-    mask = (1 << bits) - 1
-    delta = (a - b) & mask
-    return np.minimum(delta, (1 << bits) - delta)
+    return _dim_distance(a, b, bits).astype(np.int64)
 
 
 def torus_distance(a, b, *, bits: int = 8, metric: str = "l1") -> np.ndarray:
@@ -119,21 +135,12 @@ def _check_pair(query, database, bits: int, metric: str, query_ndim: int):
 def _block_distances(q: np.ndarray, db: np.ndarray, bits: int, metric: str) -> np.ndarray:
     """(Qb, Nb) uint32 distances, one dim at a time: memory Qb·Nb, never Qb·Nb·D.
 
-    Works in the code's own unsigned width (uint8 / uint16), whose wrap-around
-    *is* the torus; sums fit uint32 because the caller checked the bound.
+    ``q`` and ``db`` are in the code's own dtype (:func:`as_codes`); sums fit
+    uint32 because the caller checked the bound.
     """
-    work = code_dtype(bits)
-    mask = work.type((1 << bits) - 1)
-    q = q.astype(work, copy=False)
-    db = db.astype(work, copy=False)
     acc = np.zeros((q.shape[0], db.shape[0]), dtype=np.uint32)
     for d in range(db.shape[1]):
-        delta = q[:, d, None] - db[None, :, d]
-        neg = -delta
-        if bits < 8:
-            delta &= mask
-            neg &= mask
-        t = np.minimum(delta, neg)
+        t = _dim_distance(q[:, d, None], db[None, :, d], bits)
         if metric == "l1":
             acc += t
         else:

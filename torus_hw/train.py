@@ -31,8 +31,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .codes import atomic_write, check_writable
+from .output import atomic_write, check_output_file
 from .errors import TorusInputError
+from .messages import input_file, shown
+from .model_limits import MAX_BATCH, MAX_EPOCHS, MAX_SEED, check_device, check_model_size, check_state_dict
 from .projections import check_dim, check_mode
 
 CHECKPOINT_KIND = "torus-hw/model"
@@ -66,21 +68,23 @@ class TrainSettings:
         check_dim(self.mode, self.dim)
         check_data_name(self.data)
 
-        def number(name, lo, *, integer=False, strict=False):
+        def number(name, lo, *, integer=False, strict=False, hi=None, why=""):
             v = getattr(self, name)
             kinds = (int,) if integer else (int, float)
             if isinstance(v, bool) or not isinstance(v, kinds) or not math.isfinite(v) or v < lo or (strict and v == lo):
                 rel = ">" if strict else "≥"
                 raise TorusInputError(f"{name} must be a finite {'integer' if integer else 'number'} {rel} {lo}, got {v!r}")
+            if hi is not None and v > hi:
+                raise TorusInputError(f"{name} must be at most {hi:,}{why}, got {v!r}")
 
         number("koleo", 0)
         number("clip", 0)
-        number("epochs", 1, integer=True)
-        number("batch", 2, integer=True)
+        number("epochs", 1, integer=True, hi=MAX_EPOCHS)
+        number("batch", 2, integer=True, hi=MAX_BATCH, why=" (SupCon's (2·batch)² similarity matrix)")
         number("lr", 0, strict=True)
-        number("seed", 0, integer=True)
+        number("seed", 0, integer=True, hi=MAX_SEED, why=" = 2^64 − 1 (torch's seed range)")
         number("temperature", 0, strict=True)
-        number("patience", 1, integer=True)
+        number("patience", 1, integer=True, hi=MAX_EPOCHS)
         number("width", 1, integer=True)
 
     def to_dict(self) -> dict:
@@ -138,51 +142,53 @@ class Checkpoint:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Checkpoint":
-        path = Path(path)
-        if not path.is_file():
-            raise TorusInputError(f"model checkpoint {path} does not exist")
+        path = input_file(path, "model checkpoint")
+        where = shown(path)
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many kinds (pickle, zip, runtime) for a bad file
-            raise TorusInputError(f"{path} is not a readable torch checkpoint ({type(exc).__name__})") from None
+            raise TorusInputError(f"{where} is not a readable torch checkpoint ({type(exc).__name__})") from None
         if not isinstance(obj, dict) or obj.get("kind") != CHECKPOINT_KIND:
             got = obj.get("kind") if isinstance(obj, dict) else type(obj).__name__
-            raise TorusInputError(f"{path} is not a torus-hw model checkpoint (kind {got!r}, want {CHECKPOINT_KIND!r})")
+            raise TorusInputError(f"{where} is not a torus-hw model checkpoint (kind {got!r}, want {CHECKPOINT_KIND!r})")
         if obj.get("format_version") != CHECKPOINT_VERSION:
-            raise TorusInputError(f"{path}: checkpoint format_version must be {CHECKPOINT_VERSION}, got {obj.get('format_version')!r}")
+            raise TorusInputError(f"{where}: checkpoint format_version must be {CHECKPOINT_VERSION}, got {obj.get('format_version')!r}")
         for name, kind in (("state_dict", dict), ("dataset", dict), ("history", list)):
             if not isinstance(obj.get(name), kind):
-                raise TorusInputError(f"{path}: checkpoint field '{name}' is missing or not a {kind.__name__}")
+                raise TorusInputError(f"{where}: checkpoint field '{name}' is missing or not a {kind.__name__}")
         try:
             settings = TrainSettings.from_dict(obj.get("settings"))
             ckpt = cls(settings=settings, state_dict=obj["state_dict"], dataset=obj["dataset"],
                        history=obj["history"], best_epoch=int(obj.get("best_epoch", 0)),
                        p_at_1=float(obj.get("p_at_1", 0.0)), stopped=str(obj.get("stopped", "epochs")))
-            ckpt.model()  # proves the weights fit the settings
+            kind, shape = _dataset_shape(ckpt.dataset)
+            check_state_dict(settings, kind, shape, ckpt.state_dict)  # on the meta device: no allocation
+            ckpt.model()  # proves the weights load
         except TorusInputError as exc:
-            raise TorusInputError(f"{path}: {exc}") from None
+            raise TorusInputError(f"{where}: {exc}") from None
         return ckpt
+
+
+def _dataset_shape(dataset: dict) -> tuple[str, tuple[int, ...]]:
+    from .model_limits import check_input_shape
+
+    try:
+        kind, shape = dataset["kind"], dataset["input_shape"]
+    except (KeyError, TypeError):
+        raise TorusInputError("checkpoint 'dataset' lacks kind / input_shape") from None
+    return kind, check_input_shape(kind, shape)
 
 
 def _build_model(settings: TrainSettings, dataset: dict):
     from .backbones import EmbeddingModel
 
-    try:
-        kind, shape = dataset["kind"], tuple(int(s) for s in dataset["input_shape"])
-    except (KeyError, TypeError, ValueError):
-        raise TorusInputError("checkpoint 'dataset' lacks kind / input_shape") from None
+    kind, shape = _dataset_shape(dataset)
     return EmbeddingModel(kind=kind, input_shape=shape, mode=settings.mode, dim=settings.dim, width=settings.width)
 
 
 def pick_device(device: str | None = None) -> torch.device:
     if device:
-        try:
-            chosen = torch.device(device)
-        except RuntimeError:
-            raise TorusInputError(f"--device {device!r} is not a torch device (try cpu or cuda)") from None
-        if chosen.type == "cuda" and not torch.cuda.is_available():
-            raise TorusInputError(f"--device {device!r}: CUDA is not available on this machine")
-        return chosen
+        return check_device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -200,7 +206,7 @@ def embed(model, x: np.ndarray, *, device=None, batch: int = 1024, raw: bool = F
 
 def train_model(settings: TrainSettings | None = None, out: str | os.PathLike | None = None, *,
                 data_root: str | os.PathLike | None = None, progress: bool = False,
-                device: str | None = None, reuse: bool = False) -> Checkpoint:
+                device: str | None = None, reuse: bool = False, max_params: int | None = None) -> Checkpoint:
     """Train (or, with ``reuse``, load a checkpoint at ``out`` whose settings match) and save to ``out``."""
     from .data import load_dataset
 
@@ -214,9 +220,10 @@ def train_model(settings: TrainSettings | None = None, out: str | os.PathLike | 
             return cached
     if out is not None:
         # Fail before minutes of training, not after.
-        check_writable(out)
+        check_output_file(out)
     dev = pick_device(device)  # a bad --device is refused before the data loads
     data = load_dataset(settings.data, data_root)
+    check_model_size(settings, data.kind, data.input_shape, max_params)  # on the meta device, before building
     prev_det = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
     # fork_rng: seeding for this run must not reset the caller's global RNG stream.

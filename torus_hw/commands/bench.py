@@ -38,15 +38,17 @@ def run(args) -> int:
     from isa.targets import TARGETS, get_target
     from sim.bench import bench, failures, plot
 
-    from ..codes import atomic_write, check_writable
+    from ..option_limits import check_bench_options
+    from ..output import atomic_write, check_output_file
 
+    check_bench_options(args.rows, args.queries, args.dims)  # before building a database of that size
     compilers = [c.strip() for c in args.compilers.split(",") if c.strip()]
     targets = args.targets or list(TARGETS)
     for t in targets:
         get_target(t)
     check_compilers(compilers, targets)   # an unknown or missing compiler is refused before any build
     if args.plot:
-        check_writable(args.plot)  # a bad --plot is refused before the bench, not after it
+        check_output_file(args.plot)  # a bad --plot is refused before the bench, not after it
     console = Console(stderr=True)
     total = len(targets) * len(args.dims) * len(args.ks)
     with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as bar:

@@ -18,15 +18,19 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import sys
-    from pathlib import Path
-
 
     from sim.demo import DemoSettings, run_demo, table, write_report
 
+    from ..output import check_output_folder, output_folder
+
     console = stdout_console()
-    out = Path(args.out)
-    rows, meta = run_demo(DemoSettings(out=out, quick=args.quick), stdout_console(stderr=True))
-    write_report(out, rows, meta)
+    out = check_output_folder(args.out)
+    with output_folder(out) as stage:  # the whole report appears at the end, or nothing changes
+        cached = out / "model.pt"
+        if cached.is_file():  # the demo reuses a matching checkpoint from an earlier run
+            _link_or_copy(cached, stage / "model.pt")
+        rows, meta = run_demo(DemoSettings(out=stage, quick=args.quick, shown_out=out), stdout_console(stderr=True))
+        write_report(stage, rows, meta)
     console.print(table(rows, meta))
     console.print(f"report: {out / 'report.md'}; kernels: {out / 'kernels'}; firmware header: {out / 'torus_db.h'} "
                   f"({meta['seconds']:.0f} s)")
@@ -35,3 +39,13 @@ def run(args) -> int:
         print(f"torus-hw: mismatch: {bad[0].target} disagreed with the reference", file=sys.stderr)
         return 1
     return 0
+
+
+def _link_or_copy(src, dst) -> None:
+    import os
+    import shutil
+
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

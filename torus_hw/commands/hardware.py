@@ -28,6 +28,8 @@ def register(sub) -> None:
     p.add_argument("--max-rows", type=int, default=1 << 16, metavar="N",
                    help="largest database, sets the row index width (default 65536)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    p.add_argument("--max-flipflops", type=int, default=None, metavar="N",
+                   help="refuse a unit estimated above N register bits (default 131072; docs/errors.md)")
     p.add_argument("--synth", action="append", choices=SYNTH_TARGETS, default=None,
                    help="synthesize, place and route for this FPGA (repeatable)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -37,41 +39,42 @@ def register(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from ..codes import atomic_write
     from ..errors import TorusInputError
+    from ..output import check_output_folder, output_folder
 
     # Import the RTL lazily: torus_hw must not import rtl at module level.
     from rtl.distance import silence_unused
     from rtl.search import TorusSearchUnit
+    from rtl.size import MAX_FLIPFLOPS, check_design_size
     from rtl.synth import require_tools, synthesize, unit_verilog
 
     def build():
         return TorusSearchUnit(args.lanes, args.bits, args.dims, args.metric, k=args.k,
                                adder_stages=args.adder_stages, max_rows=args.max_rows)
 
+    # The size first: elaborating a huge unit takes GBs and minutes before any error could show.
+    check_design_size(args.lanes, args.bits, args.dims, args.metric, args.k, args.adder_stages, args.max_rows,
+                      limit=args.max_flipflops or MAX_FLIPFLOPS)
     unit = build()  # bad parameters raise TorusInputError here, before anything is written
     targets = list(dict.fromkeys(args.synth or []))
-    out = Path(args.out)
     try:
         if targets:
             require_tools()
-        if out.exists() and not out.is_dir():
-            raise TorusInputError(f"--out {out} exists and is not a folder")
+        out = check_output_folder(args.out)
     except TorusInputError:
         silence_unused(unit)  # refused before conversion: no "never used" warning
         raise
-    out.mkdir(parents=True, exist_ok=True)
     text = unit_verilog(unit)
     vpath = out / "torus_search.v"
-    atomic_write(vpath, lambda fh: fh.write(text.encode()))
-
     reports = []
-    for target in targets:
-        try:
-            # A fresh unit per run: an Amaranth elaboratable is elaborated once per conversion.
-            reports.append(synthesize(build(), target, out / f"synth-{target}"))
-        except RuntimeError as exc:
-            raise TorusInputError(str(exc).splitlines()[0]) from None
+    with output_folder(out) as stage:  # Verilog and synthesis results appear together, or no --out at all
+        (stage / vpath.name).write_text(text)
+        for target in targets:
+            try:
+                # A fresh unit per run: an Amaranth elaboratable is elaborated once per conversion.
+                reports.append(synthesize(build(), target, stage / f"synth-{target}"))
+            except RuntimeError as exc:
+                raise TorusInputError(str(exc).splitlines()[0]) from None
 
     summary = {
         "lanes": unit.lanes, "bits": unit.bits, "dims": unit.dims, "metric": unit.metric, "k": unit.k,

@@ -41,6 +41,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=d.seed, help=f"seed for weights, shuffling and augmentation (default {d.seed})")
     _data_args(p, with_name=True)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu; determinism is promised on cpu)")
+    p.add_argument("--max-params", type=int, default=None, metavar="N",
+                   help="refuse a model of more than N parameters (default 2^27 = 134,217,728; docs/errors.md)")
     p.add_argument("--reuse", action="store_true", help="keep --out as is if it already holds a model with these exact settings")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, metavar="MODEL.pt", help="checkpoint to write (atomically)")
@@ -92,7 +94,7 @@ def run_train(args) -> int:
                              temperature=args.temperature, patience=args.patience, width=args.width)
     t0 = time.perf_counter()
     ckpt = train_model(settings, args.out, data_root=args.data_root, progress=not args.no_progress,
-                       device=args.device, reuse=args.reuse)
+                       device=args.device, reuse=args.reuse, max_params=args.max_params)
     epochs = len(ckpt.history) - 1
     print(f"{args.out}: {settings.mode} D={settings.dim} koleo={settings.koleo:g} seed={settings.seed} on "
           f"{settings.data}: query P@1 {ckpt.p_at_1:.4f} (cosine, float) at epoch {ckpt.best_epoch}; "
@@ -101,11 +103,11 @@ def run_train(args) -> int:
 
 
 def run_export(args) -> int:
-    from ..codes import check_writable
     from ..export import export_codes
+    from ..output import check_output_file
     from ..train import Checkpoint
 
-    check_writable(args.out)  # refused before the model loads
+    check_output_file(args.out)  # refused before the model loads
     ckpt = Checkpoint.load(args.model)
     codes = export_codes(ckpt, args.bits, args.grid, data_root=args.data_root)
     codes.save(args.out)

@@ -13,6 +13,8 @@ def register(sub) -> None:
     p.add_argument("--codes", required=True, metavar="FILE.npz", help="codes file (see torus_hw/codes.py)")
     p.add_argument("--metric", choices=("l1", "l2"), default="l1")
     p.add_argument("--k", type=int, default=1, help="neighbours per query (default 1)")
+    p.add_argument("--max-codes-bytes", type=int, default=None, metavar="B",
+                   help="refuse a codes file whose arrays exceed B bytes (default 4 GiB; docs/errors.md)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)
 
@@ -24,7 +26,7 @@ def run(args) -> int:
 
     if args.k < 1:
         raise TorusInputError(f"--k must be at least 1, got {args.k}")
-    codes = TorusCodes.load(args.codes)
+    codes = TorusCodes.load(args.codes, max_bytes=args.max_codes_bytes)
     idx, dist = search(codes.queries, codes.database, bits=codes.bits, metric=args.metric, k=args.k)
     if args.json:
         print(json.dumps({
