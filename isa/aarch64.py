@@ -50,11 +50,12 @@ every per-dim maximum is a power of two and D·max ≤ 2³²−1 is then < 2³²
 
 from __future__ import annotations
 
-from torus_hw.errors import TorusInputError
 from torus_hw.reference import max_distance
 from torus_hw.quantize import row_bytes
 
-from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
+from . import generate as core
+from .emit import Style
+from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import Target
 
 VARIANTS = ("neon", "simple")
@@ -74,17 +75,25 @@ _INSERT_DOC = """\
 # --- contract --------------------------------------------------------------------
 
 
+KERNELS = ("distance", "scan", "search")
+DIALECTS = ("gnu",)
+MAX_ROW_BYTES = QUERY_LIMIT
+ROW_LIMIT = "a query must fit the harness's query region"
+STYLE = Style(comment="//", column=40, label_pad=34)
+
+
 def variants(target: Target, spec: KernelSpec) -> list[str]:
     return list(VARIANTS)
 
 
+def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
+    """:func:`isa.generate.generate`, refusing a target of another family."""
+    return core.generate(target, spec, variant, module=__name__, **options)
+
+
 def max_dims(target: Target, spec: KernelSpec) -> int:
     """min(uint32 bound of the distance, the 64 KiB a query may occupy)."""
-    return dims_limit(spec, QUERY_LIMIT)
-
-
-def _check(target: Target, spec: KernelSpec) -> None:
-    refuse_beyond_max_dims(target.name, spec, QUERY_LIMIT, "a query must fit the harness's query region")
+    return core.max_dims(target, spec, module=__name__)
 
 
 def layout_for(spec: KernelSpec, variant: str) -> RowLayout:
@@ -94,35 +103,30 @@ def layout_for(spec: KernelSpec, variant: str) -> RowLayout:
     return RowLayout(spec.dims, spec.bits, align=4 if rb <= 4 else 8 if rb <= 8 else 16)
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
-    variant = variant or VARIANTS[0]
-    if variant not in VARIANTS:
-        raise TorusInputError(f"{target.name}: unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-    _check(target, spec)
+def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     layout = layout_for(spec, variant)
     gen = _Neon(spec, layout) if variant == "neon" else _Simple(spec, layout)
     body = gen.emit()
     why = {"neon": "fastest under the cortex-a55 model (the default)",
            "simple": "scalar reference loop, no SIMD"}[variant]
     head = [
-        f"// torus-hw {spec.symbol}: {spec.describe()}",
+        f"// torus-hw {symbol}: {spec.describe()}",
         f"// target {target.name} ({target.description}); variant '{variant}': {why}.",
         f"// row stride {layout.stride} bytes (align {layout.align}); rows and query zero-padded.",
-        "// ABI (AAPCS64): " + spec.prototype.replace("\n", "\n//   "),
+        "// ABI (AAPCS64): " + prototype(spec.kernel, symbol).replace("\n", "\n//   "),
         *[f"// {line}" for line in gen.plan()],
     ]
     asm = "\n".join(head) + "\n\n" + "\n".join([
         ".text",
         ".p2align 4",
-        f".globl {spec.symbol}",
-        f".type {spec.symbol}, %function",
-        f"{spec.symbol}:",
+        f".globl {symbol}",
+        f".type {symbol}, %function",
+        f"{symbol}:",
         *body,
-        f".size {spec.symbol}, .-{spec.symbol}",
+        f".size {symbol}, .-{symbol}",
         "",
     ])
-    return Kernel(spec=spec, target=target.name, asm=asm, layout=layout, variant=variant,
-                  notes=gen.notes)
+    return asm, layout, gen.notes
 
 
 # --- shared scalar pieces -----------------------------------------------------------
@@ -137,13 +141,13 @@ class _Base:
         self.notes: list[str] = []
 
     def i(self, text: str, comment: str = "") -> None:
-        self.out.append(f"    {text:<40}// {comment}" if comment else f"    {text}")
+        self.out.append(STYLE.insn(text, comment))
 
     def label(self, name: str, comment: str = "") -> None:
-        self.out.append(f"{name}:" + (f"                                  // {comment}" if comment else ""))
+        self.out.append(STYLE.label(name, comment))
 
     def c(self, text: str) -> None:
-        self.out.append(f"    // {text}")
+        self.out.append(STYLE.note(text))
 
     def mov_imm(self, reg: str, value: int, comment: str = "") -> None:
         if value < 0x10000:

@@ -67,9 +67,9 @@ D within the uint32 bound of torus_hw.reference; ``max_dims`` is the smaller.
 
 from __future__ import annotations
 
-from torus_hw.errors import TorusInputError
-
-from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
+from . import generate as core
+from .emit import Asm, Style
+from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import Target
 
 # Rows (and the query) are at most 1020 bytes = 255 words: the swar kernel's
@@ -85,38 +85,33 @@ FRAME = 32                 # locals below the query table (bytes)
 ROW_PAIR_INSNS = 100       # search: row bodies up to this size are emitted twice per loop trip
 
 
+KERNELS = ("distance", "scan", "search", "range")
+DIALECTS = ("gnu",)
+ROW_LIMIT = "the SWAR lane sums and immediate offsets limit a row"
+STYLE = Style(comment="@", column=28, label_pad=21)
+
+
 def variants(target: Target, spec: KernelSpec) -> list[str]:
     if spec.bits == 1:
         return ["popcount", "simple"]
     return ["swar", "simple"]
 
 
+def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
+    """:func:`isa.generate.generate`, refusing a target of another family."""
+    return core.generate(target, spec, variant, module=__name__, **options)
+
+
 def max_dims(target: Target, spec: KernelSpec) -> int:
-    return dims_limit(spec, MAX_ROW_BYTES)
-
-
-def _check(target: Target, spec: KernelSpec) -> None:
-    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES,
-                           "the SWAR lane sums and immediate offsets limit a row")
+    return core.max_dims(target, spec, module=__name__)
 
 
 # --- the assembly writer ---------------------------------------------------------
 
 
-class _Asm:
+class _Asm(Asm):
     def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.count = 0        # instructions emitted (for branch-range estimates)
-
-    def op(self, text: str, comment: str | None = None) -> None:
-        self.count += 1
-        self.lines.append(f"    {text:<28}@ {comment}" if comment else f"    {text}")
-
-    def label(self, name: str, comment: str | None = None) -> None:
-        self.lines.append(f"{name}:" + (f"                     @ {comment}" if comment else ""))
-
-    def note(self, text: str) -> None:
-        self.lines.append(f"    @ {text}")
+        super().__init__(STYLE)
 
     def const(self, reg: str, value: int, comment: str | None = None) -> None:
         """Build a 32-bit constant in a low register without a literal pool."""
@@ -159,10 +154,6 @@ class _Asm:
             self.op(f"rsbs {scratch}, {scratch}, #0")
         self.op(f"add {scratch}, sp")
         self.op(f"mov sp, {scratch}")
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
-
 
 # --- row bodies: one row's distance, pointer advanced by the stride --------------
 #
@@ -705,15 +696,7 @@ def _epilogue(a: _Asm, local: int) -> None:
     a.op("pop {r4-r7, pc}", "return")
 
 
-def _exact_division(stride: int) -> tuple[int, int]:
-    """(shift, inverse) with i = ((x >> shift) * inverse) mod 2^32 for x = i * stride."""
-    shift = (stride & -stride).bit_length() - 1
-    odd = stride >> shift
-    return shift, pow(odd, -1, 1 << 32)
-
-
 def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
-    stride = body.layout.stride
     args = _prologue(a, body.stack_bytes(), stack_args=True)
     a.note("r0 q, r1 db, r2 n, r3 k, r6 out_idx, r7 out_dist.")
     a.op(f"cmp r3, #{spec.k_max}")
@@ -730,13 +713,7 @@ def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     a.op("str r1, [sp, #8]", "db, for turning a row pointer into a row index")
     a.op("str r6, [sp, #12]", "out_idx")
     a.op("str r7, [sp, #16]", "out_dist")
-    shift, inverse = _exact_division(stride)
-    a.const("r4", inverse, f"inverse of the stride's odd part {stride >> shift} mod 2^32")
-    a.op("str r4, [sp, #20]")
-    a.const("r4", stride, "row stride")
-    a.op("muls r4, r2, r4", "n * stride")
-    a.op("adds r4, r1")
-    a.op("mov r8, r4", "r8 = end of the database")
+    _walk_setup(a, body)
     a.op("movs r4, #0")
     a.op("mvns r4, r4")
     a.op("mov r9, r4", "r9 = k-th best distance so far: 0xffffffff until k rows are kept")
@@ -790,14 +767,7 @@ def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     t = [r for r in ("r1", "r2", "r3", "r4", "r5", "r6", "r7") if r != d]
     i, pos, dist, idx, tmp, e = t[:6]
     a.label(".Linsert", "insert row i with distance d into the sorted list")
-    a.op(f"ldr {i}, [sp, #8]")
-    a.op(f"subs {i}, r0, {i}", "bytes from db to the end of this row = (i + 1) * stride")
-    if shift:
-        a.op(f"lsrs {i}, {i}, #{shift}")
-    if stride >> shift != 1:
-        a.op(f"ldr {tmp}, [sp, #20]")
-        a.op(f"muls {i}, {tmp}, {i}", "exact division by the odd part: multiply by its inverse mod 2^32")
-    a.op(f"subs {i}, #1", "row index i")
+    _row_index(a, body, i, tmp)
     a.op(f"ldr {dist}, [sp, #16]", "out_dist")
     a.op(f"ldr {idx}, [sp, #12]", "out_idx")
     a.op(f"ldr {tmp}, [sp, #4]", "found")
@@ -848,6 +818,79 @@ def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     _epilogue(a, args)
 
 
+def _row_index(a: _Asm, body: _Body, i: str, tmp: str) -> None:
+    """i = index of the row r0 has just moved past: (r0 - db) / stride - 1, an exact division."""
+    stride = body.layout.stride
+    shift, _ = core.exact_division(stride)
+    a.op(f"ldr {i}, [sp, #8]")
+    a.op(f"subs {i}, r0, {i}", "bytes from db to the end of this row = (i + 1) * stride")
+    if shift:
+        a.op(f"lsrs {i}, {i}, #{shift}")
+    if stride >> shift != 1:
+        a.op(f"ldr {tmp}, [sp, #20]")
+        a.op(f"muls {i}, {tmp}, {i}", "exact division by the odd part: multiply by its inverse mod 2^32")
+    a.op(f"subs {i}, #1", "row index i")
+
+
+def _walk_setup(a: _Asm, body: _Body) -> None:
+    """The stride inverse in the frame, r8 = end of the database (db is at [sp, #8])."""
+    stride = body.layout.stride
+    shift, inverse = core.exact_division(stride)
+    a.const("r4", inverse, f"inverse of the stride's odd part {stride >> shift} mod 2^32")
+    a.op("str r4, [sp, #20]")
+    a.const("r4", stride, "row stride")
+    a.op("muls r4, r2, r4", "n * stride")
+    a.op("adds r4, r1")
+    a.op("mov r8, r4", "r8 = end of the database")
+
+
+def _range(a: _Asm, spec: KernelSpec, body: _Body) -> None:
+    args = _prologue(a, body.stack_bytes(), stack_args=True)
+    a.note("r0 q, r1 db, r2 n, r3 radius, r6 out_idx, r7 cap.")
+    a.op("movs r4, #0")
+    a.op("str r4, [sp, #4]", "count = 0")
+    a.op("cmp r2, #0")
+    a.bcc_far("eq", ".Ldone", True)
+    a.op("str r7, [sp, #0]", "cap")
+    a.op("str r1, [sp, #8]", "db, for turning a row pointer into a row index")
+    a.op("str r6, [sp, #12]", "out_idx")
+    _walk_setup(a, body)
+    a.op("mov r9, r3", "r9 = radius")
+    a.op("mov r5, r0")
+    a.op("mov r0, r1", "r0 = row pointer")
+    body.setup(a, "r5")
+    d = body.dist
+    start = a.count
+    a.label(".Lrow", "one row per trip")
+    body.body(a)
+    a.op(f"cmp {d}, r9", "within the radius?")
+    a.op("bls .Lhit", "distance <= radius: count it (out of line)")
+    a.label(".Lnext")
+    a.op("cmp r0, r8")
+    a.bcc_far("ne", ".Lrow", a.count - start > 100)
+    a.label(".Ldone")
+    a.op("ldr r0, [sp, #4]", "return the count of every row within the radius")
+    a.op("b .Lexit")
+    t = [r for r in ("r1", "r2", "r3", "r4", "r5", "r6", "r7") if r != d]
+    i, cnt, tmp = t[:3]
+    a.label(".Lhit", "count the row; write its index while count < cap")
+    a.op(f"ldr {cnt}, [sp, #4]", "count")
+    a.op(f"ldr {tmp}, [sp, #0]", "cap")
+    a.op(f"cmp {cnt}, {tmp}")
+    a.op("bhs 2f", "out_idx is full: only count")
+    _row_index(a, body, i, tmp)
+    a.op(f"ldr {tmp}, [sp, #12]", "out_idx")
+    a.op(f"lsls {d}, {cnt}, #2", "(the distance is no longer needed)")
+    a.op(f"str {i}, [{tmp}, {d}]", "out_idx[count] = i (row order)")
+    a.lines.append("2:")
+    a.op(f"adds {cnt}, #1")
+    a.op(f"str {cnt}, [sp, #4]", "count += 1")
+    body.reload(a)
+    a.op("b .Lnext")
+    a.label(".Lexit")
+    _epilogue(a, args)
+
+
 def _scan(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     args = _prologue(a, body.stack_bytes())
     a.op("cmp r2, #0")
@@ -883,13 +926,8 @@ def _distance(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     _epilogue(a, args)
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
-    _check(target, spec)
+def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     options = variants(target, spec)
-    variant = options[0] if variant is None else variant
-    if variant not in options:
-        raise TorusInputError(f"{target.name}: variant {variant!r} does not apply to {spec.describe()}; "
-                              f"choose one of {', '.join(options)}")
     layout = _layout(spec, variant)
     body = _body(spec, layout, variant)
     a = _Asm()
@@ -899,21 +937,21 @@ def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Ke
         f"@ variant: {variant} ({'default, ' if variant == options[0] else ''}of {', '.join(options)})",
         f"@ why:     {body.why()}",
         f"@ layout:  row stride {layout.stride} bytes, aligned to {layout.align}; padding dims are 0 in query and rows",
-        f"@ ABI:     {spec.prototype.splitlines()[0]}",
+        *[f"@ {'ABI:    ' if i == 0 else ' ' * 8} {line.strip()}"
+          for i, line in enumerate(prototype(spec.kernel, symbol).splitlines())],
         "@ register plan (row body):",
         *[f"@   {line}" for line in body.plan()],
         "@   r8 end of the database, r9 k-th kept distance (search) / output pointer (scan)",
         "",
         target.asm_prologue.strip(),
         ".text",
-        f".global {spec.symbol}",
-        f".type {spec.symbol}, %function",
+        f".global {symbol}",
+        f".type {symbol}, %function",
         ".p2align 2",
         ".thumb_func",
-        f"{spec.symbol}:",
+        f"{symbol}:",
     ]
     a.lines.extend(header)
-    {"search": _search, "scan": _scan, "distance": _distance}[spec.kernel](a, spec, body)
-    a.lines.append(f".size {spec.symbol}, . - {spec.symbol}")
-    return Kernel(spec=spec, target=target.name, asm=a.text(), layout=layout, variant=variant,
-                  notes=[body.why()])
+    {"search": _search, "scan": _scan, "distance": _distance, "range": _range}[spec.kernel](a, spec, body)
+    a.lines.append(f".size {symbol}, . - {symbol}")
+    return a.text(), layout, [body.why()]

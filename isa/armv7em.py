@@ -54,11 +54,13 @@ distance (or 16×/256× it for 4-bit, checked below 2^32 at 64 KiB rows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from torus_hw.errors import TorusInputError
 
-from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
+from . import generate as core
+from .emit import Asm, Style
+from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import Target
 
 VARIANTS = ("dsp", "simple")
@@ -74,13 +76,24 @@ POOL = ["r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr"]
 CALLEE_SAVED = ("r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11")
 
 
+KERNELS = ("distance", "scan", "search")
+DIALECTS = ("gnu",)
+ROW_LIMIT = "a packed row must fit the harness's query region"
+STYLE = Style(comment="@", column=34, gap=" ", label_pad=26)
+
+
 def variants(target: Target, spec: KernelSpec) -> list[str]:
     return list(VARIANTS)
 
 
+def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
+    """:func:`isa.generate.generate`, refusing a target of another family."""
+    return core.generate(target, spec, variant, module=__name__, **options)
+
+
 def max_dims(target: Target, spec: KernelSpec) -> int:
     """min(the uint32 accumulator bound, a 64 KiB packed row)."""
-    return dims_limit(spec, MAX_ROW_BYTES)
+    return core.max_dims(target, spec, module=__name__)
 
 
 # --- small helpers ---------------------------------------------------------------
@@ -99,18 +112,9 @@ def _t2_imm(value: int) -> bool:
     return False
 
 
-@dataclass
-class _Asm:
-    lines: list[str] = field(default_factory=list)
-
-    def op(self, text: str, comment: str | None = None) -> None:
-        self.lines.append(f"    {text:<34} @ {comment}" if comment else f"    {text}")
-
-    def label(self, name: str, comment: str | None = None) -> None:
-        self.lines.append(f"{name}:" + (f"{'':<26}@ {comment}" if comment else ""))
-
-    def note(self, text: str) -> None:
-        self.lines.append(f"    @ {text}")
+class _Asm(Asm):
+    def __init__(self) -> None:
+        super().__init__(STYLE)
 
     def const(self, reg: str, value: int, comment: str | None = None) -> None:
         value &= 0xFFFF_FFFF
@@ -150,10 +154,6 @@ class _Asm:
         else:
             self.const(scratch, value)
             self.op(f"sub {acc}, {scratch}, {acc}", comment)
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
-
 
 # --- the per-word SIMD recipes (dsp) ---------------------------------------------
 
@@ -563,27 +563,13 @@ def _layout(spec: KernelSpec, variant: str) -> RowLayout:
     return RowLayout(spec.dims, spec.bits, align=4 if variant == "dsp" else 1)
 
 
-def _check(target: Target, spec: KernelSpec) -> None:
-    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES, "a packed row must fit the harness's query region")
-
-
-def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
-    variant = VARIANTS[0] if variant is None else variant
-    if variant not in VARIANTS:
-        raise TorusInputError(f"{target.name}: unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-    _check(target, spec)
+def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     layout = _layout(spec, variant)
     a = _Asm()
-    if spec.kernel == "search":
-        row, frame = _search(spec, layout, variant, a)
-    elif spec.kernel == "scan":
-        row, frame = _scan(spec, layout, variant, a)
-    else:
-        row, frame = _distance(spec, layout, variant, a)
-    header = _header(target, spec, layout, variant, row, frame)
-    asm = target.asm_prologue + header + a.text()
-    return Kernel(spec=spec, target=target.name, asm=asm, layout=layout, variant=variant,
-                  notes=[row.why()])
+    row, frame = {"search": _search, "scan": _scan, "distance": _distance}[spec.kernel](spec, layout, variant, a,
+                                                                                     symbol)
+    header = _header(target, spec, layout, variant, row, frame, symbol)
+    return target.asm_prologue + header + a.text(), layout, [row.why()]
 
 
 def _row_emitter(spec, layout, variant, pool, pairs: bool = False):
@@ -601,13 +587,13 @@ def _saved(used: set[str]) -> list[str]:
     return regs + ["lr"]
 
 
-def _prologue(a: _Asm, spec: KernelSpec, saved: list[str]) -> None:
+def _prologue(a: _Asm, symbol: str, saved: list[str]) -> None:
     a.lines.append("    .text")
-    a.lines.append(f"    .globl {spec.symbol}")
-    a.lines.append(f"    .type {spec.symbol}, %function")
+    a.lines.append(f"    .globl {symbol}")
+    a.lines.append(f"    .type {symbol}, %function")
     a.lines.append("    .p2align 2")
     a.lines.append("    .thumb_func")
-    a.label(spec.symbol)
+    a.label(symbol)
     a.op(f"push {{{', '.join(saved)}}}", "AAPCS: callee-saved registers")
 
 
@@ -690,20 +676,20 @@ def _end_pointer(a: _Asm, row, layout) -> None:
         a.op(f"mla r2, r2, {row.scratch}, r1", "end = db + n·stride")
 
 
-def _distance(spec, layout, variant, a):
+def _distance(spec, layout, variant, a, symbol):
     row = _row_emitter(spec, layout, variant, ["r2"] + POOL)
     body = _Asm()
     row.setup(body)
     row.body(body, ".Ldist")
     body.op(f"mov r0, {row.acc}", "return the distance")
     saved = _saved(row.used)
-    _prologue(a, spec, saved)
+    _prologue(a, symbol, saved)
     a.lines += body.lines
     _epilogue(a, saved)
     return row, {"args": "r0 = q, r1 = row"}
 
 
-def _scan(spec, layout, variant, a):
+def _scan(spec, layout, variant, a, symbol):
     row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3 is the output pointer
     body = _Asm()
     row.setup(body)
@@ -711,7 +697,7 @@ def _scan(spec, layout, variant, a):
     _rows_loop(body, row, "r2", lambda asm, name, acc: asm.op(f"str {acc}, [r3], #4", "out[i] = distance"),
                _unroll(row))
     saved = _saved(row.used)
-    _prologue(a, spec, saved)
+    _prologue(a, symbol, saved)
     a.lines += body.lines
     _epilogue(a, saved)
     return row, {"args": "r0 = q, r1 = row pointer, r2 = end of the database, r3 = out"}
@@ -721,7 +707,7 @@ def _scan(spec, layout, variant, a):
 _F_DB, _F_N, _F_K, _F_LAST, _F_WORST, _F_LIST = 0, 4, 8, 12, 16, 24
 
 
-def _search(spec, layout, variant, a):
+def _search(spec, layout, variant, a, symbol):
     kmax = spec.k_max
     row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3: k, then the threshold
     worst = "r3"
@@ -834,7 +820,7 @@ def _search(spec, layout, variant, a):
     body.op("bne .Lout")
     body.label(".Lout_done")
     body.op(f"add sp, sp, #{frame}")
-    _prologue(a, spec, saved)
+    _prologue(a, symbol, saved)
     a.lines += body.lines
     _epilogue(a, saved)
     a.label(".Lempty")
@@ -845,11 +831,12 @@ def _search(spec, layout, variant, a):
     return row, {"args": f"r0 = q, r1 = row pointer, r2 = end of the database, {threshold}"}
 
 
-def _header(target, spec, layout, variant, row, frame) -> str:
+def _header(target, spec, layout, variant, row, frame, symbol) -> str:
     lines = [
         f"@ torus-hw kernel: {spec.describe()} for {target.name} ({target.description})",
         f"@ variant: {variant} (of {', '.join(VARIANTS)}) - {row.why()}",
-        f"@ prototype: {spec.prototype.splitlines()[0]}",
+        *[f"@ {'prototype:' if i == 0 else ' ' * 10} {line.strip()}"
+          for i, line in enumerate(prototype(spec.kernel, symbol).splitlines())],
         f"@ row layout: stride {layout.stride} bytes (align {layout.align}), zero-padded dims add 0"
         + ("; q and db must be 4-byte aligned (LDM faults on unaligned addresses)" if layout.align == 4 else ""),
         f"@ semantics: per dim t = min((q - r) mod 2^{spec.bits}, (r - q) mod 2^{spec.bits}); "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .assembler import Image, assemble
 from .checker import Decoded, check_image
+from .generate import generate
 from .spec import Kernel, KernelSpec
 from .targets import Target, get_target
 
@@ -27,16 +28,10 @@ class BuiltKernel:
         return self.image.code_bytes
 
 
-def generate(target: Target | str, spec: KernelSpec, variant: str | None = None) -> Kernel:
-    """The family generator's kernel for ``spec`` (it refuses specs it cannot hold)."""
-    target = get_target(target) if isinstance(target, str) else target
-    return target.generator().generate(target, spec, variant=variant)
-
-
-def build_kernel(target: Target | str, spec: KernelSpec, *, variant: str | None = None,
+def build_kernel(target: Target | str, spec: KernelSpec, *, variant: str | None = None, symbol: str | None = None,
                  workdir: str | Path | None = None) -> BuiltKernel:
     target = get_target(target) if isinstance(target, str) else target
-    kernel = generate(target, spec, variant)
+    kernel = generate(target, spec, variant, symbol=symbol)
     image = assemble(target, kernel.asm, workdir=workdir)
     decoded = check_image(target, image)
     return BuiltKernel(target, kernel, image, decoded)

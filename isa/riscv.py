@@ -45,9 +45,9 @@ from __future__ import annotations
 
 import re
 
-from torus_hw.errors import TorusInputError
-
-from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
+from . import generate as core
+from .emit import Asm, Style
+from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import Target
 
 # A documented design limit: rows (and the query) of at most 16 KiB.  It keeps
@@ -70,26 +70,14 @@ QUERY_REG_WORDS_1 = 8
 UNROLL_DIMS = 256
 
 
-def _xlen(target: Target) -> int:
-    if target.family != "riscv":
-        raise TorusInputError(f"isa.riscv cannot generate for target {target.name!r}")
-    return target.word_bits
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    """The documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES."""
-    _xlen(target)
-    return dims_limit(spec, MAX_ROW_BYTES)
-
-
-def _check(target: Target, spec: KernelSpec) -> None:
-    _xlen(target)
-    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES, "a row must fit the RISC-V kernels' row limit")
+KERNELS = ("distance", "scan", "search", "range")
+DIALECTS = ("gnu",)
+ROW_LIMIT = "a row must fit the RISC-V kernels' row limit"
+STYLE = Style(comment="#", column=28, label_pad=20)
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
     """Variants for ``spec``, fastest first (the first is the default)."""
-    _xlen(target)
     if spec.bits == 1 or (spec.bits == 8 and spec.metric == "l1"):
         return ["swar", "simple"]
     return ["unrolled", "simple"]
@@ -98,33 +86,21 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
 def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
     # SWAR reads whole registers: rows (and the query) start XLEN-aligned and
     # are zero-padded to a whole number of registers (padding adds 0).
-    align = _xlen(target) // 8 if variant == "swar" else (2 if spec.bits == 16 else 1)
+    align = target.word_bits // 8 if variant == "swar" else (2 if spec.bits == 16 else 1)
     return RowLayout(spec.dims, spec.bits, align)
 
 
-# --- small helpers ------------------------------------------------------------
+def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
+    """:func:`isa.generate.generate`, refusing a target of another family."""
+    return core.generate(target, spec, variant, module=__name__, **options)
 
 
-class _Asm:
-    """Lines of assembly with an instruction/comment column."""
+def max_dims(target: Target, spec: KernelSpec) -> int:
+    return core.max_dims(target, spec, module=__name__)
 
-    def __init__(self) -> None:
-        self.lines: list[str] = []
 
-    def __call__(self, insn: str, comment: str = "") -> None:
-        self.lines.append(f"    {insn:<28}# {comment}" if comment else f"    {insn}")
-
-    def label(self, name: str, comment: str = "") -> None:
-        self.lines.append(f"{name}:" + (f"{'':<20}# {comment}" if comment else ""))
-
-    def note(self, text: str) -> None:
-        self.lines.append(f"    # {text}")
-
-    def blank(self) -> None:
-        self.lines.append("")
-
-    def extend(self, other: "_Asm") -> None:
-        self.lines.extend(other.lines)
+def _Asm() -> Asm:
+    return Asm(STYLE)
 
 
 class _Ctx:
@@ -134,7 +110,7 @@ class _Ctx:
         self.target = target
         self.spec = spec
         self.variant = variant
-        self.xlen = _xlen(target)
+        self.xlen = target.word_bits
         self.wb = self.xlen // 8
         self.layout = layout(target, spec, variant)
         self.stride = self.layout.stride
@@ -719,6 +695,70 @@ def _gen_scan(ctx: _Ctx, row: _Row) -> _Asm:
     return a
 
 
+def _row_index(b: _Asm, ctx: _Ctx, W: str, V: str, db_slot: int) -> None:
+    """W = index of the row a1 has just moved past; clobbers V."""
+    # The row index is not kept in the hot loop: a1 has already moved past the
+    # row, so i = (a1 - db) / stride - 1.  The division is exact, so it is a
+    # shift by the stride's power of two and a multiply by the modular inverse
+    # of its odd part (no divider needed).
+    tz, inv = core.exact_division(ctx.stride, ctx.xlen)
+    odd = ctx.stride >> tz
+    b(f"{ctx.ld} {V}, {db_slot}(sp)")
+    b(f"sub {W}, {ROWP}, {V}", "(i + 1) * stride")
+    if tz:
+        b(f"srli {W}, {W}, {tz}", f"/ 2^{tz}")
+    if odd > 1:
+        b(f"li {V}, {inv:#x}", f"inverse of {odd} mod 2^{ctx.xlen}")
+        b(f"mul {W}, {W}, {V}", f"exact division by {odd}")
+    b(f"addi {W}, {W}, -1", "row index i")
+
+
+def _gen_range(ctx: _Ctx, row: _Row, slots: int):
+    """Range search; frame slots: out_idx, cap, count, db (after the saved registers)."""
+    w, ld, lwu = ctx.wb, ctx.ld, ctx.lwu
+    st = "sd" if ctx.xlen == 64 else "sw"
+    OI, CAP, COUNT, DB0 = (slots + i * w for i in range(4))
+    a, b = _Asm(), _Asm()
+    done, loop, nxt, hit = ctx.label("done"), ctx.label("row"), ctx.label("next"), ctx.label("hit")
+    a(f"sw zero, {COUNT}(sp)", "count = 0")
+    a(f"beqz {NREG}, {done}", "no rows: returns 0")
+    a(f"{st} a4, {OI}(sp)", "out_idx, cap and db live in the frame: only a hit needs them")
+    a(f"sw a5, {CAP}(sp)")
+    a(f"{st} {ROWP}, {DB0}(sp)")
+    if ctx.xlen == 64:
+        a(f"slli {THR}, a3, 32", "radius is uint32_t (passed sign-extended): zero-extend it")
+        a(f"srli {THR}, {THR}, 32")
+    else:
+        a(f"mv {THR}, a3", "radius")
+    _loop_setup(a, ctx)
+    a.extend(row.setup)
+    a.label(loop, "one row per iteration (the row body advances a1)")
+    a.extend(row.body)
+    if row.kminus:
+        a(f"sub {row.reg}, {KREG}, {row.reg}", "distance = K - S")
+    a(f"bleu {row.reg}, {THR}, {hit}", "distance <= radius: a hit (out of line)")
+    a.label(nxt)
+    a(f"bne {ROWP}, {END}, {loop}", "backward branch: taken while rows remain")
+    a.label(done)
+    a(f"{lwu} a0, {COUNT}(sp)", "returns the count of every row within the radius")
+    b.label(hit, "row within the radius: count it, and write its index while count < cap")
+    CNT, CP, W, V = "t0", "t1", "t2", "t3"
+    b(f"{lwu} {CNT}, {COUNT}(sp)")
+    b(f"{lwu} {CP}, {CAP}(sp)")
+    full = ctx.label("full")
+    b(f"bgeu {CNT}, {CP}, {full}", "out_idx is full: only count")
+    _row_index(b, ctx, W, V, DB0)
+    b(f"{ld} {V}, {OI}(sp)")
+    b(f"slli {CP}, {CNT}, 2")
+    b(f"add {V}, {V}, {CP}", "&out_idx[count]")
+    b(f"sw {W}, 0({V})", "out_idx[count] = i (row order)")
+    b.label(full)
+    b(f"addi {CNT}, {CNT}, 1")
+    b(f"sw {CNT}, {COUNT}(sp)", "count += 1")
+    b(f"j {nxt}")
+    return a, b
+
+
 def _gen_search(ctx: _Ctx, row: _Row, slots: int):
     """Top-k search; frame slots: k, out_idx, out_dist, found, db (after the saved registers)."""
     w, ld, lwu = ctx.wb, ctx.ld, ctx.lwu
@@ -789,21 +829,7 @@ def _gen_search(ctx: _Ctx, row: _Row, slots: int):
     b(f"j {sl}")
     b.label(place)
     b(f"sw {DIST}, 0({W})", "out_dist[pos] = distance")
-    # The row index is not kept in the hot loop: a1 has already moved past the
-    # row, so i = (a1 - db) / stride - 1.  The division is exact, so it is a
-    # shift by the stride's power of two and a multiply by the modular inverse
-    # of its odd part (no divider needed).
-    tz = (ctx.stride & -ctx.stride).bit_length() - 1
-    odd = ctx.stride >> tz
-    b(f"{ld} {V}, {DB0}(sp)")
-    b(f"sub {W}, {ROWP}, {V}", "(i + 1) * stride")
-    if tz:
-        b(f"srli {W}, {W}, {tz}", f"/ 2^{tz}")
-    if odd > 1:
-        inv = pow(odd, -1, 1 << ctx.xlen)
-        b(f"li {V}, {inv:#x}", f"inverse of {odd} mod 2^{ctx.xlen}")
-        b(f"mul {W}, {W}, {V}", f"exact division by {odd}")
-    b(f"addi {W}, {W}, -1", "row index i")
+    _row_index(b, ctx, W, V, DB0)
     b(f"sw {W}, 0({OFF})", "out_idx[pos] = i")
     b(f"bltu {FND}, {KK}, {nxt}", "still not full: the threshold stays open")
     b(f"slli {V}, {KK}, 2")
@@ -817,60 +843,54 @@ def _gen_search(ctx: _Ctx, row: _Row, slots: int):
     return a, b
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
+def emit(target: Target, spec: KernelSpec, chosen: str, sym: str, dialect: str):
     """GNU assembly for ``spec`` on ``target`` (rv32im / rv64im)."""
-    xlen = _xlen(target)
-    _check(target, spec)
-    options = variants(target, spec)
-    chosen = options[0] if variant is None else variant
-    if chosen not in options:
-        raise TorusInputError(f"{target.name}: variant {chosen!r} not available for {spec.describe()}; "
-                              f"choose one of {', '.join(options)}")
+    xlen = target.word_bits
     ctx = _Ctx(target, spec, chosen)
     if spec.kernel != "distance":
         ctx.filler = _advance_insn(ctx)
     row = _row(ctx)
     after = None
     if spec.kernel == "distance":
-        core = _gen_distance(ctx, row)
+        body = _gen_distance(ctx, row)
     elif spec.kernel == "scan":
-        core = _gen_scan(ctx, row)
+        body = _gen_scan(ctx, row)
     else:
-        core = None
+        body = None
     # Frame: the saved registers the code touches (+4 slots of search state).
     probe = "\n".join(row.setup.lines + row.body.lines) + ("\n s0 s1" if spec.kernel != "distance" else "")
     if spec.kernel != "distance" and not _fits12(ctx.stride):
         probe += "\n ra"
-    slots = 5 if spec.kernel == "search" else 0
+    slots = {"search": 5, "range": 4}.get(spec.kernel, 0)
     used, size = _frame(ctx, probe, slots)
     if spec.kernel == "search":
-        core, after = _gen_search(ctx, row, len(used) * ctx.wb)
+        body, after = _gen_search(ctx, row, len(used) * ctx.wb)
+    elif spec.kernel == "range":
+        body, after = _gen_range(ctx, row, len(used) * ctx.wb)
     why = {
         "swar": "fewest cycles under the ibex/u54 models; rows read a register at a time",
         "unrolled": "fewest cycles under the ibex/u54 models for this spec (no SWAR form here); dim loop unrolled",
         "simple": "the straightforward reference variant",
     }[chosen]
-    sym = spec.symbol
     head = [
         f"# torus-hw kernel: {spec.describe()} for {target.name} (RV{xlen}IM, {target.abi})",
         f"# variant: {chosen} ({why})",
-        *[f"# {line.strip()}" for line in spec.prototype.splitlines()],
+        *[f"# {line.strip()}" for line in prototype(spec.kernel, sym).splitlines()],
         f"# row layout: {ctx.stride}-byte stride, {ctx.layout.align}-byte aligned, zero-padded (pads add 0)",
         "# semantics: torus_hw.reference — per dim t = min(d, 2^n - d), d = (q - r) mod 2^n;",
         "#            l1 = sum t, l2 = sum t^2; search by (distance, row), ties to the lower row",
         "#",
         "# register plan:",
         "#   a0 query, a1 row pointer (advanced inside the row body), a2 n, s0 END (db + n * stride),",
-        "#   s1 threshold (search) / out pointer (scan)",
+        "#   s1 threshold (search) / out pointer (scan)" + (" / radius (range)" if spec.kernel == "range" else ""),
     ] + [f"#   {p}" for p in row.plan] + ["#", "# notes:"] + [f"#   {n}" for n in row.notes]
     a = _Asm()
     a.lines += head + ["", ".text", f".globl {sym}", f".type {sym}, @function", ".p2align 2", f"{sym}:"]
     _prologue(a, ctx, used, size)
-    a.extend(core)
+    a.extend(body)
     _epilogue(a, ctx, used, size)
     if after is not None:
         a.blank()
         a.extend(after)
     a.lines.append(f".size {sym}, . - {sym}")
-    return Kernel(spec=spec, target=target.name, asm="\n".join(a.lines) + "\n", layout=ctx.layout,
-                  variant=chosen, notes=row.notes)
+    return a.text(), ctx.layout, row.notes

@@ -13,18 +13,27 @@ from torus_hw.errors import TorusInputError
 from torus_hw.quantize import row_bytes, row_stride
 from torus_hw.reference import check_bits, check_metric, max_dim_distance, max_dims_u32
 
-KERNELS = ("distance", "scan", "search")
+KERNELS = ("distance", "scan", "search", "range")
 K_MAX_LIMIT = 16
 
+# C prototypes by kernel; ``{symbol}`` is the kernel's global symbol.
 PROTOTYPES = {
-    "distance": "uint32_t torus_distance(const uint8_t *q, const uint8_t *row);",
-    "scan": "void torus_scan(const uint8_t *q, const uint8_t *db, uint32_t n, uint32_t *out);",
+    "distance": "uint32_t {symbol}(const uint8_t *q, const uint8_t *row);",
+    "scan": "void {symbol}(const uint8_t *q, const uint8_t *db, uint32_t n, uint32_t *out);",
     "search": (
-        "uint32_t torus_search(const uint8_t *q, const uint8_t *db, uint32_t n, uint32_t k,\n"
-        "                      uint32_t *out_idx, uint32_t *out_dist);   /* returns min(k, n) */"
+        "uint32_t {symbol}(const uint8_t *q, const uint8_t *db, uint32_t n, uint32_t k,\n"
+        "{indent}uint32_t *out_idx, uint32_t *out_dist);   /* returns min(k, n) */"
+    ),
+    "range": (
+        "uint32_t {symbol}(const uint8_t *q, const uint8_t *db, uint32_t n, uint32_t radius,\n"
+        "{indent}uint32_t *out_idx, uint32_t cap);   /* returns the count of rows within radius */"
     ),
 }
-SYMBOLS = {kernel: f"torus_{kernel}" for kernel in KERNELS}
+
+
+def prototype(kernel: str, symbol: str) -> str:
+    """The C prototype of ``kernel`` under ``symbol`` (continuation lines aligned after the parenthesis)."""
+    return PROTOTYPES[kernel].format(symbol=symbol, indent=" " * len(f"uint32_t {symbol}("))
 
 
 @dataclass(frozen=True)
@@ -47,11 +56,17 @@ class KernelSpec:
 
     @property
     def symbol(self) -> str:
-        return SYMBOLS[self.kernel]
+        """The generator's default global symbol, ``torus_<kernel>``."""
+        return f"torus_{self.kernel}"
 
     @property
     def prototype(self) -> str:
-        return PROTOTYPES[self.kernel]
+        return prototype(self.kernel, self.symbol)
+
+    def symbol_name(self) -> str:
+        """A symbol naming the whole spec, e.g. ``torus_search_l1_u8_d16_k5`` (several kernels in one image)."""
+        k = f"_k{self.k_max}" if self.kernel == "search" else ""
+        return f"torus_{self.kernel}_{self.metric}_u{self.bits}_d{self.dims}{k}"
 
     @property
     def row_bytes(self) -> int:
@@ -85,10 +100,15 @@ class Kernel:
     layout: RowLayout
     variant: str = "baseline"
     notes: list[str] = field(default_factory=list)
+    symbol: str = ""             # the global symbol the harness calls (default: spec.symbol)
+    dialect: str = "gnu"
+
+    def __post_init__(self) -> None:
+        self.symbol = self.symbol or self.spec.symbol
 
     @property
-    def symbol(self) -> str:
-        return self.spec.symbol
+    def prototype(self) -> str:
+        return prototype(self.spec.kernel, self.symbol)
 
     def header(self) -> str:
         """A C header: the prototype and the layout constants firmware needs."""
@@ -107,7 +127,7 @@ class Kernel:
             f"#define TORUS_ROW_ALIGN  {self.layout.align}u  /* row start alignment, bytes */",
             f"#define TORUS_K_MAX      {s.k_max}u",
             "",
-            s.prototype,
+            self.prototype,
             "",
             f"#endif /* {guard} */",
             "",

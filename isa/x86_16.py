@@ -73,7 +73,9 @@ from __future__ import annotations
 
 from torus_hw.errors import TorusInputError
 
-from .spec import Kernel, KernelSpec, RowLayout, dims_limit, refuse_beyond_max_dims
+from . import generate as core
+from .emit import Asm, Style
+from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import Target
 
 VARIANTS = ("word", "simple", "baseline")
@@ -114,21 +116,25 @@ CNT = -42                   # search result count
 LIST = -44                  # list entry j at LIST - 8*(k_max-1) + 8*j (see _list_base)
 
 
-def _check_target(target: Target) -> None:
-    if target.family != "x86_16":
-        raise TorusInputError(f"isa.x86_16 cannot generate for target {target.name!r}")
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    """The documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES."""
-    _check_target(target)
-    return dims_limit(spec, MAX_ROW_BYTES)
+KERNELS = ("distance", "scan", "search")
+DIALECTS = ("gnu", "nasm")
+ROW_LIMIT = "a row must fit the 8086 kernels' row limit"
+STYLE = Style(comment="//", column=34, gap=" ", label_pad=28)
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
     """Fastest first (measured under sim/cycles/i8086.py, see docs in the module)."""
-    _check_target(target)
     return list(VARIANTS)
+
+
+def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
+    """:func:`isa.generate.generate`, refusing a target of another family."""
+    return core.generate(target, spec, variant, module=__name__, **options)
+
+
+def max_dims(target: Target, spec: KernelSpec) -> int:
+    """The documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES."""
+    return core.max_dims(target, spec, module=__name__)
 
 
 def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
@@ -141,21 +147,9 @@ def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
 # --- text builder ----------------------------------------------------------------
 
 
-class _Asm:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def __call__(self, insn: str, comment: str = "") -> None:
-        self.lines.append(f"    {insn:<34} // {comment}" if comment else f"    {insn}")
-
-    def label(self, name: str, comment: str = "") -> None:
-        self.lines.append(f"{name}:" + (f"{'':<28}// {comment}" if comment else ""))
-
-    def note(self, text: str) -> None:
-        self.lines.append(f"    // {text}")
-
-    def blank(self) -> None:
-        self.lines.append("")
+class _Asm(Asm):
+    def __init__(self, style: Style = STYLE) -> None:
+        super().__init__(style)
 
     def jfar(self, cond: str, label: str, uid: str, comment: str = "") -> None:
         """Conditional jump of any distance: 8086 Jcc reach only ±127 bytes."""
@@ -170,6 +164,7 @@ class _Quiet(_Asm):
     """Writes into another builder without per-instruction comments."""
 
     def __init__(self, into: _Asm) -> None:
+        super().__init__(into.style)
         self.lines = into.lines
 
     def __call__(self, insn: str, comment: str = "") -> None:
@@ -520,8 +515,7 @@ def _t(d: int, bits: int) -> int:
     return min(d, m - d)
 
 
-def _tables(names) -> list[str]:
-    out = []
+def _tables(a: _Asm, names) -> None:
     for name in names:
         if name == "sq8":
             vals, directive, what = [_t(d, 8) ** 2 for d in range(256)], ".word", "t(d)^2, d = byte difference"
@@ -532,10 +526,11 @@ def _tables(names) -> list[str]:
             directive, what = ".byte", f"{'t0^2+t1^2' if sq else 't0+t1'} of the two nibble differences in x"
         else:
             vals, directive, what = [bin(x).count("1") for x in range(256)], ".byte", "popcount(x)"
-        out += ["", "    .balign 2", f".L{name}:                          // {what}"]
+        a.blank()
+        a.directive(".balign 2")
+        a.lines.append(f".L{name}:{'':<26}{a.style.comment} {what}")
         for i in range(0, 256, 16):
-            out.append(f"    {directive} " + ", ".join(str(v) for v in vals[i:i + 16]))
-    return out
+            a.directive(f"{directive} " + ", ".join(str(v) for v in vals[i:i + 16]))
 
 
 # --- kernels ---------------------------------------------------------------------------
@@ -902,13 +897,14 @@ class _Gen:
 
     # -- whole file ------------------------------------------------------------------------
 
-    def text(self, why: str) -> str:
+    def text(self, why: str, symbol: str, dialect: str) -> str:
         s, b = self.spec, self.body
-        a = _Asm()
+        a = _Asm(STYLE.with_dialect(dialect))
         head = [
             f"torus-hw kernel: {s.describe()} for {self.target.name} (8086 real mode, __cdecl compact)",
             f"variant: {self.variant} ({b.name}); {why}",
-            *[f"{'prototype: ' if i == 0 else ' ' * 11}{ln.strip()}" for i, ln in enumerate(s.prototype.splitlines())],
+            *[f"{'prototype: ' if i == 0 else ' ' * 11}{ln.strip()}"
+              for i, ln in enumerate(prototype(s.kernel, symbol).splitlines())],
             f"row layout: {self.layout.stride}-byte stride, align {self.layout.align}, zero-padded dims",
             f"body: {'a LOOP over the row' if b.loop else f'unrolled groups of {self.group} bytes'}"
             f" ({self.groups} full group(s), {self.tail}-byte tail)" + ("" if b.loop else ""),
@@ -923,19 +919,22 @@ class _Gen:
             "       [bp-40/-38] scan out far, [bp-42] count, then the top-k list (8 bytes an entry)",
         ]
         for line in head:
-            a.lines.append(f"// {line}")
+            a.header(line)
         a.blank()
-        a.lines.append("    .text")
-        a.lines.append(f"    .globl {s.symbol}")
-        a.label(s.symbol)
+        if dialect == "nasm":
+            a.directive("bits 16", "NASM: 16-bit code, 8086 instructions only")
+            a.directive("cpu 8086")
+        a.directive(".text")
+        a.directive(f".globl {symbol}")
+        a.label(symbol)
         self.prologue(a)
         getattr(self, s.kernel)(a)
         self.epilogue(a)
         if b.tables:
-            a.lines.append("")
-            a.lines.append("    .section .rodata                  // read through CS: (tiny-code, far-data model)")
-            a.lines.extend(_tables(b.tables))
-        return "\n".join(a.lines) + "\n"
+            a.blank()
+            a.directive(".section .rodata", "read through CS: (tiny-code, far-data model)", column=38)
+            _tables(a, b.tables)
+        return a.text()
 
 
 _WHY = {
@@ -945,15 +944,6 @@ _WHY = {
 }
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None) -> Kernel:
-    _check_target(target)
-    variant = variant or VARIANTS[0]
-    if variant not in VARIANTS:
-        raise TorusInputError(f"unknown {target.name} variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-    # The query must sit below OUT_IDX in the harness's data segment, and the
-    # 16-bit row arithmetic assumes short rows: 4 KiB per row.
-    refuse_beyond_max_dims(target.name, spec, MAX_ROW_BYTES, "a row must fit the 8086 kernels' row limit")
+def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     gen = _Gen(target, spec, variant)
-    notes = [f"{gen.body.name}; stride {gen.stride}"]
-    return Kernel(spec=spec, target=target.name, asm=gen.text(_WHY[variant]), layout=gen.layout,
-                  variant=variant, notes=notes)
+    return gen.text(_WHY[variant], symbol, dialect), gen.layout, [f"{gen.body.name}; stride {gen.stride}"]

@@ -16,7 +16,7 @@ from isa.build import BuiltKernel
 from torus_hw.errors import TorusInputError
 from torus_hw.quantize import pack_rows
 
-from .machine import Machine
+from .machine import EmulatorFault, Machine
 
 
 @dataclass
@@ -24,6 +24,14 @@ class SearchAnswer:
     indices: list[int]
     distances: list[int]
     returned: int
+    instructions: int | None = None
+    cycles: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RangeAnswer:
+    count: int                   # every row within the radius (the kernel's return value)
+    indices: list[int]           # the first min(count, cap) of them, in row order
     instructions: int | None = None
     cycles: dict[str, int] = field(default_factory=dict)
 
@@ -80,7 +88,7 @@ class KernelRunner:
         sentinel = b"\xa5" * (4 * k)
         self.machine.write(self.region.out_idx, sentinel)
         self.machine.write(self.region.out_dist, sentinel)
-        returned, stats = self.machine.call(self.spec.symbol, [
+        returned, stats = self.machine.call(self.built.kernel.symbol, [
             ("ptr", self.region.query), ("ptr", self.region.db), ("u32", self.rows), ("u32", k),
             ("ptr", self.region.out_idx), ("ptr", self.region.out_dist)])
         got = min(returned, k)
@@ -89,6 +97,33 @@ class KernelRunner:
         return SearchAnswer(idx.astype(int).tolist(), dist.astype(int).tolist(), returned,
                             stats.instructions if stats else None, stats.cycles if stats else {})
 
+    def range(self, query, radius: int, cap: int) -> RangeAnswer:
+        """Rows within ``radius``: the count of all of them, the indices of the first ``cap``.
+
+        A guard word past the ``min(cap, rows)`` slots the kernel may write
+        must come back untouched (the 8086's real-mode memory cannot fault).
+        """
+        if self.spec.kernel != "range":
+            raise TorusInputError(f"kernel is {self.spec.kernel}, not range")
+        for name, value in (("radius", radius), ("cap", cap)):
+            if isinstance(value, bool) or not 0 <= int(value) <= 0xFFFF_FFFF:
+                raise TorusInputError(f"{name} must be a uint32 (0..4294967295), got {value!r}")
+        self._load_query(query)
+        slots = min(int(cap), self.rows)
+        size = 4 * slots + 4
+        self.machine.check_fits("range output", self.region.scan_out, size, self.region.scan_end)
+        self.machine.map_range(self.region.scan_out, size)
+        self.machine.write(self.region.scan_out, b"\xa5" * size)
+        count, stats = self.machine.call(self.built.kernel.symbol, [
+            ("ptr", self.region.query), ("ptr", self.region.db), ("u32", self.rows), ("u32", int(radius)),
+            ("ptr", self.region.scan_out), ("u32", int(cap))])
+        if self.machine.read(self.region.scan_out + 4 * slots, 4) != b"\xa5" * 4:
+            raise EmulatorFault(f"{self.built.target.name}: the range kernel wrote past out_idx[{slots - 1}]")
+        got = min(count, slots)
+        idx = np.frombuffer(self.machine.read(self.region.scan_out, 4 * got), dtype="<u4")
+        return RangeAnswer(count, idx.astype(int).tolist(), stats.instructions if stats else None,
+                           stats.cycles if stats else {})
+
     def scan(self, query) -> ScanAnswer:
         if self.spec.kernel != "scan":
             raise TorusInputError(f"kernel is {self.spec.kernel}, not scan")
@@ -96,7 +131,7 @@ class KernelRunner:
         size = 4 * self.rows
         self.machine.check_fits("scan output", self.region.scan_out, size, self.region.scan_end)
         self.machine.map_range(self.region.scan_out, max(size, 1))
-        _, stats = self.machine.call(self.spec.symbol, [
+        _, stats = self.machine.call(self.built.kernel.symbol, [
             ("ptr", self.region.query), ("ptr", self.region.db), ("u32", self.rows), ("ptr", self.region.scan_out)])
         out = np.frombuffer(self.machine.read(self.region.scan_out, size), dtype="<u4").astype(np.int64)
         return ScanAnswer(out, stats.instructions if stats else None, stats.cycles if stats else {})
@@ -107,6 +142,6 @@ class KernelRunner:
         if not 0 <= row_index < self.rows:
             raise TorusInputError(f"row {row_index} outside the loaded database of {self.rows} rows")
         self._load_query(query)
-        value, stats = self.machine.call(self.spec.symbol, [
+        value, stats = self.machine.call(self.built.kernel.symbol, [
             ("ptr", self.region.query), ("ptr", self.region.db + row_index * self.layout.stride)])
         return DistanceAnswer(value, stats.instructions if stats else None, stats.cycles if stats else {})

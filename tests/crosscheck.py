@@ -69,6 +69,19 @@ def check_search(target: str, spec: KernelSpec, database: np.ndarray, queries: n
     return answers
 
 
+def check_range(target: str, spec: KernelSpec, database: np.ndarray, query: np.ndarray, radius: int, cap: int,
+                variant: str | None = None):
+    """Run the range kernel; assert count, indices (the first cap, row order) equal the reference's."""
+    runner = KernelRunner(built(target, spec, variant), count=False)
+    runner.load_database(database)
+    want = reference.range_search(query, database, bits=spec.bits, metric=spec.metric, radius=radius)
+    got = runner.range(query, radius, cap)
+    assert (got.count, got.indices) == (len(want), want[:cap].tolist()), (
+        f"{target} {spec.describe()} radius={radius} cap={cap}: got {got.count} {got.indices}, "
+        f"want {len(want)} {want[:cap].tolist()}")
+    return got
+
+
 def check_scan(target: str, spec: KernelSpec, database: np.ndarray, query: np.ndarray,
                variant: str | None = None, kernel=None) -> None:
     runner = KernelRunner(kernel or built(target, spec, variant), count=False)

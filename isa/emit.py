@@ -1,0 +1,121 @@
+"""The one assembly emitter every generator writes through: lines, labels, comments, directives.
+
+A :class:`Style` fixes how a family lays its text out (comment marker, the
+instruction column, how far a label's comment is indented) and the *dialect*
+the text is written in.  ``gnu`` is what ziglang clang assembles for every
+target; ``nasm`` is the NASM syntax of the same 8086 instructions (for
+firmware built with NASM): the generator still writes GNU/Intel operands and
+the dialect rewrites memory operands, size keywords, segment overrides, data
+and section directives, so one generator serves both and NASM assembles the
+same bytes (tests/test_contract.py checks that when nasm is installed).
+
+:class:`Asm` collects the lines; families subclass it only to add ISA
+helpers (constants without literal pools, far conditional branches), never
+to change the layout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+DIALECTS = ("gnu", "nasm")
+
+
+@dataclass(frozen=True)
+class Style:
+    comment: str                # the line-comment marker of the family's GNU text
+    column: int                 # instructions are padded to this width before a comment
+    gap: str = ""               # between the padded instruction and the comment marker
+    label_pad: int = 20         # spaces between "label:" and its comment
+    dialect: str = "gnu"
+
+    def with_dialect(self, dialect: str) -> "Style":
+        if dialect not in DIALECTS:
+            raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
+        return replace(self, dialect=dialect, comment=";" if dialect == "nasm" else self.comment)
+
+    def insn(self, text: str, comment: str | None = None) -> str:
+        text = self._text(text)
+        return f"    {text:<{self.column}}{self.gap}{self.comment} {comment}" if comment else f"    {text}"
+
+    def label(self, name: str, comment: str | None = None) -> str:
+        return f"{name}:" + (f"{'':<{self.label_pad}}{self.comment} {comment}" if comment else "")
+
+    def note(self, text: str) -> str:
+        return f"    {self.comment} {text}"
+
+    def header(self, text: str) -> str:
+        """A comment line at the left margin (file headers)."""
+        return f"{self.comment} {text}" if text else self.comment
+
+    def _text(self, text: str) -> str:
+        return _nasm(text) if self.dialect == "nasm" else text
+
+
+class Asm:
+    """Lines of assembly in one :class:`Style`; ``count`` is the instructions emitted (branch-reach estimates)."""
+
+    def __init__(self, style: Style, lines: list[str] | None = None) -> None:
+        self.style = style
+        self.lines: list[str] = [] if lines is None else lines
+        self.count = 0
+
+    def __call__(self, text: str, comment: str | None = None) -> None:
+        self.count += 1
+        self.lines.append(self.style.insn(text, comment))
+
+    op = __call__
+
+    def label(self, name: str, comment: str | None = None) -> None:
+        self.lines.append(self.style.label(name, comment))
+
+    def note(self, text: str) -> None:
+        self.lines.append(self.style.note(text))
+
+    def header(self, text: str) -> None:
+        self.lines.append(self.style.header(text))
+
+    def directive(self, text: str, comment: str | None = None, column: int | None = None) -> None:
+        """An indented directive in the dialect; a comment starts at ``column`` (or one space after)."""
+        line = f"    {self.style._text(text)}"
+        if comment:
+            line = f"{line:<{column or 0}}{'' if column else ' '}{self.style.comment} {comment}"
+        self.lines.append(line)
+
+    def blank(self) -> None:
+        self.lines.append("")
+
+    def extend(self, other: "Asm") -> None:
+        self.lines.extend(other.lines)
+        self.count += other.count
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+# --- NASM: the 8086 text in NASM's syntax ------------------------------------------
+
+_SEG_MEM = re.compile(r"\b([cdes]s):\[")
+_SIZE = re.compile(r"\b(byte|word|dword) ptr ")
+_DIRECTIVES = [
+    (re.compile(r"^\.byte 0xc3$"), "ret"),   # NASM's ret is the 1-byte C3 (clang's needs the .byte)
+    (re.compile(r"^\.byte "), "db "),
+    (re.compile(r"^\.word "), "dw "),
+    (re.compile(r"^\.balign (\d+)$"), r"align \1, db 0"),
+    (re.compile(r"^\.text$"), "section .text"),
+    (re.compile(r"^\.section \.rodata$"), "section .rodata"),
+    (re.compile(r"^\.globl "), "global "),
+    (re.compile(r"^xlat$"), "xlatb"),
+    (re.compile(r"^cs: xlat$"), "cs xlatb"),
+]
+
+
+def _nasm(text: str) -> str:
+    """One GNU/Intel-syntax 8086 instruction or directive in NASM syntax."""
+    for pattern, repl in _DIRECTIVES:
+        if pattern.search(text):
+            return pattern.sub(repl, text)
+    text = _SEG_MEM.sub(r"[\1:", text)          # es:[di+4] -> [es:di+4]
+    text = text.replace("dword ptr ", "")      # LES/LDS take their far pointer operand unsized
+    return _SIZE.sub(r"\1 ", text)
