@@ -66,6 +66,8 @@ UNROLL_WORDS = 32
 BLOCK_WORDS = 16
 # Query words held in registers by the 8-bit SWAR kernel (2 registers each).
 QUERY_REG_WORDS_8 = 4
+# ... or, for rows of up to this many words, q ^ H alone (1 register each, one OR per word more).
+QUERY_REG_WORDS_8_HALF = 8
 # Query words held in registers by the 1-bit SWAR kernel (1 register each).
 QUERY_REG_WORDS_1 = 8
 # Unrolled per-dim kernel: fully unroll rows of up to this many dims.
@@ -170,6 +172,7 @@ def _swar8(ctx: _Ctx) -> _Row:
     H, L, M16 = rep(0x80), rep(0x7F), int.from_bytes(b"\xff\x00" * (wb // 2), "little")
     P8, P16 = rep(0x01), int.from_bytes(b"\x01\x00" * (wb // 2), "little")
     in_regs = nw <= QUERY_REG_WORDS_8
+    half_regs = not in_regs and nw <= QUERY_REG_WORDS_8_HALF  # q ^ H only; q | H = (q ^ H) | H per word
     setup, body = _Asm(), _Asm()
     setup.note("8-bit l1 SWAR constants")
     _li(setup, "s2", H, "H: the high bit of every byte")
@@ -184,6 +187,12 @@ def _swar8(ctx: _Ctx) -> _Row:
             setup(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
             setup(f"or {xo}, {x}, s2", f"q{j} | H: sets a guard bit above each byte's 7-bit subtract")
             setup(f"xor {x}, {x}, s2", f"q{j} ^ H: folds the sign fix-up's constant into the query")
+    elif half_regs:
+        setup.note("query held in registers as q_j ^ H (q_j | H is rebuilt per word: (q ^ H) | H)")
+        for j in range(nw):
+            x = QPOOL[j]
+            setup(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
+            setup(f"xor {x}, {x}, s2", f"q{j} ^ H")
 
     # Temporaries: y0/y1 ping-pong row loads, t,u,v work, E holds the first
     # x of a pair, acc the 16-bit lane sums, macc the per-byte m counts.
@@ -204,6 +213,13 @@ def _swar8(ctx: _Ctx) -> _Row:
             xo, x = QPOOL[2 * j], QPOOL[2 * j + 1]
             a(f"and {T}, {y}, s3", f"word {j}: r & L")
             a(f"sub {T}, {xo}, {T}", "z = (q | H) - (r & L): 7-bit differences, no borrow across bytes")
+            a(f"xor {U}, {T}, {y}", "z ^ r")
+            a(f"xor {U}, {U}, {x}", "z ^ r ^ q ^ H: its high bits are the sign of d = q - r mod 256")
+        elif half_regs:
+            x = QPOOL[j]
+            a(f"and {T}, {y}, s3", f"word {j}: r & L")
+            a(f"or {U}, {x}, s2", "(q ^ H) | H = q | H")
+            a(f"sub {T}, {U}, {T}", "z = (q | H) - (r & L): 7-bit differences, no borrow across bytes")
             a(f"xor {U}, {T}, {y}", "z ^ r")
             a(f"xor {U}, {U}, {x}", "z ^ r ^ q ^ H: its high bits are the sign of d = q - r mod 256")
         else:
@@ -268,6 +284,8 @@ def _swar8(ctx: _Ctx) -> _Row:
             "t5 16-bit lane sums", "t6 m byte counts, then the distance", "s2 H, s3 L, s4 M16, s5 P8, s6 P16"]
     if in_regs:
         plan.append(f"{', '.join(QPOOL[:2 * nw])}: query (q_j | H, q_j ^ H) per word")
+    elif half_regs:
+        plan.append(f"{', '.join(QPOOL[:nw])}: query q_j ^ H per word")
     if nw <= min(UNROLL_WORDS, seg_max):
         body.note(f"row: {nw} words fully unrolled, one segment")
         segment(body, range(nw), ROWP, QP, 0, S, True, ctx.filler)
@@ -292,7 +310,8 @@ def _swar8(ctx: _Ctx) -> _Row:
             body(*ctx.filler)
         body(f"mv {S}, {tot}", "the whole row's distance")
     notes = [f"8-bit l1 SWAR over {xlen}-bit words ({nw} per row)",
-             "query in registers" if in_regs else "query read from memory (too long for registers)"]
+             "query in registers" if in_regs else "query in registers as q ^ H" if half_regs
+             else "query read from memory (too long for registers)"]
     return _Row(setup, body, S, False, notes, plan)
 
 
