@@ -172,7 +172,9 @@ def _swar8(ctx: _Ctx) -> _Row:
     H, L, M16 = rep(0x80), rep(0x7F), int.from_bytes(b"\xff\x00" * (wb // 2), "little")
     P8, P16 = rep(0x01), int.from_bytes(b"\x01\x00" * (wb // 2), "little")
     in_regs = nw <= QUERY_REG_WORDS_8
-    half_regs = not in_regs and nw <= QUERY_REG_WORDS_8_HALF  # q ^ H only; q | H = (q ^ H) | H per word
+    # q ^ H only (q | H = (q ^ H) | H per word), for the first words of a fully unrolled row
+    half_regs = not in_regs and nw <= UNROLL_WORDS
+    reg_words = min(nw, QUERY_REG_WORDS_8_HALF) if half_regs else 0
     setup, body = _Asm(), _Asm()
     setup.note("8-bit l1 SWAR constants")
     _li(setup, "s2", H, "H: the high bit of every byte")
@@ -189,7 +191,7 @@ def _swar8(ctx: _Ctx) -> _Row:
             setup(f"xor {x}, {x}, s2", f"q{j} ^ H: folds the sign fix-up's constant into the query")
     elif half_regs:
         setup.note("query held in registers as q_j ^ H (q_j | H is rebuilt per word: (q ^ H) | H)")
-        for j in range(nw):
+        for j in range(reg_words):
             x = QPOOL[j]
             setup(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
             setup(f"xor {x}, {x}, s2", f"q{j} ^ H")
@@ -198,7 +200,7 @@ def _swar8(ctx: _Ctx) -> _Row:
     # x of a pair, acc the 16-bit lane sums, macc the per-byte m counts.
     Y = ["t0", "t1"]
     T, U, V, E, ACC, MACC, S = "t2", "t3", "a7", "t4", "t5", "t6", "t6"
-    X = "s10"  # query word when it is read from memory
+    X = "a6" if half_regs else "s10"  # query word when it is read from memory (s10 may hold one)
 
     def word(a: _Asm, j: int, base_off: int, rw: str, qw: str, first_of_pair: bool, last: bool,
              y: str, ynext: str | None, next_off: int | None, fresh: bool):
@@ -215,7 +217,7 @@ def _swar8(ctx: _Ctx) -> _Row:
             a(f"sub {T}, {xo}, {T}", "z = (q | H) - (r & L): 7-bit differences, no borrow across bytes")
             a(f"xor {U}, {T}, {y}", "z ^ r")
             a(f"xor {U}, {U}, {x}", "z ^ r ^ q ^ H: its high bits are the sign of d = q - r mod 256")
-        elif half_regs:
+        elif j < reg_words:
             x = QPOOL[j]
             a(f"and {T}, {y}, s3", f"word {j}: r & L")
             a(f"or {U}, {x}, s2", "(q ^ H) | H = q | H")
@@ -285,7 +287,8 @@ def _swar8(ctx: _Ctx) -> _Row:
     if in_regs:
         plan.append(f"{', '.join(QPOOL[:2 * nw])}: query (q_j | H, q_j ^ H) per word")
     elif half_regs:
-        plan.append(f"{', '.join(QPOOL[:nw])}: query q_j ^ H per word")
+        plan.append(f"{', '.join(QPOOL[:reg_words])}: query q_j ^ H for words 0-{reg_words - 1}"
+                    + (f"; a6 query words {reg_words}-{nw - 1} read from memory" if nw > reg_words else ""))
     if nw <= min(UNROLL_WORDS, seg_max):
         body.note(f"row: {nw} words fully unrolled, one segment")
         segment(body, range(nw), ROWP, QP, 0, S, True, ctx.filler)
@@ -310,7 +313,8 @@ def _swar8(ctx: _Ctx) -> _Row:
             body(*ctx.filler)
         body(f"mv {S}, {tot}", "the whole row's distance")
     notes = [f"8-bit l1 SWAR over {xlen}-bit words ({nw} per row)",
-             "query in registers" if in_regs else "query in registers as q ^ H" if half_regs
+             "query in registers" if in_regs else
+             f"query words 0-{reg_words - 1} in registers as q ^ H" if half_regs
              else "query read from memory (too long for registers)"]
     return _Row(setup, body, S, False, notes, plan)
 
