@@ -35,7 +35,7 @@ test-gcc: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m gcc -p no:cacheprovider tests/test_baselines.py
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_table.py --json bench.json --plot docs/bench.png
+	$(BIN)/python benchmarks/bench_table.py --json bench.json --plot docs/bench-baselines.png
 
 synth-deps: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,synth]"

@@ -7,7 +7,7 @@ docs/performance.md and writes the per-core plot.  ``--from FILE.json``
 renders a previous run (also ``torus-hw bench --json`` output) without
 measuring again.
 
-    .venv/bin/python benchmarks/bench_table.py --compilers clang,gcc --json bench.json --plot docs/bench.png
+    .venv/bin/python benchmarks/bench_table.py --compilers clang,gcc --json bench.json --plot docs/bench-baselines.png
     .venv/bin/python benchmarks/bench_table.py --from bench.json
 """
 
@@ -76,7 +76,7 @@ def main() -> int:
     ap.add_argument("--compilers", default=",".join(installed_compilers()),
                     help="comma-separated (default: every compiler installed here)")
     ap.add_argument("--json", default="bench.json", help="rows are kept here as each target finishes")
-    ap.add_argument("--plot", default=None, help="the per-core PNG (e.g. docs/bench.png)")
+    ap.add_argument("--plot", default=None, help="the per-core PNG (e.g. docs/bench-baselines.png)")
     ap.add_argument("--from", dest="source", default=None, help="render this JSON instead of measuring")
     args = ap.parse_args()
     if args.source:
