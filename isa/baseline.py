@@ -136,10 +136,6 @@ def installed_compilers() -> list[str]:
 
 # --- sources and builds ---------------------------------------------------------------------
 
-def c_source(name: str = C_DIR / SOURCES[NAIVE].file) -> str:
-    return Path(name).read_text()
-
-
 def baseline_sources(target: str, spec: KernelSpec) -> list[CSource]:
     """Every C source that covers ``spec`` on ``target`` (none on the 8086)."""
     return [s for s in SOURCES.values() if s.covers(target, spec)]
