@@ -5,6 +5,7 @@
 #   make synth-deps - the optional YoWASP synthesis tools
 #   make test-gcc   - the C baselines by the cross GCCs (apt-get install -y gcc-arm-none-eabi gcc-riscv64-unknown-elf gcc-aarch64-linux-gnu)
 #   make bench      - the issue-12 bench table and plot of docs/performance.md
+#   make test-nasm  - the 8086 kernels' NASM dialect against the GNU bytes (needs: apt-get install -y nasm)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,7 +14,7 @@ STAMP  := $(VENV)/.installed
 # CPU wheel, while an unpinned install would fetch a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-long test-gcc synth-deps bench clean
+.PHONY: demo test test-long test-gcc test-nasm synth-deps bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +37,10 @@ test-gcc: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_table.py --json bench.json --plot docs/bench-baselines.png
+
+test-nasm: $(STAMP)
+	@command -v nasm >/dev/null || { echo "needs nasm: apt-get install -y nasm"; exit 1; }
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m nasm -p no:cacheprovider
 
 synth-deps: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,synth]"

@@ -80,7 +80,7 @@ _INSERT_DOC = """\
 # --- contract --------------------------------------------------------------------
 
 
-KERNELS = ("distance", "scan", "search")
+KERNELS = ("distance", "scan", "search", "range")
 DIALECTS = ("gnu",)
 MAX_ROW_BYTES = QUERY_LIMIT
 ROW_LIMIT = "a query must fit the harness's query region"
@@ -170,6 +170,45 @@ class _Base:
         else:
             self.mov_imm("x13", value)
             self.i(f"add {dst}, {src}, x13", comment)
+
+    @property
+    def select(self) -> bool:
+        """Search and range share the row walk: a threshold test per row (or group), rare work out of line."""
+        return self.spec.kernel in ("search", "range")
+
+    @property
+    def hit(self) -> str:
+        """Condition after ``cmp distance, w7`` for a row that needs the out-of-line path."""
+        return "ls" if self.spec.kernel == "range" else "lo"
+
+    @property
+    def miss(self) -> str:
+        return "hi" if self.spec.kernel == "range" else "hs"
+
+    def select_prologue(self) -> None:
+        if self.spec.kernel == "search":
+            self.search_prologue()
+            return
+        self.i("mov x15, x30", "keep the return address: .Linsert is reached with BL")
+        self.i("mov w6, #0", "w6 = count (rows within the radius)")
+        self.i("mov w7, w3", "w7 = radius: a row with distance <= w7 is a hit")
+        self.i("mov w8, #0", "w8 = index of the next row")
+
+    def select_helper(self) -> None:
+        if self.spec.kernel == "search":
+            self.insert_helper()
+            return
+        self.c(".Linsert (range): count row w11 and write it to out_idx[count] while count < cap (w5).")
+        self.label(".Linsert")
+        self.i("cmp w6, w5")
+        self.i("b.hs .Linsert_full", "out_idx is full: only count")
+        self.i("str w11, [x4, w6, uxtw #2]", "out_idx[count] = row (row order)")
+        self.label(".Linsert_full")
+        self.i("add w6, w6, #1")
+        self.i("ret")
+
+    def result_comment(self) -> str:
+        return "min(k, n)" if self.spec.kernel == "search" else "the count of every row within the radius"
 
     def search_prologue(self) -> None:
         s = self.spec
@@ -297,13 +336,14 @@ class _Simple(_Base):
             self.label(".Ldone")
             self.i("ret")
             return self.out
-        self.search_prologue()
+        self.select_prologue()
         self.i("cbz w2, .Ldone")
         self.label(".Lrow")
         self.row_distance()
         self.i("mov x1, x11", "next row follows (stride = packed row size)")
-        self.i("cmp w12, w7", "better than the k-th best (strict: ties keep the lower row)?")
-        self.i("b.hs .Lnext")
+        self.i("cmp w12, w7", "better than the k-th best (strict: ties keep the lower row)?"
+               if self.spec.kernel == "search" else "within the radius?")
+        self.i(f"b.{self.miss} .Lnext")
         self.i("mov w10, w12")
         self.i("mov w11, w8")
         self.i("bl .Linsert")
@@ -312,9 +352,9 @@ class _Simple(_Base):
         self.i("subs w2, w2, #1")
         self.i("b.ne .Lrow")
         self.label(".Ldone")
-        self.i("mov w0, w6", "min(k, n)")
+        self.i("mov w0, w6", self.result_comment())
         self.i("ret x15")
-        self.insert_helper()
+        self.select_helper()
         return self.out
 
 
@@ -367,7 +407,7 @@ class _Neon(_Base):
         # own for the tree's first level and, for search, the UMIN steps; used when they fit.
         n1 = self._tree_level1(self.units)
         need = self._tree_regs(self.units)
-        self.deferred = (not self.looped and s.kernel in ("scan", "search") and n1 > 0
+        self.deferred = (not self.looped and s.kernel in ("scan", "search", "range") and n1 > 0
                          and need <= len(self.vfree))
         self.D = [self.vfree.pop(0) for _ in range(n1)] if self.deferred else []
         self.M = [self.vfree.pop(0) for _ in range(need - n1)] if self.deferred else []
@@ -389,7 +429,7 @@ class _Neon(_Base):
 
     def _tree_regs(self, units: int) -> int:
         """Registers a deferred tree needs: its first level, plus the UMIN steps of search."""
-        return self._tree_level1(units) + (units * self.per_vec // 4 if self.spec.kernel == "search" else 0)
+        return self._tree_level1(units) + (units * self.per_vec // 4 if self.select else 0)
 
     def plan(self) -> list[str]:
         s = self.spec
@@ -407,6 +447,8 @@ class _Neon(_Base):
                 "scan": "x3 output, w9 groups/rows left, w10 a row's distance",
                 "search": "w6 found, w7 threshold, w8 row index, w9 groups/rows left, "
                           "w10/w11 candidate distance/row, x15 return address",
+                "range": "w6 count, w7 radius, w5 cap, w8 row index, w9 groups/rows left, "
+                         "w10/w11 candidate distance/row, x15 return address",
                 "distance": "w10 the distance"}[s.kernel]
             + ("; x19-x22 row cursors, x23 query cursor, x24 stride, x16/x17 chunk/block counters" if self.looped else "")
             + ".",
@@ -419,6 +461,8 @@ class _Neon(_Base):
             "loops: .Lgroup (a group of rows), .Ltail (leftover rows one at a time)"
             + (", .Lchunk*/.Lblock* (chunks of a long row)" if self.looped else "") + ".",
         ]
+        if s.kernel == "range":
+            lines.append("range: UMINV over the group's distances against the radius; .Lgroup_slow counts rows in order.")
         if s.kernel == "search":
             lines.append("search: UMINV over the group's distances against the threshold; .Lgroup_slow inserts rows in order.")
         if self.deferred:
@@ -759,8 +803,9 @@ class _Neon(_Base):
         best = next(spare)
         self.i(f"uminv s{best[1:]}, {level[0]}.4s", "best distance in the group")
         self.i(f"fmov w10, s{best[1:]}")
-        self.i("cmp w10, w7", "any row better than the k-th best? (rare once the list is full)")
-        self.i(f"b.lo {slow}")
+        self.i("cmp w10, w7", "any row better than the k-th best? (rare once the list is full)"
+               if self.spec.kernel == "search" else "any row within the radius?")
+        self.i(f"b.{self.hit} {slow}")
 
     def slow_path(self, label: str, vecs: list[str], back: str) -> None:
         self.label(label, "rows of the group, in order (ties keep the lower row)")
@@ -768,7 +813,7 @@ class _Neon(_Base):
             v = vecs[j // 4]
             self.i(f"mov w10, {v}.s[{j % 4}]", f"row {j} of the group")
             self.i("cmp w10, w7")
-            self.i(f"b.hs {label}_skip{j}")
+            self.i(f"b.{self.miss} {label}_skip{j}")
             self.i(f"add w11, w8, #{j}")
             self.i("bl .Linsert")
             self.label(f"{label}_skip{j}")
@@ -777,7 +822,7 @@ class _Neon(_Base):
     def deferred_groups(self) -> list[tuple[str, list[str], str]]:
         """Group loop with the tree of group g interleaved into group g+1; returns the slow paths to emit."""
         g = self.group
-        search = self.spec.kernel == "search"
+        search = self.select
         self.c("group 0: loads and arithmetic only; its tree runs inside the next group (or after the loop)")
         self.group_body(fold=False)
         self.i("subs w9, w9, #1")
@@ -883,9 +928,9 @@ class _Neon(_Base):
             self.restore()
             self.i("ret")
             return self.out
-        # search
+        # search and range
         self.save()
-        self.search_prologue()
+        self.select_prologue()
         self.load_query()
         shift = self.group.bit_length() - 1
         self.i(f"lsr w9, w2, #{shift}", f"groups of {self.group} rows")
@@ -908,7 +953,7 @@ class _Neon(_Base):
         self.label(".Ltail", "one row")
         self.single_row()
         self.i("cmp w10, w7")
-        self.i("b.hs .Ltail_next")
+        self.i(f"b.{self.miss} .Ltail_next")
         self.i("mov w11, w8")
         self.i("bl .Linsert")
         self.label(".Ltail_next")
@@ -917,11 +962,11 @@ class _Neon(_Base):
         self.i("subs w9, w9, #1")
         self.i("b.ne .Ltail")
         self.label(".Ldone")
-        self.i("mov w0, w6", "min(k, n)")
+        self.i("mov w0, w6", self.result_comment())
         self.restore()
         self.i("ret x15")
         # out-of-line: the group holds at least one candidate; test its rows in order
         for label, vecs, back in slow:
             self.slow_path(label, vecs, back)
-        self.insert_helper()
+        self.select_helper()
         return self.out

@@ -145,6 +145,67 @@ class Abi:
         """Every register whose entry value the caller may rely on after the call."""
         return self.callee_saved + ((self.stack_pointer,) if including_stack_pointer else ())
 
+    # --- for prologues and epilogues ---------------------------------------------------
+
+    def must_save(self, used) -> tuple[str, ...]:
+        """The callee-saved registers among ``used``, in the convention's order (what a prologue saves)."""
+        used = set(used)
+        return tuple(r for r in self.callee_saved if r in used)
+
+    def aligned_frame(self, size: int) -> int:
+        """``size`` bytes of frame rounded up so the stack pointer stays aligned (at a call, or on return)."""
+        return -(-size // self.stack_alignment) * self.stack_alignment
+
+
+    # --- in words ------------------------------------------------------------------
+
+    def summary(self) -> str:
+        """The convention in one line, rendered from the data (docs/design.md quotes it; a test checks)."""
+        if self.argument_registers:
+            args = f"arguments in {register_span(self.argument_registers)}"
+            args += f", then the stack from [{self.stack_pointer}] in {self.slot_bytes}-byte slots"
+        else:
+            args = (f"arguments on the stack from [{self.stack_pointer}+{self.first_stack_offset}], "
+                    f"first argument lowest, in {self.slot_bytes}-byte words")
+        if self.far_pointers:
+            args += "; pointers far (offset word, then segment word; normalised, offset < 16)"
+        parts = [args, f"result in {':'.join(reversed(self.result_registers))}",
+                 f"callee-saved {register_span(self.callee_saved)} and {self.stack_pointer}",
+                 (f"return address in {self.link_register}" if self.link_register else
+                  f"return address pushed at [{self.stack_pointer}] ({self.return_address_bytes} bytes), "
+                  f"popped by the return"),
+                 f"stack aligned to {self.stack_alignment} bytes"]
+        parts += [f"{flag} clear on entry and on return" for flag, _ in self.clear_flags]
+        if self.reserved:
+            parts.append(f"{register_span(self.reserved)} never touched")
+        return "; ".join(parts)
+
+
+def register_span(names) -> str:
+    """``a0, a1, …, a7`` → ``a0–a7``: runs of one prefix with consecutive numbers are joined."""
+    out: list[str] = []
+    run: list[tuple[str, int]] = []
+
+    def flush():
+        if run:
+            out.append(f"{run[0][0]}{run[0][1]}–{run[-1][0]}{run[-1][1]}" if len(run) > 2 else
+                       ", ".join(f"{p}{n}" for p, n in run))
+            run.clear()
+
+    for name in names:
+        prefix = name.rstrip("0123456789")
+        digits = name[len(prefix):]
+        if prefix and digits and run and run[-1][0] == prefix and run[-1][1] + 1 == int(digits):
+            run.append((prefix, int(digits)))
+            continue
+        flush()
+        if prefix and digits:
+            run.append((prefix, int(digits)))
+        else:
+            out.append(name)
+    flush()
+    return ", ".join(out)
+
 
 def far_pointer(linear: int) -> tuple[int, int]:
     """Normalised (segment, offset) of a linear real-mode address: offset < 16."""

@@ -71,7 +71,7 @@ from __future__ import annotations
 from . import generate as core
 from .emit import Asm, Style
 from .spec import Kernel, KernelSpec, RowLayout, prototype
-from .targets import Target
+from .targets import AAPCS, Target
 
 # Rows (and the query) are at most 1020 bytes = 255 words: the swar kernel's
 # 16-bit lanes sum at most 255 words x 256 < 2^16, and a Cortex-M0 part's
@@ -667,18 +667,23 @@ def _layout(spec: KernelSpec, variant: str) -> RowLayout:
 # --- the three kernels --------------------------------------------------------------
 
 
+# AAPCS's callee-saved registers, split the way v6-M must push them: r4-r7
+# directly, r8-r11 moved through r4-r7 first.  Nine words with lr: 36 bytes.
+LOW = tuple(r for r in AAPCS.callee_saved if int(r[1:]) < 8)
+HIGH = tuple(r for r in AAPCS.callee_saved if int(r[1:]) >= 8)
+assert len(LOW) == len(HIGH) == 4
+
+
 def _prologue(a: _Asm, extra: int, stack_args: bool = False) -> int:
     """Save r4-r11 and lr; reserve FRAME + extra bytes. Returns the offset of the caller's stack args.
 
     With `stack_args`, the two stacked arguments (out_idx, out_dist) are read into r6, r7 before the
     frame is reserved (past it they may lie beyond LDR's 1020-byte SP offset).
     """
-    a.op("push {r4-r7, lr}", "AAPCS: callee-saved low registers and the return address")
-    a.op("mov r4, r8")
-    a.op("mov r5, r9")
-    a.op("mov r6, r10")
-    a.op("mov r7, r11")
-    a.op("push {r4-r7}", "callee-saved high registers, through low ones (v6-M PUSH takes low only)")
+    a.op(f"push {{{LOW[0]}-{LOW[-1]}, lr}}", "AAPCS: callee-saved low registers and the return address")
+    for low, high in zip(LOW, HIGH):
+        a.op(f"mov {low}, {high}")
+    a.op(f"push {{{LOW[0]}-{LOW[-1]}}}", "callee-saved high registers, through low ones (v6-M PUSH takes low only)")
     if stack_args:
         a.op("ldr r6, [sp, #36]", "out_idx (the 5th argument, stacked by the caller)")
         a.op("ldr r7, [sp, #40]", "out_dist (the 6th)")
@@ -690,11 +695,9 @@ def _prologue(a: _Asm, extra: int, stack_args: bool = False) -> int:
 
 def _epilogue(a: _Asm, local: int) -> None:
     a.sp_adjust(local - 36, "r4")
-    a.op("pop {r4-r7}")
-    a.op("mov r8, r4")
-    a.op("mov r9, r5")
-    a.op("mov r10, r6")
-    a.op("mov r11, r7")
+    a.op(f"pop {{{LOW[0]}-{LOW[-1]}}}")
+    for low, high in zip(LOW, HIGH):
+        a.op(f"mov {high}, {low}")
     a.op("pop {r4-r7, pc}", "return")
 
 
@@ -752,11 +755,7 @@ def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
         a.op(f"cmp {d}, r9", "closer than the k-th kept row?")
         a.op("blo .Linsert", "rarely: strictly closer (ties keep the lower row)")
         a.label(".Lnext")
-    a.op("cmp r0, r8")
-    a.bcc_far("ne", ".Lrow", a.count - start > 100)
-    a.label(".Ldone")
-    a.op("ldr r0, [sp, #4]", "return found = min(k, n)")
-    a.op("b .Lexit")
+    _loop_end(a, start, "return found = min(k, n)")
     if two:
         # Which copy entered the insertion path, kept on the stack (it clobbers the low registers).
         for copy, flag in (("a", 0), ("b", 1)):
@@ -846,6 +845,15 @@ def _walk_setup(a: _Asm, body: _Body) -> None:
     a.op("mov r8, r4", "r8 = end of the database")
 
 
+def _loop_end(a: _Asm, start: int, result: str) -> None:
+    """Close the row loop on r0 == r8 (far when the loop is long) and return [sp, #4]."""
+    a.op("cmp r0, r8")
+    a.bcc_far("ne", ".Lrow", a.count - start > 100)
+    a.label(".Ldone")
+    a.op("ldr r0, [sp, #4]", result)
+    a.op("b .Lexit")
+
+
 def _range(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     args = _prologue(a, body.stack_bytes(), stack_args=True)
     a.note("r0 q, r1 db, r2 n, r3 radius, r6 out_idx, r7 cap.")
@@ -868,11 +876,7 @@ def _range(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     a.op(f"cmp {d}, r9", "within the radius?")
     a.op("bls .Lhit", "distance <= radius: count it (out of line)")
     a.label(".Lnext")
-    a.op("cmp r0, r8")
-    a.bcc_far("ne", ".Lrow", a.count - start > 100)
-    a.label(".Ldone")
-    a.op("ldr r0, [sp, #4]", "return the count of every row within the radius")
-    a.op("b .Lexit")
+    _loop_end(a, start, "return the count of every row within the radius")
     t = [r for r in ("r1", "r2", "r3", "r4", "r5", "r6", "r7") if r != d]
     i, cnt, tmp = t[:3]
     a.label(".Lhit", "count the row; write its index while count < cap")

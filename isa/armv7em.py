@@ -61,7 +61,7 @@ from torus_hw.errors import TorusInputError
 from . import generate as core
 from .emit import Asm, Style
 from .spec import Kernel, KernelSpec, RowLayout, prototype
-from .targets import Target
+from .targets import AAPCS, Target
 
 VARIANTS = ("dsp", "simple")
 
@@ -73,10 +73,10 @@ MAX_ROW_BYTES = 65536
 UNROLL_MAX_WORDS = 32      # rows up to 128 bytes are fully unrolled (dsp)
 ROW_UNROLL_MAX_WORDS = 16  # rows up to 64 bytes: two per loop trip (up to 16 bytes: four)
 POOL = ["r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr"]
-CALLEE_SAVED = ("r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11")
+CALLEE_SAVED = AAPCS.callee_saved
 
 
-KERNELS = ("distance", "scan", "search")
+KERNELS = ("distance", "scan", "search", "range")
 DIALECTS = ("gnu",)
 ROW_LIMIT = "a packed row must fit the harness's query region"
 STYLE = Style(comment="@", column=34, gap=" ", label_pad=26)
@@ -566,8 +566,8 @@ def _layout(spec: KernelSpec, variant: str) -> RowLayout:
 def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     layout = _layout(spec, variant)
     a = _Asm()
-    row, frame = {"search": _search, "scan": _scan, "distance": _distance}[spec.kernel](spec, layout, variant, a,
-                                                                                     symbol)
+    kernel = {"search": _search, "scan": _scan, "distance": _distance, "range": _range}[spec.kernel]
+    row, frame = kernel(spec, layout, variant, a, symbol)
     header = _header(target, spec, layout, variant, row, frame, symbol)
     return target.asm_prologue + header + a.text(), layout, [row.why()]
 
@@ -579,7 +579,7 @@ def _row_emitter(spec, layout, variant, pool, pairs: bool = False):
 
 
 def _saved(used: set[str]) -> list[str]:
-    regs = sorted((r for r in used if r in CALLEE_SAVED), key=_regno)
+    regs = list(AAPCS.must_save(used))
     if len(regs) % 2 == 0:
         # push an even count with lr so the stack stays 8-byte aligned (AAPCS)
         spare = next((r for r in CALLEE_SAVED if r not in regs), None)
@@ -701,6 +701,55 @@ def _scan(spec, layout, variant, a, symbol):
     a.lines += body.lines
     _epilogue(a, saved)
     return row, {"args": "r0 = q, r1 = row pointer, r2 = end of the database, r3 = out"}
+
+
+def _range(spec, layout, variant, a, symbol):
+    row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3 is the radius
+    saved = _saved(row.used)
+    args = 8 + 4 * len(saved)       # the stacked out_idx and cap, above the frame and the pushed registers
+    body = _Asm()
+    body.op("sub sp, sp, #8", "frame: db, count")
+    body.op("str r1, [sp, #0]", "db, for turning a row pointer into a row index")
+    body.op("movs r12, #0")
+    body.op("str r12, [sp, #4]", "count = 0")
+    row.setup(body)
+    _end_pointer(body, row, layout)
+
+    def per_row(asm: _Asm, name: str, acc: str) -> None:
+        asm.op(f"cmp {acc}, r3", "within the radius?")
+        asm.op(f"bls .Lhit_{name}", "distance <= radius: count it (out of line)")
+        asm.label(f".Lback_{name}")
+
+    unroll = _unroll(row)
+    _rows_loop(body, row, "r2", per_row, unroll)
+    body.op("ldr r0, [sp, #4]", "return the count of every row within the radius")
+    body.op("add sp, sp, #8")
+    _prologue(a, symbol, saved)
+    a.lines += body.lines
+    _epilogue(a, saved)
+    p, x = row.free_after_body[:2]
+    shift, inverse = core.exact_division(layout.stride)
+    for name, acc in _row_stubs(row, unroll):
+        a.label(f".Lhit_{name}", "count the row; write its index while count < cap")
+        a.op(f"ldr {p}, [sp, #4]", "count")
+        a.op(f"ldr {x}, [sp, #{args + 4}]", "cap (stacked argument)")
+        a.op(f"cmp {p}, {x}")
+        a.op(f"bhs .Lfull_{name}", "out_idx is full: only count")
+        a.op(f"ldr {x}, [sp, #0]")
+        a.op(f"sub {acc}, r1, {x}", "(i + 1) * stride: r1 is past the row (its distance is done with)")
+        if shift:
+            a.op(f"lsr {acc}, {acc}, #{shift}")
+        if layout.stride >> shift != 1:
+            a.const(x, inverse, f"inverse of the stride's odd part {layout.stride >> shift} mod 2^32")
+            a.op(f"mul {acc}, {acc}, {x}", "exact division by the odd part")
+        a.op(f"sub {acc}, {acc}, #1", "row index i")
+        a.op(f"ldr {x}, [sp, #{args}]", "out_idx (stacked argument)")
+        a.op(f"str {acc}, [{x}, {p}, lsl #2]", "out_idx[count] = i (row order)")
+        a.label(f".Lfull_{name}")
+        a.op(f"add {p}, {p}, #1")
+        a.op(f"str {p}, [sp, #4]", "count += 1")
+        a.op(f"b .Lback_{name}")
+    return row, {"args": "r0 = q, r1 = row pointer, r2 = end of the database, r3 = radius"}
 
 
 # search frame (below the pushed registers)

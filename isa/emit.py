@@ -91,7 +91,8 @@ class Asm:
         self.count += other.count
 
     def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+        lines = _nasm_numeric_labels(self.lines) if self.style.dialect == "nasm" else self.lines
+        return "\n".join(lines) + "\n"
 
 
 # --- NASM: the 8086 text in NASM's syntax ------------------------------------------
@@ -111,6 +112,27 @@ _DIRECTIVES = [
 ]
 
 
+_NUMERIC_DEF = re.compile(r"^(\s*)(\d+):")
+_NUMERIC_REF = re.compile(r"^(\s*(?:j\w+|loop\w*)\s+)(\d+)([fb])\b")
+
+
+def _nasm_numeric_labels(lines: list[str]) -> list[str]:
+    """GNU's numeric local labels (``1:``, ``jns 1f``) as unique NASM labels."""
+    defs = [(i, m.group(2)) for i, line in enumerate(lines) if (m := _NUMERIC_DEF.match(line))]
+    name = {i: f".Lnum{n}_{j}" for j, (i, n) in enumerate(defs)}
+    out = []
+    for i, line in enumerate(lines):
+        if i in name:
+            line = _NUMERIC_DEF.sub(lambda m: f"{m.group(1)}{name[i]}:", line)
+        elif m := _NUMERIC_REF.match(line):
+            n, way = m.group(2), m.group(3)
+            hits = [d for d, num in defs if num == n and (d > i if way == "f" else d < i)]
+            target = name[hits[0] if way == "f" else hits[-1]]
+            line = f"{m.group(1)}{target}{line[m.end():]}"
+        out.append(line)
+    return out
+
+
 def _nasm(text: str) -> str:
     """One GNU/Intel-syntax 8086 instruction or directive in NASM syntax."""
     for pattern, repl in _DIRECTIVES:
@@ -118,4 +140,5 @@ def _nasm(text: str) -> str:
             return pattern.sub(repl, text)
     text = _SEG_MEM.sub(r"[\1:", text)          # es:[di+4] -> [es:di+4]
     text = text.replace("dword ptr ", "")      # LES/LDS take their far pointer operand unsized
+    text = text.replace("offset ", "")         # NASM: a bare label is its address
     return _SIZE.sub(r"\1 ", text)

@@ -641,15 +641,12 @@ def _row(ctx: _Ctx) -> _Row:
     return _simple(ctx)
 
 
-_SAVED = ["ra"] + [f"s{i}" for i in range(12)]
-
-
 def _frame(ctx: _Ctx, text: str, extra_slots: int):
-    """Callee-saved registers the code uses, and the frame layout."""
-    used = [r for r in _SAVED if re.search(rf"\b{r}\b", text)]
-    w = ctx.wb
-    size = -(-(len(used) + extra_slots) * w // 16) * 16
-    return used, size
+    """The return address and callee-saved registers (the psABI's) the code uses, and the frame size."""
+    abi = ctx.target.abi
+    named = {r for r in (abi.link_register, *abi.callee_saved) if re.search(rf"\b{r}\b", text)}
+    used = [abi.link_register] * (abi.link_register in named) + list(abi.must_save(named))
+    return used, abi.aligned_frame((len(used) + extra_slots) * ctx.wb)
 
 
 def _prologue(a: _Asm, ctx: _Ctx, used: list[str], size: int) -> None:
@@ -691,6 +688,14 @@ def _loop_setup(a: _Asm, ctx: _Ctx) -> None:
     a(f"add {END}, {END}, {ROWP}", "END: one past the last row")
 
 
+def _row_loop(a: _Asm, ctx: _Ctx, row: _Row, loop: str) -> None:
+    """END, the row set-up, then the loop label and one row's body (which advances a1)."""
+    _loop_setup(a, ctx)
+    a.extend(row.setup)
+    a.label(loop, "one row per iteration (the row body advances a1)")
+    a.extend(row.body)
+
+
 def _gen_distance(ctx: _Ctx, row: _Row) -> _Asm:
     a = _Asm()
     a.extend(row.setup)
@@ -707,11 +712,8 @@ def _gen_scan(ctx: _Ctx, row: _Row) -> _Asm:
     done = ctx.label("done")
     a(f"beqz {NREG}, {done}", "no rows")
     a(f"mv {THR}, a3", "output pointer")
-    _loop_setup(a, ctx)
-    a.extend(row.setup)
     loop = ctx.label("row")
-    a.label(loop, "one row per iteration (the row body advances a1)")
-    a.extend(row.body)
+    _row_loop(a, ctx, row, loop)
     if row.kminus:
         a(f"sub {row.reg}, {KREG}, {row.reg}", "distance = K - S")
     a(f"sw {row.reg}, 0({THR})", "out[i] (uint32)")
@@ -756,10 +758,7 @@ def _gen_range(ctx: _Ctx, row: _Row, slots: int):
         a(f"srli {THR}, {THR}, 32")
     else:
         a(f"mv {THR}, a3", "radius")
-    _loop_setup(a, ctx)
-    a.extend(row.setup)
-    a.label(loop, "one row per iteration (the row body advances a1)")
-    a.extend(row.body)
+    _row_loop(a, ctx, row, loop)
     if row.kminus:
         a(f"sub {row.reg}, {KREG}, {row.reg}", "distance = K - S")
     a(f"bleu {row.reg}, {THR}, {hit}", "distance <= radius: a hit (out of line)")
@@ -806,10 +805,7 @@ def _gen_search(ctx: _Ctx, row: _Row, slots: int):
     a(f"{st} a5, {OD}(sp)")
     a(f"{st} {ROWP}, {DB0}(sp)")
     a(f"li {THR}, -1", "threshold: not full yet, every row enters")
-    _loop_setup(a, ctx)
-    a.extend(row.setup)
-    a.label(loop, "one row per iteration (the row body advances a1)")
-    a.extend(row.body)
+    _row_loop(a, ctx, row, loop)
     if row.kminus:
         a(f"blt {THR}, {row.reg}, {ins}", "S > K - worst  <=>  distance < worst (strict: ties keep the lower row)")
     else:

@@ -13,6 +13,8 @@ runs, as data:
 * ``emulator`` — Unicorn and capstone settings (kept as constant *names* so
   that ``isa`` does not import the emulator; ``sim`` resolves them), the
   registers set once at start-up and on every entry, the memory layout;
+* ``extensions`` — ISA extensions beyond the family's base that a
+  generator may use (``"dsp"`` on the Cortex-M4, ``"neon"`` on AArch64);
 * ``default_core`` and the bench goal (``baseline``, ``goal``).
 
 Which cycle models price a target is stored once, on the model
@@ -79,7 +81,8 @@ class Target:
     address_bits: int                  # what a pointer can reach
     default_core: str                  # the cycle model runs and the bench report by default
     baseline: str                      # what the bench goal is measured against: "clang -O2", "clang -O3", "byte loop"
-    goal: float                        # the cost goal: baseline cycles ≥ goal × kernel cycles (8-bit l1 top-1, D=16)
+    goal: float                        # baseline cycles ≥ goal × kernel cycles on default_core (8-bit l1 top-1, D=16)
+    extensions: tuple[str, ...] = ()   # ISA extensions a generator may use beyond its family's base ("dsp", "neon")
     endian: str = "little"
 
     # The toolchain and emulator facts by their old flat names, for the generators and tests.
@@ -244,7 +247,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
         toolchain=Toolchain("riscv32-freestanding-none", "generic_rv32+m", "elf32lriscv", _RISCV_CC, _RISCV_LD),
         emulator=Emulator("UC_ARCH_RISCV", "UC_MODE_RISCV32", "UC_CPU_RISCV32_BASE32",
                           "CS_ARCH_RISCV", "CS_MODE_RISCV32"),
-        word_bits=32, address_bits=32, default_core="ibex", baseline="clang -O2", goal=2.5,
+        word_bits=32, address_bits=32, default_core="ibex", baseline="clang -O2", goal=2.5, extensions=("m", "c"),
     ),
     Target(
         name="rv64im", family="riscv",
@@ -253,7 +256,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
         toolchain=Toolchain("riscv64-freestanding-none", "generic_rv64+m", "elf64lriscv", _RISCV_CC, _RISCV_LD),
         emulator=Emulator("UC_ARCH_RISCV", "UC_MODE_RISCV64", "UC_CPU_RISCV64_BASE64",
                           "CS_ARCH_RISCV", "CS_MODE_RISCV64"),
-        word_bits=64, address_bits=64, default_core="u54", baseline="clang -O2", goal=3.0,
+        word_bits=64, address_bits=64, default_core="u54", baseline="clang -O2", goal=3.0, extensions=("m", "c"),
     ),
     Target(
         name="cortex-m0", family="armv6m",
@@ -275,7 +278,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
         toolchain=Toolchain("thumb-freestanding-eabi", "cortex_m4", "armelf", asm_prologue=_THUMB),
         emulator=Emulator("UC_ARCH_ARM", "UC_MODE_THUMB", "UC_CPU_ARM_CORTEX_M4",
                           "CS_ARCH_ARM", "CS_MODE_THUMB|CS_MODE_MCLASS", thumb=True),
-        word_bits=32, address_bits=32, default_core="cortex-m4", baseline="clang -O2", goal=4.0,
+        word_bits=32, address_bits=32, default_core="cortex-m4", baseline="clang -O2", goal=4.0, extensions=("dsp",),
     ),
     Target(
         name="aarch64", family="aarch64",
@@ -287,7 +290,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
         emulator=Emulator("UC_ARCH_ARM64", "UC_MODE_ARM", "UC_CPU_ARM64_A53", "CS_ARCH_ARM64", "CS_MODE_ARM",
                           # CPACR_EL1.FPEN = 0b11: FP/Advanced SIMD not trapped at EL0/EL1
                           setup_registers=(("cpacr_el1", 0x3 << 20),)),
-        word_bits=64, address_bits=64, default_core="cortex-a55", baseline="clang -O3", goal=1.3,
+        word_bits=64, address_bits=64, default_core="cortex-a55", baseline="clang -O3", goal=1.3, extensions=("neon",),
     ),
 ]}
 

@@ -76,7 +76,7 @@ from torus_hw.errors import TorusInputError
 from . import generate as core
 from .emit import Asm, Style
 from .spec import Kernel, KernelSpec, RowLayout, prototype
-from .targets import Target
+from .targets import CDECL16_COMPACT, Target
 
 VARIANTS = ("word", "simple", "baseline")
 
@@ -114,12 +114,19 @@ LAST = -36                  # SS offset of list entry k-1
 OUT_OFF, OUT_SEG = -40, -38 # scan output far pointer (LES order: offset, segment)
 CNT = -42                   # search result count
 LIST = -44                  # list entry j at LIST - 8*(k_max-1) + 8*j (see _list_base)
+COUNT_LO, COUNT_HI = CNT, KEFF  # range: the 32-bit hit count (search's count and k_eff slots)
 
 
-KERNELS = ("distance", "scan", "search")
+KERNELS = ("distance", "scan", "search", "range")
 DIALECTS = ("gnu", "nasm")
 ROW_LIMIT = "a row must fit the 8086 kernels' row limit"
 STYLE = Style(comment="//", column=34, gap=" ", label_pad=28)
+
+
+# The callee-saved registers the kernels use besides BP (the frame pointer);
+# SS is never written.  [bp-2], [bp-4], [bp-6] hold them, so locals start at [bp-8].
+SAVED = tuple(r for r in CDECL16_COMPACT.callee_saved if r not in ("bp", "ss"))
+assert SAVED == ("si", "di", "ds") and TLO == -2 * len(SAVED) - 2
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
@@ -506,6 +513,15 @@ def _body(spec: KernelSpec, variant: str, q=None, les: int = 0) -> _Body:
     return _plain(spec.bits, spec.metric, loop=variant == "baseline")
 
 
+def _compare32(a: _Asm, lo: str, hi: str, jump: str, comment: str) -> None:
+    """Branch to the out-of-line path when DX:AX compares to hi:lo by ``jump`` (jb: below, jbe: at most)."""
+    a(f"cmp dx, {hi}")
+    a("jb .Ltrampoline")
+    a("ja .Lnext")
+    a(f"cmp ax, {lo}")
+    a(f"{jump} .Ltrampoline", comment)
+
+
 # --- tables (in .rodata, read through CS:) ------------------------------------------
 
 
@@ -644,18 +660,16 @@ class _Gen:
     def prologue(self, a: _Asm) -> None:
         a("push bp")
         a("mov bp, sp", "frame: arguments at [bp+4], locals below")
-        a("push si", "callee-saved: BP SI DI DS")
-        a("push di")
-        a("push ds")
+        for i, reg in enumerate(SAVED):
+            a(f"push {reg}", f"callee-saved: {' '.join(r.upper() for r in ('bp', *SAVED))}" if i == 0 else None)
         a(f"sub sp, {self.frame_bytes()}", "locals (see the frame map above)")
         a.note("DF is clear on entry (ABI): LODS steps forward.")
 
     def epilogue(self, a: _Asm) -> None:
         a.label(".Lreturn")
-        a("lea sp, [bp-6]")
-        a("pop ds")
-        a("pop di")
-        a("pop si")
+        a(f"lea sp, [bp-{2 * len(SAVED)}]")
+        for reg in reversed(SAVED):
+            a(f"pop {reg}")
         a("pop bp")
         a(".byte 0xc3", "RET near (this clang encodes 'ret' in .code16 as 66 C3, a 386 form)")
 
@@ -728,7 +742,7 @@ class _Gen:
             a("dec cl")
         a("jz .Lchunk_end")
         a("jmp .Lrow")
-        if self.spec.kernel == "search":
+        if self.spec.kernel in ("search", "range"):
             a.label(".Ltrampoline", "Jcc reach is ±127 bytes")
             a("jmp .Linsert")
         a.label(".Lchunk_end")
@@ -736,6 +750,19 @@ class _Gen:
         a(f"add {_w(BASE_LO)}, ax")
         a(f"adc {_w(BASE_HI)}, 0")
         a("jmp .Lchunk")
+
+    def row_index(self, a: _Asm, lo: str, hi: str, tmp: str) -> None:
+        """hi:lo = index of the current row: chunk base + rows in the chunk - rows left (CL or the frame)."""
+        a(f"mov {lo}, {_w(CHUNK)}", "row index = base + chunk - rows left")
+        if self.counter == "mem":
+            a(f"sub {lo}, {_w(INNER)}")
+        else:
+            a(f"mov {tmp}, cx")
+            a(f"and {tmp}, 0xff")
+            a(f"sub {lo}, {tmp}")
+        a(f"xor {hi}, {hi}")
+        a(f"add {lo}, {_w(BASE_LO)}")
+        a(f"adc {hi}, {_w(BASE_HI)}", f"{hi.upper()}:{lo.upper()} = row index" if hi == "di" else None)
 
     def scan(self, a: _Asm) -> None:
         self.query_setup(a)
@@ -806,11 +833,7 @@ class _Gen:
                 a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped k-th")
                 a("jb .Ltrampoline", "strictly below: insert (ties keep the lower row)")
             else:
-                a(f"cmp dx, {_w(WHI)}")
-                a("jb .Ltrampoline")
-                a("ja .Lnext")
-                a(f"cmp ax, {_w(WLO)}")
-                a("jb .Ltrampoline", "strictly below the k-th: insert")
+                _compare32(a, _w(WLO), _w(WHI), "jb", "strictly below the k-th: insert")
 
         self.rows(a, test)
         a.label(".Linsert", "DX:AX = distance of the current row, below the k-th")
@@ -819,16 +842,7 @@ class _Gen:
         a("push cx")
         a("push si")
         a("push di")
-        a(f"mov si, {_w(CHUNK)}", "row index = base + chunk - rows left")
-        if self.counter == "mem":
-            a(f"sub si, {_w(INNER)}")
-        else:
-            a("mov di, cx")
-            a("and di, 0xff")
-            a("sub si, di")
-        a("xor di, di")
-        a(f"add si, {_w(BASE_LO)}")
-        a(f"adc di, {_w(BASE_HI)}", "DI:SI = row index")
+        self.row_index(a, "si", "di", "di")
         a(f"mov bx, {_w(LAST)}", "start at the k-th entry, which is dropped")
         a.label(".Lins_loop")
         a(f"lea cx, [bp{base:+d}]")
@@ -893,6 +907,66 @@ class _Gen:
         a.label(".Lout_done")
         a(f"mov ax, {_w(CNT)}", "return min(k, n)")
         a("xor dx, dx")
+        a("jmp .Lreturn")
+
+    def range(self, a: _Asm) -> None:
+        self.query_setup(a)
+        a(f"mov {_w(COUNT_LO)}, 0", "count = 0 (32-bit)")
+        a(f"mov {_w(COUNT_HI)}, 0")
+        a(f"mov ax, {_w(16)}", "radius clamped to 16 bits, for distances < 2^16")
+        a(f"cmp {_w(18)}, 0")
+        a("je .Lr_w16")
+        a("mov ax, 0xffff")
+        a.label(".Lr_w16")
+        a(f"mov {_w(W16)}, ax")
+
+        def test(a: _Asm) -> None:
+            if self.hi_zero:
+                a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped radius")
+                a("jbe .Ltrampoline", "within the radius: count it (out of line)")
+            else:
+                _compare32(a, _w(16), _w(18), "jbe", "within the radius: count it (out of line)")
+
+        self.rows(a, test)
+        a.label(".Linsert", "a row within the radius: write its index while count < cap, count it")
+        a(f"mov ax, {_w(COUNT_LO)}")
+        a(f"mov dx, {_w(COUNT_HI)}")
+        a(f"cmp dx, {_w(26)}", "count < cap (32-bit)?")
+        a("jb .Lr_store")
+        a("ja .Lr_count")
+        a(f"cmp ax, {_w(24)}")
+        a("jae .Lr_count", "out_idx is full: only count")
+        a.label(".Lr_store")
+        a("push cx")
+        a("push di")
+        a("push es")
+        a("mov bx, ax", "&out_idx[count] = out_idx + 4 * count, as a far pointer:")
+        a("and bx, 3")
+        a("shl bx, 1")
+        a("shl bx, 1", "offset += 4 * (count mod 4)")
+        a("shr dx, 1")
+        a("rcr ax, 1")
+        a("shr dx, 1")
+        a("rcr ax, 1", "segment += count / 4 (16 bytes a paragraph)")
+        a("les di, dword ptr [bp+20]", "ES:DI = out_idx (far)")
+        a("add di, bx")
+        a("mov bx, es")
+        a("add bx, ax")
+        a("mov es, bx")
+        self.row_index(a, "ax", "dx", "bx")
+        a("stosw", "out_idx[count] = row index (uint32, row order)")
+        a("mov ax, dx")
+        a("stosw")
+        a("pop es")
+        a("pop di")
+        a("pop cx")
+        a.label(".Lr_count")
+        a(f"add {_w(COUNT_LO)}, 1", "count += 1")
+        a(f"adc {_w(COUNT_HI)}, 0")
+        a("jmp .Lnext")
+        a.label(".Ldone")
+        a(f"mov ax, {_w(COUNT_LO)}", "return the count of every row within the radius")
+        a(f"mov dx, {_w(COUNT_HI)}")
         a("jmp .Lreturn")
 
     # -- whole file ------------------------------------------------------------------------

@@ -21,8 +21,8 @@ Interfaces (all :mod:`amaranth.lib.stream`):
 
 Pad lanes of a row's last beat (D not a multiple of P) must hold code 0 in
 both the query and the row, so they contribute |0 − 0| = 0; the unit does not
-mask them (the harness and any DMA front end pad with zeros, as DESIGN.md's
-memory layout already does).
+mask them (the harness and any DMA front end pad with zeros, as the code
+memory layout in docs/design.md already does).
 
 Flow control is one global enable: every pipeline register advances when the
 output register is empty or being read.  ``rows.ready`` therefore follows
@@ -55,7 +55,7 @@ def check_unit_params(lanes, bits, dims, metric) -> None:
         raise TorusInputError(f"dims must be an integer >= 1, got {dims!r}")
     if metric not in METRICS:
         raise TorusInputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    # Distances leave the unit as uint32 on every target (DESIGN.md).
+    # Distances leave the unit as uint32, as on every target (docs/design.md).
     check_u32_bound(dims, bits, metric)
 
 

@@ -30,7 +30,8 @@ import numpy as np
 from isa.build import build_kernel
 from isa.spec import KernelSpec
 from isa.targets import TARGETS
-from torus_hw.codes import TorusCodes, atomic_write
+from torus_hw.codes import TorusCodes
+from torus_hw.output import atomic_write
 
 from .bench import baseline_name, build_baseline
 from .cycles import cores_for

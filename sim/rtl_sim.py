@@ -1,5 +1,6 @@
-"""RTL simulation harness: runs :class:`rtl.search.TorusSearchUnit` under
-``amaranth.sim`` (async testbenches) and measures cycles per query.
+"""RTL simulation harness: runs :class:`rtl.search.TorusSearchUnit` and
+:class:`rtl.range.TorusRangeUnit` under ``amaranth.sim`` (async testbenches)
+and measures cycles per query.
 
 One design and one simulator serve a whole batch: every query is loaded,
 the database streamed and the results read out in a single simulation, so a
@@ -20,10 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from torus_hw.errors import TorusInputError
-from torus_hw.reference import as_codes, check_bits, check_metric
+from torus_hw.reference import as_codes, check_bits, check_metric, max_distance
 
-__all__ = ["RtlQueryResult", "RtlRunStats", "pack_beats", "rtl_latency", "rtl_cycles_per_query",
-           "run_rtl_search", "simulate_distances", "simulate_search"]
+__all__ = ["RtlQueryResult", "RtlRangeResult", "RtlRunStats", "pack_beats", "rtl_latency", "rtl_cycles_per_query",
+           "rtl_range_cycles_per_query", "run_rtl_range", "run_rtl_search", "simulate_distances",
+           "simulate_range", "simulate_search"]
 
 
 @dataclass
@@ -32,6 +34,20 @@ class RtlQueryResult:
 
     indices: list[int]
     distances: list[int]
+    cycles: int
+
+
+@dataclass
+class RtlRangeResult:
+    """One query's answer from the RTL range unit.
+
+    ``count`` is the number of ALL rows with distance ≤ radius; ``indices``
+    and ``distances`` (int64 arrays, row order) are the first ``cap`` of them.
+    """
+
+    count: int
+    indices: np.ndarray
+    distances: np.ndarray
     cycles: int
 
 
@@ -97,66 +113,73 @@ def _validate(database, queries, bits, metric, k, lanes):
     return db, qs, bits
 
 
-def simulate_search(database, queries, *, bits: int, metric: str, k: int, lanes: int,
-                    vcd: str | None = None, adder_stages: int | None = None,
-                    valid_prob: float = 1.0, ready_prob: float = 1.0, seed: int = 0):
-    """Run every query through one simulated search unit.
+def _row_stream(db: np.ndarray, bits: int, lanes: int, beats: int) -> list[int]:
+    """The database as one flat list of row-beat payloads ``codes | last | end``, shared by all queries."""
+    n_rows = db.shape[0]
+    flag_last, flag_end = 1 << (lanes * bits), 1 << (lanes * bits + 1)
+    row_beats = pack_beats(db, bits, lanes)
+    flat = []
+    for r in range(n_rows):
+        for b in range(beats):
+            v = int(row_beats[r, b])
+            if b == beats - 1:
+                v |= flag_last | (flag_end if r == n_rows - 1 else 0)
+            flat.append(v)
+    return flat
 
-    ``valid_prob`` / ``ready_prob`` below 1 insert random gaps in the row
-    stream's valid and the result stream's ready (a stall test); once valid is
-    raised it is held, with the payload, until the beat is taken.
-    Returns ``(list[RtlQueryResult], RtlRunStats)``.
+
+def _drive_queries(dut, query_beats, flat, *, last_bit: int, stats: "RtlRunStats", limits: list[int] | None = None,
+                   vcd: str | None = None, valid_prob: float = 1.0, ready_prob: float = 1.0, seed: int = 0,
+                   progress=None) -> list[tuple[list[int], int]]:
+    """Run every query through one simulated unit with ``query``/``rows``/``results`` streams.
+
+    For each query: present its beats on ``query`` (and, when ``limits`` is
+    given and the query's packed payload there differs from the previous
+    query's, that payload on the unit's ``limits`` stream in its first query
+    cycle), stream every row beat, and take ``results`` beats until one
+    has bit ``last_bit`` set.  ``valid_prob`` / ``ready_prob`` below 1 insert
+    random gaps in the row stream's valid and the result stream's ready (a
+    stall test); once valid is raised it is held, with the payload, until the
+    beat is taken.  Returns, per query, the raw result payloads and the
+    cycles from its first query beat to its last result, both included; fills
+    ``stats``.
     """
     from amaranth.hdl import Value
     from amaranth.sim import Simulator
 
-    from rtl.search import TorusSearchUnit
-
-    db, qs, bits = _validate(database, queries, bits, metric, k, lanes)
-    lanes, k = int(lanes), int(k)
-    n_rows, dims = db.shape
-    stats = RtlRunStats()
-    if n_rows == 0 or qs.shape[0] == 0:
-        return [RtlQueryResult([], [], 0) for _ in range(qs.shape[0])], stats
-
-    dut = TorusSearchUnit(lanes, bits, dims, metric, k=k, adder_stages=adder_stages, max_rows=n_rows)
-    B, P = dut.beats, lanes
-    flag_last, flag_end = 1 << (P * bits), 1 << (P * bits + 1)
-    row_beats = pack_beats(db, bits, lanes)
-    # One flat list of row payloads: codes | last | end, shared by all queries.
-    flat = []
-    for r in range(n_rows):
-        for b in range(B):
-            v = int(row_beats[r, b])
-            if b == B - 1:
-                v |= flag_last | (flag_end if r == n_rows - 1 else 0)
-            flat.append(v)
-    query_beats = [[int(x) for x in row] for row in pack_beats(qs, bits, lanes)]
-
-    I, W = dut.index_width, dut.width
-    imask, dmask = (1 << I) - 1, (1 << W) - 1
+    B = dut.beats
     rows_payload = Value.cast(dut.rows.payload)
     res_payload = Value.cast(dut.results.payload)
-    results: list[RtlQueryResult] = []
+    limits_payload = None if limits is None else Value.cast(dut.limits.payload)
+    answers: list[tuple[list[int], int]] = []
     rng = random.Random(seed)
     stalls = valid_prob < 1.0 or ready_prob < 1.0
     nb = len(flat)
     # A hung design must fail, not spin: far more cycles than any stall pattern needs.
-    watchdog = int(8 * (nb + 4 * B + dut.latency + k + 64) / max(min(valid_prob, ready_prob), 0.01))
+    # (A query's results are at most one per row plus one, or k <= 16.)
+    watchdog = int(8 * (nb + 4 * B + dut.latency + 80) / max(min(valid_prob, ready_prob), 0.01))
 
     async def testbench(ctx):
         cycle = 0
-        for qb in query_beats:
+        for qi, qb in enumerate(query_beats):
             start = cycle
-            # Query load: the unit is always ready for query beats.
+            # Query load: the unit is always ready for query (and limits) beats.
             ctx.set(dut.query.valid, 1)
+            # Limits only when they change, as a host sets a register once for a
+            # batch: the unit keeps them and re-arms the cap for every query.
+            new_limits = limits is not None and (qi == 0 or limits[qi] != limits[qi - 1])
+            if new_limits:
+                ctx.set(limits_payload, limits[qi])
+                ctx.set(dut.limits.valid, 1)
             for beat in qb:
                 ctx.set(dut.query.payload, beat)
                 await ctx.tick()
                 cycle += 1
+                if new_limits:
+                    ctx.set(dut.limits.valid, 0)
             ctx.set(dut.query.valid, 0)
 
-            idx, dist = [], []
+            got = []
             i = 0
             valid = 0
             ready = 1
@@ -177,7 +200,7 @@ def simulate_search(database, queries, *, bits: int, metric: str, k: int, lanes:
                     dut.rows.ready, dut.results.valid, res_payload):
                 cycle += 1
                 if cycle - start > watchdog:
-                    raise RuntimeError(f"RTL search unit gave no last result within {watchdog} cycles")
+                    raise RuntimeError(f"RTL unit gave no last result within {watchdog} cycles")
                 if held is not None and held != (r_valid, r_payload):
                     # Stream rule 2: an offered result stays, unchanged, until taken.
                     raise AssertionError(f"results stream dropped or changed an untaken payload at cycle {cycle}")
@@ -185,9 +208,8 @@ def simulate_search(database, queries, *, bits: int, metric: str, k: int, lanes:
                 if r_valid and ready:
                     if first_out is None:
                         first_out = cycle - 1 - start
-                    idx.append(r_payload & imask)
-                    dist.append((r_payload >> I) & dmask)
-                    if (r_payload >> (I + W)) & 1:
+                    got.append(r_payload)
+                    if (r_payload >> last_bit) & 1:
                         break
                 if valid and in_ready:
                     if first is None:
@@ -211,10 +233,12 @@ def simulate_search(database, queries, *, bits: int, metric: str, k: int, lanes:
                     ready = 1 if rng.random() < ready_prob else 0
                     ctx.set(dut.results.ready, ready)
             ctx.set(dut.results.ready, 0)
-            results.append(RtlQueryResult(idx, dist, cycle - start))
+            answers.append((got, cycle - start))
             stats.first_beat.append(first)
             stats.last_beat.append(last_in)
             stats.first_result.append(first_out)
+            if progress:
+                progress()
         stats.total_cycles = cycle
 
     sim = Simulator(dut)
@@ -228,6 +252,39 @@ def simulate_search(database, queries, *, bits: int, metric: str, k: int, lanes:
         sim.run()
     stats.wall_seconds = time.perf_counter() - t0
     stats.cpu_seconds = time.process_time() - c0
+    return answers
+
+
+def _query_beats(qs: np.ndarray, bits: int, lanes: int) -> list[list[int]]:
+    return [[int(x) for x in row] for row in pack_beats(qs, bits, lanes)]
+
+
+def simulate_search(database, queries, *, bits: int, metric: str, k: int, lanes: int,
+                    vcd: str | None = None, adder_stages: int | None = None,
+                    valid_prob: float = 1.0, ready_prob: float = 1.0, seed: int = 0, progress=None):
+    """Run every query through one simulated search unit.
+
+    ``valid_prob`` / ``ready_prob`` below 1 insert random stalls (see
+    :func:`_drive_queries`); ``progress()`` is called after each query.
+    Returns ``(list[RtlQueryResult], RtlRunStats)``.
+    """
+    from rtl.search import TorusSearchUnit
+
+    db, qs, bits = _validate(database, queries, bits, metric, k, lanes)
+    lanes, k = int(lanes), int(k)
+    n_rows, dims = db.shape
+    stats = RtlRunStats()
+    if n_rows == 0 or qs.shape[0] == 0:
+        return [RtlQueryResult([], [], 0) for _ in range(qs.shape[0])], stats
+
+    dut = TorusSearchUnit(lanes, bits, dims, metric, k=k, adder_stages=adder_stages, max_rows=n_rows)
+    I, W = dut.index_width, dut.width
+    imask, dmask = (1 << I) - 1, (1 << W) - 1
+    answers = _drive_queries(dut, _query_beats(qs, bits, lanes), _row_stream(db, bits, lanes, dut.beats),
+                             last_bit=I + W, stats=stats, vcd=vcd, valid_prob=valid_prob, ready_prob=ready_prob,
+                             seed=seed, progress=progress)
+    results = [RtlQueryResult([p & imask for p in got], [(p >> I) & dmask for p in got], cycles)
+               for got, cycles in answers]
     return results, stats
 
 
@@ -333,3 +390,107 @@ def rtl_cycles_per_query(n_rows: int, *, lanes: int, bits: int, dims: int, k: in
     beats = -(-dims // lanes)
     return beats * (n_rows + 1) + rtl_latency(lanes=lanes, bits=bits, dims=dims, metric=metric,
                                               adder_stages=adder_stages) + min(k, n_rows) - 1
+
+
+def _per_query(value, n_queries: int, name: str) -> list:
+    """A scalar (or None) for every query, or a sequence with one per query."""
+    if value is None or np.ndim(value) == 0:
+        return [value] * n_queries
+    if np.ndim(value) != 1 or len(value) != n_queries:
+        raise TorusInputError(f"{name} must be one value or one per query ({n_queries}), got shape {np.shape(value)}")
+    return list(value)
+
+
+def _check_range_args(radius, cap, n_queries: int) -> tuple[list, list]:
+    radii, caps = _per_query(radius, n_queries, "radius"), _per_query(cap, n_queries, "cap")
+    for r in radii:
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
+            raise TorusInputError(f"radius must be an integer, got {r!r}")
+    for c in caps:
+        if c is not None and (isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)) or c < 0):
+            raise TorusInputError(f"cap must be an integer >= 0 or None, got {c!r}")
+    return radii, caps
+
+
+def simulate_range(database, queries, *, bits: int, metric: str, radius: int, cap: int | None, lanes: int,
+                   vcd: str | None = None, adder_stages: int | None = None, valid_prob: float = 1.0,
+                   ready_prob: float = 1.0, seed: int = 0, progress=None):
+    """Run every query through one simulated range unit.
+
+    ``radius`` and ``cap`` are one value for all queries or a sequence with
+    one per query (the unit takes new limits between queries); ``cap=None``
+    returns every match.  The radius and cap are loaded with
+    each query's first beat (they cost no cycle), written exactly as the unit
+    documents: a radius below 0 as −1, one above the largest distance as that
+    distance, a cap above the row count as the row count.  Stalls and
+    ``progress`` as :func:`simulate_search`.
+    Returns ``(list[RtlRangeResult], RtlRunStats)``.
+    """
+    from rtl.range import TorusRangeUnit
+
+    db, qs, bits = _validate(database, queries, bits, metric, 1, lanes)
+    radii, caps = _check_range_args(radius, cap, qs.shape[0])
+    lanes = int(lanes)
+    n_rows, dims = db.shape
+    stats = RtlRunStats()
+    if n_rows == 0 or qs.shape[0] == 0:
+        # No row carries the end flag, so the unit never closes a query: nothing to run, nothing matches.
+        empty = np.zeros(0, dtype=np.int64)
+        return [RtlRangeResult(0, empty.copy(), empty.copy(), 0) for _ in range(qs.shape[0])], stats
+
+    dut = TorusRangeUnit(lanes, bits, dims, metric, adder_stages=adder_stages, max_rows=n_rows)
+    I, W, C = dut.index_width, dut.width, dut.count_width
+    top = max_distance(dims, bits, metric)
+    limits = []
+    for r, c in zip(radii, caps):
+        reg_radius = max(-1, min(int(r), top))
+        reg_cap = n_rows if c is None else min(int(c), n_rows)
+        limits.append((reg_radius & ((1 << (W + 1)) - 1)) | (reg_cap << (W + 1)))
+    value_bits = max(I + W, C)
+    answers = _drive_queries(dut, _query_beats(qs, bits, lanes), _row_stream(db, bits, lanes, dut.beats),
+                             last_bit=value_bits, stats=stats, limits=limits, vcd=vcd, valid_prob=valid_prob,
+                             ready_prob=ready_prob, seed=seed, progress=progress)
+    imask, dmask, cmask = (1 << I) - 1, (1 << W) - 1, (1 << C) - 1
+    results = []
+    for got, cycles in answers:
+        *matches, closing = got
+        results.append(RtlRangeResult(
+            closing & cmask,
+            np.array([p & imask for p in matches], dtype=np.int64),
+            np.array([(p >> I) & dmask for p in matches], dtype=np.int64),
+            cycles))
+    return results, stats
+
+
+def run_rtl_range(database: np.ndarray, queries: np.ndarray, *, bits: int, metric: str, radius: int,
+                  cap: int | None, lanes: int, progress=None, vcd: str | None = None):
+    """Range search of every query on the simulated RTL range unit.
+
+    Each result holds ``count`` (all rows with distance ≤ radius), the first
+    ``cap`` of their ``indices`` and ``distances`` in row order (``cap=None``:
+    all) and the query's cycle count (query load to count beat), which at
+    full rate is :func:`rtl_range_cycles_per_query`.  ``progress()`` is called
+    after each query.  Returns ``(list[RtlRangeResult], RtlRunStats)``.
+    """
+    return simulate_range(database, queries, bits=bits, metric=metric, radius=radius, cap=cap, lanes=lanes,
+                          vcd=vcd, progress=progress)
+
+
+def rtl_range_cycles_per_query(n_rows: int, *, lanes: int, bits: int, dims: int, metric: str = "l1",
+                               adder_stages: int | None = None) -> int:
+    """Cycles per range query at full rate, predicted from the design's parameters.
+
+    ⌈D/P⌉ query-load cycles (the limits load beside the first), ⌈D/P⌉ per
+    row, then :func:`rtl.range.range_latency` to the count beat, which is
+    taken in the cycle it is offered: ⌈D/P⌉·(N + 1) + distance latency + 2.
+    Independent of the radius, the cap and the data (indices leave while the
+    rows stream).  The tests check it against the simulation.
+    """
+    from rtl.distance import check_unit_params
+    from rtl.range import range_latency
+
+    check_unit_params(lanes, bits, dims, metric)
+    if n_rows < 1:
+        return 0
+    beats = -(-dims // lanes)
+    return beats * (n_rows + 1) + range_latency(lanes, bits, metric, adder_stages)

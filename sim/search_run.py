@@ -2,9 +2,11 @@
 
 This is the loop behind ``torus-hw run`` and the demo: build (or take) the
 backend, search each query, count instructions and cycles, and compare the
-answer bit-exactly with :func:`torus_hw.reference.search`.  ISA targets run
-under Unicorn through :class:`sim.runner.KernelRunner`; the ``rtl`` target
-runs the Amaranth search unit through :mod:`sim.rtl_sim`.
+answer bit-exactly with :func:`torus_hw.reference.search` (top-k,
+:func:`run_search`) or :func:`torus_hw.reference.range_search` (every row
+within a radius, :func:`run_range`).  ISA targets run under Unicorn through
+:class:`sim.runner.KernelRunner`; the ``rtl`` target runs the Amaranth units
+through :mod:`sim.rtl_sim`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class QueryResult:
     instructions: int | None
     cycles: int | None                      # on the run's core
     cycles_by_core: dict[str, int] = field(default_factory=dict)
+    count: int | None = None                # range: every row within the radius (indices holds the first cap)
 
 
 @dataclass
@@ -48,6 +51,10 @@ class SearchRun:
     code_bytes: int | None = None
     variant: str | None = None
     mismatched: list[int] = field(default_factory=list)
+    kernel: str = "search"
+    radius: int | None = None               # range only
+    cap: int | None = None
+    distances_from: str = "kernel"          # "reference" when the kernel returns indices only (ISA range)
 
     @property
     def mismatches(self) -> int:
@@ -64,16 +71,24 @@ class SearchRun:
         i = self.mismatched[0]
         got = self.queries[i]
         want_i, want_d = self.expected[0][i], self.expected[1][i]
+        if self.kernel == "range":
+            return (f"query {self.query_ids[i]}: {self.target} gave count {got.count} indices {got.indices}, "
+                    f"reference gives count {self.expected[2][i]} indices {list(want_i)}")
         return (f"query {self.query_ids[i]}: {self.target} gave indices {got.indices} distances {got.distances}, "
                 f"reference gives indices {want_i.tolist()} distances {want_d.tolist()}")
 
     def to_json(self) -> dict:
-        return {
-            "target": self.target, "core": self.core, "bits": self.bits, "metric": self.metric,
-            "dims": self.dims, "k": self.k, "mismatches": self.mismatches,
-            "queries": [{"indices": q.indices, "distances": q.distances, "instructions": q.instructions,
-                         "cycles": q.cycles} for q in self.queries],
-        }
+        out = {"target": self.target, "core": self.core, "kernel": self.kernel, "bits": self.bits,
+               "metric": self.metric, "dims": self.dims}
+        if self.kernel == "range":
+            out.update(radius=self.radius, cap=self.cap, distances_from=self.distances_from)
+        else:
+            out["k"] = self.k
+        out["mismatches"] = self.mismatches
+        out["queries"] = [{"indices": q.indices, "distances": q.distances,
+                           **({"count": q.count} if self.kernel == "range" else {}),
+                           "instructions": q.instructions, "cycles": q.cycles} for q in self.queries]
+        return out
 
 
 def select_queries(n_queries: int, limit: int | None, seed: int | None = None) -> list[int]:
@@ -125,6 +140,64 @@ def run_search(target: str, database: np.ndarray, queries: np.ndarray, *, bits: 
                     code_bytes, variant_name)
     for i, q in enumerate(results):
         if q.indices != expected[0][i].tolist() or q.distances != expected[1][i].tolist():
+            run.mismatched.append(i)
+    return run
+
+
+def run_range(target: str, database: np.ndarray, queries: np.ndarray, *, bits: int, metric: str, radius: int,
+              cap: int | None = None, query_ids: list[int] | None = None, core: str | None = None,
+              variant: str | None = None, lanes: int | None = None, progress=None, built=None) -> SearchRun:
+    """Range-search ``queries[query_ids]`` on one backend and compare with the reference.
+
+    ``cap`` (default: every row) bounds the indices returned; the count is of
+    every row within ``radius``.  The ISA kernels return indices only, so
+    their ``distances`` are the reference's distances of the returned rows
+    (``SearchRun.distances_from == "reference"``); the RTL unit's are its own.
+    """
+    n = int(database.shape[0])
+    for name, value in (("--radius", radius), ("--cap", cap)):
+        if value is not None and (isinstance(value, bool) or not 0 <= int(value) <= 0xFFFF_FFFF):
+            raise TorusInputError(f"{name} must be between 0 and 4294967295, got {value!r}")
+    cap = n if cap is None else int(cap)
+    query_ids = list(range(len(queries))) if query_ids is None else query_ids
+    chosen = queries[query_ids]
+    want = [reference.range_search(q, database, bits=bits, metric=metric, radius=radius) for q in chosen]
+    dists = [reference.scan(q, database, bits=bits, metric=metric) for q in chosen]
+    expected = ([w[:cap] for w in want], [d[w[:cap]] for w, d in zip(want, dists)], [len(w) for w in want])
+    if target == RTL:
+        from .rtl_sim import run_rtl_range
+
+        lanes = 8 if lanes is None else lanes
+        answers, _ = run_rtl_range(database, chosen, bits=bits, metric=metric, radius=int(radius), cap=cap,
+                                   lanes=lanes, progress=progress)
+        core_name, variant_name, code_bytes, source = f"rtl-{lanes}lane", f"{lanes} lanes", None, "kernel"
+        results = [QueryResult([int(i) for i in a.indices], [int(d) for d in a.distances], None, a.cycles,
+                               {core_name: a.cycles}, int(a.count)) for a in answers]
+    else:
+        if lanes is not None:
+            raise TorusInputError("--lanes applies to --target rtl only")
+        t = get_target(target)
+        core_name = core or t.default_core
+        if core_name not in cores_for(target):
+            raise TorusInputError(f"core {core_name!r} does not run target {target}; "
+                                  f"choose one of {', '.join(cores_for(target))}")
+        if built is None:
+            built = build_kernel(t, KernelSpec("range", metric, bits, int(database.shape[1])), variant=variant)
+        runner = KernelRunner(built, cores=(core_name,))
+        runner.load_database(database)
+        results = []
+        for q, d in zip(chosen, dists):
+            got = runner.range(q, int(radius), cap)
+            results.append(QueryResult(got.indices, [int(d[i]) for i in got.indices], got.instructions,
+                                       got.cycles.get(core_name), dict(got.cycles), got.count))
+            if progress:
+                progress()
+        code_bytes, variant_name, source = built.code_bytes, built.kernel.variant, "reference"
+    run = SearchRun(target, core_name, bits, metric, int(database.shape[1]), 0, results, query_ids, expected,
+                    code_bytes, variant_name, kernel="range", radius=int(radius), cap=cap, distances_from=source)
+    for i, q in enumerate(results):
+        if (q.count != expected[2][i] or q.indices != expected[0][i].tolist()
+                or q.distances != expected[1][i].tolist()):
             run.mismatched.append(i)
     return run
 

@@ -7,7 +7,7 @@ import pytest
 
 from torus_hw.cli import main
 from torus_hw.codes import TorusCodes
-from torus_hw.reference import search
+from torus_hw.reference import range_search, scan, search
 
 
 @pytest.fixture
@@ -44,6 +44,11 @@ def test_table(codes_file, capsys):
     (["search"], "required: --codes"),
     (["frobnicate"], "invalid choice"),
     (["search", "--codes", "{text}"], "not a readable .npz"),
+    (["run", "--target", "rv32im", "--codes", "{codes}", "--kernel", "range"], "--kernel range needs --radius R"),
+    (["run", "--target", "rv32im", "--codes", "{codes}", "--radius", "3"], "apply to --kernel range only"),
+    (["run", "--target", "rv32im", "--codes", "{codes}", "--kernel", "range", "--radius", "-1"], "--radius must be"),
+    (["gen", "--target", "rv32im", "--kernel", "range", "--dims", "4", "--symbol", "9x", "--out", "{text}.d"],
+     "symbol must be a C identifier"),
 ])
 def test_bad_input_one_line_exit_2(codes_file, tmp_path, capsys, argv, message):
     text = tmp_path / "t.npz"
@@ -53,6 +58,20 @@ def test_bad_input_one_line_exit_2(codes_file, tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert err.startswith("torus-hw: error:") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "rtl"])
+def test_run_range_json_carries_count_indices_and_distances(codes_file, capsys, target):
+    path, codes = codes_file
+    assert main(["run", "--target", target, "--codes", str(path), "--kernel", "range", "--radius", "300",
+                 "--cap", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["kernel"], out["radius"], out["cap"], out["mismatches"]) == ("range", 300, 2, 0)
+    assert out["distances_from"] == ("kernel" if target == "rtl" else "reference")
+    for got, query in zip(out["queries"], codes.queries):
+        want = range_search(query, codes.database, bits=8, metric="l1", radius=300)
+        assert got["count"] == len(want) and got["indices"] == want[:2].tolist()
+        assert got["distances"] == scan(query, codes.database, bits=8, metric="l1")[want[:2]].tolist()
 
 
 def test_help_lists_the_pipeline(capsys):

@@ -177,3 +177,20 @@ def test_check_output_folder_names_the_users_path(tmp_path, monkeypatch):
         check_output_folder("file")
     with pytest.raises(TorusInputError, match=r"^--out file/sub: file is not a folder$"):
         check_output_folder("file/sub")
+
+
+def test_sigterm_to_the_cli_mid_demo_leaves_no_out_folder(tmp_path):
+    """The real command: `torus-hw demo` is terminated while it trains; exit 143, nothing left behind."""
+    proc = subprocess.Popen([sys.executable, "-m", "torus_hw.cli", "demo", "--quick", "--out", "demo-out"],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not temporaries(tmp_path) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)  # wait until the demo is writing into its staging folder
+    assert temporaries(tmp_path), "the demo never started writing"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == f"torus-hw: terminated by signal {int(signal.SIGTERM)}"
+    assert not list(tmp_path.iterdir())

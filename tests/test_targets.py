@@ -147,6 +147,13 @@ def test_abi_encodes_far_pointers_and_results_by_the_convention():
         x86.arguments(["f32"])
 
 
+def test_abi_tells_a_prologue_what_to_save_and_how_big_a_frame_is():
+    aapcs, a64 = get_target("cortex-m4").abi, get_target("aarch64").abi
+    assert aapcs.must_save(["r0", "r7", "r4", "r12", "lr"]) == ("r4", "r7")
+    assert a64.must_save(["x0", "d9", "x19", "v1"]) == ("x19", "d9")
+    assert (aapcs.aligned_frame(20), a64.aligned_frame(24), a64.aligned_frame(0)) == (24, 32, 0)
+
+
 # --- the harness reads the description: start state and ABI checks -----------------------
 
 @functools.cache
@@ -238,3 +245,13 @@ def test_a_flag_the_abi_wants_clear_is_checked_on_return(name):
         _clobber_after_return(m, abi.flags_register, lambda v, mask=mask: v | mask)
         with pytest.raises(EmulatorFault, match=f"returned with {flag} set"):
             m.call("torus_distance", args)
+
+
+def test_design_doc_states_each_targets_convention_as_the_data_does():
+    """docs/design.md quotes Abi.summary(): change an ABI and the doc must follow."""
+    from pathlib import Path
+
+    design = (Path(__file__).parents[1] / "docs" / "design.md").read_text().splitlines()
+    for abi in {t.abi for t in TARGETS.values()}:
+        row = next((line for line in design if line.startswith(f"| `{abi}` |")), None)
+        assert row is not None and row.endswith(f"| {abi.summary()} |"), abi.name

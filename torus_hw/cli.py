@@ -18,7 +18,7 @@ import sys
 from . import __version__
 from .errors import TorusInputError
 from .messages import one_line, os_reason
-from .output import Terminated, handle_termination
+from .output import Terminated, handle_termination, restore_handlers
 
 # Order is the order of ``torus-hw --help``: the pipeline, left to right.
 COMMAND_MODULES = [
@@ -60,7 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    handle_termination()  # SIGTERM/SIGHUP unwind like Ctrl-C, so no temporary outlives the run
+    previous = handle_termination()  # SIGTERM/SIGHUP unwind like Ctrl-C, so no temporary outlives the run
+    try:
+        return _run(argv)
+    finally:
+        restore_handlers(previous)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -92,6 +92,9 @@ def pq_p_at_1(mode: str, db, y_db, q, y_q, m: int, nbits: int) -> dict:
     d = xdb.shape[1]
     if m < 1 or nbits < 1 or d % m:
         raise TorusInputError(f"PQ({m},{nbits}) needs M ≥ 1 dividing the {d} code dims and nbits ≥ 1")
+    if len(xdb) < 1 << nbits:  # faiss's k-means needs at least one training point per centroid
+        raise TorusInputError(f"PQ({m},{nbits}) trains 2^{nbits} = {1 << nbits:,} centroids per sub-space and needs "
+                              f"at least that many database rows; the database has {len(xdb):,}")
     index = faiss.IndexPQ(d, m, nbits)
     index.pq.cp.min_points_per_centroid = 1  # small data sets are the point here; silence faiss's warning
     index.pq.cp.seed = 1234

@@ -24,3 +24,16 @@ def check_bench_options(rows: int, queries: int, dims) -> None:
         if d >= 1 and rows * d > MAX_BENCH_CODES:
             raise TorusInputError(f"--rows {rows} × --dims {d} = {rows * d:,} codes is beyond the bench's "
                                   f"{MAX_BENCH_CODES:,} (built in memory, then emulated row by row)")
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type`` for a limit option (``--max-…``): an integer ≥ 1."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

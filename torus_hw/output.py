@@ -56,16 +56,24 @@ class Terminated(BaseException):
         self.signum = signum
 
 
-def handle_termination() -> None:
-    """Make SIGTERM and SIGHUP raise :class:`Terminated` (the CLI calls this once)."""
+def handle_termination() -> dict:
+    """Make SIGTERM and SIGHUP raise :class:`Terminated`; return the previous handlers (for ``restore``)."""
 
     def raise_terminated(signum, frame):
         raise Terminated(signum)
 
+    previous = {}
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
             with contextlib.suppress(ValueError, OSError):  # not the main thread: leave the default
-                signal.signal(sig, raise_terminated)
+                previous[sig] = signal.signal(sig, raise_terminated)
+    return previous
+
+
+def restore_handlers(previous: dict) -> None:
+    for sig, handler in previous.items():
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            signal.signal(sig, handler)
 
 
 def _tmp_name(name: str) -> str:

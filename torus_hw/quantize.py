@@ -1,6 +1,6 @@
 """From torusN outputs to n-bit flat-torus codes, and codes to memory.
 
-Quantisation uses DESIGN.md's fixed, data-independent grid: adjacent output
+Quantisation uses a fixed, data-independent grid (docs/design.md): adjacent output
 pairs (0,1), (2,3), … give angles θ_i = atan2(x_{2i+1}, x_{2i}) ∈ (−π, π],
 and code = round(θ_i · 2^n / 2π) mod 2^n.  Because the grid is fixed, integer
 wrap-around equals torus wrap-around.  The per-dim min–max grid of the

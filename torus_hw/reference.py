@@ -1,8 +1,8 @@
 """The NumPy reference: the definition of torus distance and search.
 
 Every backend (each ISA kernel under Unicorn, the RTL unit in simulation) is
-checked bit-exactly against the functions here.  The semantics are those of
-DESIGN.md:
+checked bit-exactly against the functions here.  The semantics (written
+out in docs/design.md) are:
 
 * a code vector has D dims of n bits, n in {1, 4, 8, 16}, values in [0, 2^n);
 * per dim: δ = (a − b) mod 2^n, t = min(δ, 2^n − δ) ∈ [0, 2^(n−1)];

@@ -25,6 +25,7 @@ import copy
 import io
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -145,7 +146,9 @@ class Checkpoint:
         path = input_file(path, "model checkpoint")
         where = shown(path)
         try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch warns (many lines) about odd pickle protocols: one line here
+                warnings.simplefilter("ignore")
+                obj = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many kinds (pickle, zip, runtime) for a bad file
             raise TorusInputError(f"{where} is not a readable torch checkpoint ({type(exc).__name__})") from None
         if not isinstance(obj, dict) or obj.get("kind") != CHECKPOINT_KIND:

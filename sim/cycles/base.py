@@ -28,6 +28,9 @@ class CycleModel(ABC):
     source: str          # the published table(s) it is built from
     omits: str           # what it leaves out, in words
     needs_memory: bool = False
+    # The published figures the model claims, as (listing, total cycles, where the table says so):
+    # tests/test_cycle_models.py runs each listing through ``torus-hw cycles`` and compares.
+    published: tuple[tuple[str, int, str], ...] = ()
 
     @abstractmethod
     def instruction_cycles(self, insn, *, taken: bool, prev) -> int:

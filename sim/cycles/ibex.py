@@ -87,6 +87,18 @@ class IbexModel(CycleModel):
     BRANCH_TAKEN = 3
     BRANCH_NOT_TAKEN = 1
 
+    _TABLE = "Ibex Pipeline Details, 'Multi- and Single-Cycle Instructions'"
+    published = (
+        ("add a0, a0, a1\n", 1, f"{_TABLE}: integer computational, 0 stalls"),
+        ("lw a0, 0(zero)\n", 2, f"{_TABLE}: load, 1 stall with single-cycle data memory"),
+        ("mul a0, a0, a1\n", 3, f"{_TABLE}: MUL (fast), 2 stalls"),
+        ("mulhu a0, a0, a1\n", 4, f"{_TABLE}: MULH* (fast), 3 stalls"),
+        ("divu a0, a0, a1\n", 38, f"{_TABLE}: DIV/REM, 37 stalls"),
+        ("li a0, 1\nbnez a0, 1f\nnop\n1:\n", 1 + 3, f"{_TABLE}: branch taken, 2 stalls (no branch-target ALU)"),
+        ("bnez zero, 1f\nnop\n1:\n", 1 + 1, f"{_TABLE}: branch not taken, 0 stalls"),
+        ("jal zero, 1f\nnop\n1:\n", 2, f"{_TABLE}: jump, 1 stall"),
+    )
+
     def instruction_cycles(self, insn, *, taken: bool, prev) -> int:
         m = insn.mnemonic
         if m in LOADS or m in STORES:

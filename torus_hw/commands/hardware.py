@@ -7,6 +7,7 @@ amaranth and the YoWASP tools are imported only when the command runs.
 from __future__ import annotations
 
 from ..console import console as stdout_console
+from ..option_limits import positive_int
 
 import json
 
@@ -28,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--max-rows", type=int, default=1 << 16, metavar="N",
                    help="largest database, sets the row index width (default 65536)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    p.add_argument("--max-flipflops", type=int, default=None, metavar="N",
+    p.add_argument("--max-flipflops", type=positive_int, default=None, metavar="N",
                    help="refuse a unit estimated above N register bits (default 131072; docs/errors.md)")
     p.add_argument("--synth", action="append", choices=SYNTH_TARGETS, default=None,
                    help="synthesize, place and route for this FPGA (repeatable)")

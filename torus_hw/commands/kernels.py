@@ -3,44 +3,61 @@
 from __future__ import annotations
 
 from ..console import console as stdout_console
+from ..option_limits import positive_int
 
 import json
 import sys
 
-from isa.targets import TARGETS
 
-TARGET_CHOICES = list(TARGETS)  # derived from the one registry, never listed here
+def target_choices() -> list[str]:
+    """The targets of ``gen`` and ``run``: the registry's (imported here, not at module level: torus_hw ← isa)."""
+    from isa.targets import TARGETS
+
+    return list(TARGETS)
 
 
 def register(sub) -> None:
+    targets = target_choices()
     g = sub.add_parser("gen", help="generate, assemble and check one kernel",
                        description="Generate a kernel for a target, assemble it with ziglang clang, check its ISA, "
                                    "and write kernel.S, kernel.o and kernel.h to --out.")
-    g.add_argument("--target", required=True, help=f"one of {', '.join(TARGET_CHOICES)}")
-    g.add_argument("--kernel", required=True, help="distance, scan or search")
+    g.add_argument("--target", required=True, help=f"one of {', '.join(targets)}")
+    g.add_argument("--kernel", required=True, help="distance, scan, search or range")
     g.add_argument("--metric", default="l1", help="l1 or l2 (default l1)")
     g.add_argument("--bits", type=int, default=8, help="1, 4, 8 or 16 (default 8)")
     g.add_argument("--dims", type=int, required=True, help="code dims D")
     g.add_argument("--k", type=int, default=1, help="k_max for search (≤ 16, default 1)")
     g.add_argument("--variant", default=None, help="a generator variant (default: the target's fastest)")
+    g.add_argument("--symbol", default=None, metavar="NAME",
+                   help="the kernel's global symbol, a C identifier (default: named after the spec, "
+                        "e.g. torus_search_l1_u8_d16_k5)")
     g.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     g.set_defaults(func=run_gen)
 
-    r = sub.add_parser("run", help="run the search kernel on a codes file and compare with the reference",
-                       description="Generate, assemble, check and run the search kernel for each query of a codes "
-                                   "file under Unicorn (or the RTL unit in simulation) and compare every answer "
-                                   "with the NumPy reference. Exit 1 on any mismatch.")
-    r.add_argument("--target", required=True, help=f"one of {', '.join(TARGET_CHOICES + ['rtl'])}")
+    r = sub.add_parser("run", help="run the search (or range) kernel on a codes file and compare with the reference",
+                       description="Generate, assemble, check and run the search kernel (top-k) or the range kernel "
+                                   "(--kernel range: every row within --radius) for each query of a codes file under "
+                                   "Unicorn (or the RTL unit in simulation) and compare every answer with the NumPy "
+                                   "reference. Exit 1 on any mismatch. With --json a range query carries 'count' (all "
+                                   "rows within the radius), 'indices' (the first --cap, row order) and 'distances' "
+                                   "of those rows; the ISA range kernels return indices only, so their distances are "
+                                   "the reference's (the JSON says distances_from: reference), the RTL unit's are "
+                                   "its own.")
+    r.add_argument("--target", required=True, help=f"one of {', '.join(targets + ['rtl'])}")
     r.add_argument("--codes", required=True, metavar="FILE.npz")
     r.add_argument("--metric", default="l1", help="l1 or l2 (default l1)")
+    r.add_argument("--kernel", default="search", choices=["search", "range"], help="search (default) or range")
     r.add_argument("--k", type=int, default=1, help="neighbours per query (≤ 16, default 1)")
+    r.add_argument("--radius", type=int, default=None, help="--kernel range: rows with distance ≤ R (required)")
+    r.add_argument("--cap", type=int, default=None,
+                   help="--kernel range: return at most C indices (default: all; the count is always of all)")
     r.add_argument("--queries", type=int, default=None, help="run only the first Q queries")
     r.add_argument("--core", default=None, help="cycle model (default: the target's core; i8086 also i8088)")
     r.add_argument("--variant", default=None, help="a generator variant (default: the target's fastest)")
     r.add_argument("--lanes", type=int, default=None, help="RTL lanes P (--target rtl only, default 8)")
-    r.add_argument("--max-flipflops", type=int, default=None, metavar="N",
+    r.add_argument("--max-flipflops", type=positive_int, default=None, metavar="N",
                    help="--target rtl: refuse a unit estimated above N register bits (default 131072)")
-    r.add_argument("--max-codes-bytes", type=int, default=None, metavar="B",
+    r.add_argument("--max-codes-bytes", type=positive_int, default=None, metavar="B",
                    help="refuse a codes file whose arrays exceed B bytes (default 4 GiB; docs/errors.md)")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(func=run_run)
@@ -58,7 +75,8 @@ def run_gen(args) -> int:
     target = get_target(args.target)
     spec = KernelSpec(args.kernel, args.metric, args.bits, args.dims, args.k)
     out = check_output_folder(args.out)  # refused before the build, by the user's path
-    built = build_kernel(target, spec, variant=args.variant)  # everything is built before anything is written
+    symbol = spec.symbol_name() if args.symbol is None else args.symbol
+    built = build_kernel(target, spec, variant=args.variant, symbol=symbol)  # everything is built before anything is written
     kernel = built.kernel
     files = {"kernel.S": kernel.asm.encode(), "kernel.o": built.image.obj, "kernel.h": kernel.header().encode()}
     with output_folder(out) as stage:  # the three files appear together or not at all
@@ -73,15 +91,20 @@ def run_run(args) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
-    from sim.search_run import run_search, select_queries
+    from sim.search_run import run_range, run_search, select_queries
 
     from ..codes import TorusCodes
     from ..errors import TorusInputError
 
-    if args.target not in TARGET_CHOICES + ["rtl"]:
-        raise TorusInputError(f"unknown target {args.target!r}; choose one of {', '.join(TARGET_CHOICES + ['rtl'])}")
+    choices = target_choices() + ["rtl"]
+    if args.target not in choices:
+        raise TorusInputError(f"unknown target {args.target!r}; choose one of {', '.join(choices)}")
+    if args.kernel == "range" and args.radius is None:
+        raise TorusInputError("--kernel range needs --radius R")
+    if args.kernel != "range" and (args.radius is not None or args.cap is not None):
+        raise TorusInputError("--radius and --cap apply to --kernel range only")
     codes = TorusCodes.load(args.codes, max_bytes=args.max_codes_bytes)
-    if args.target == "rtl":  # the unit's size before its (long) elaboration
+    if args.target == "rtl" and args.kernel == "search":  # the unit's size before its (long) elaboration
         from rtl.size import MAX_FLIPFLOPS, check_design_size
 
         check_design_size(8 if args.lanes is None else args.lanes, codes.bits, codes.dims, args.metric, args.k,
@@ -90,16 +113,20 @@ def run_run(args) -> int:
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as bar:
         task = bar.add_task(f"{args.target}: searching", total=len(ids))
-        run = run_search(args.target, codes.database, codes.queries, bits=codes.bits, metric=args.metric, k=args.k,
-                         query_ids=ids, core=args.core, variant=args.variant, lanes=args.lanes,
-                         progress=lambda: bar.advance(task))
+        common = dict(bits=codes.bits, metric=args.metric, query_ids=ids, core=args.core, variant=args.variant,
+                      lanes=args.lanes, progress=lambda: bar.advance(task))
+        if args.kernel == "range":
+            run = run_range(args.target, codes.database, codes.queries, radius=args.radius, cap=args.cap, **common)
+        else:
+            run = run_search(args.target, codes.database, codes.queries, k=args.k, **common)
     if args.json:
         print(json.dumps(run.to_json()))
     else:
         ins, cyc = run.mean("instructions"), run.mean("cycles")
         stdout_console().print(
             f"{run.target} ({run.core}, {run.variant}): {len(ids)} queries × {len(codes.database)} rows × "
-            f"{run.dims} dims, {run.bits}-bit {run.metric} top-{run.k}: "
+            f"{run.dims} dims, {run.bits}-bit {run.metric} "
+            f"{f'top-{run.k}' if run.kernel == 'search' else f'radius {run.radius} (cap {run.cap})'}: "
             f"{'' if ins is None else f'{ins:,.0f} instructions/query, '}"
             f"{'' if cyc is None else f'{cyc:,.0f} cycles/query, '}{run.mismatches} mismatches")
     if run.mismatches:

@@ -7,6 +7,7 @@ torch, sklearn and faiss are imported inside the command functions only, so
 from __future__ import annotations
 
 from ..console import console as stdout_console
+from ..option_limits import positive_int
 
 import json
 
@@ -41,7 +42,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=d.seed, help=f"seed for weights, shuffling and augmentation (default {d.seed})")
     _data_args(p, with_name=True)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu; determinism is promised on cpu)")
-    p.add_argument("--max-params", type=int, default=None, metavar="N",
+    p.add_argument("--max-params", type=positive_int, default=None, metavar="N",
                    help="refuse a model of more than N parameters (default 2^27 = 134,217,728; docs/errors.md)")
     p.add_argument("--reuse", action="store_true", help="keep --out as is if it already holds a model with these exact settings")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..console import console as stdout_console
+from ..option_limits import positive_int
 
 import json
 
@@ -13,7 +14,7 @@ def register(sub) -> None:
     p.add_argument("--codes", required=True, metavar="FILE.npz", help="codes file (see torus_hw/codes.py)")
     p.add_argument("--metric", choices=("l1", "l2"), default="l1")
     p.add_argument("--k", type=int, default=1, help="neighbours per query (default 1)")
-    p.add_argument("--max-codes-bytes", type=int, default=None, metavar="B",
+    p.add_argument("--max-codes-bytes", type=positive_int, default=None, metavar="B",
                    help="refuse a codes file whose arrays exceed B bytes (default 4 GiB; docs/errors.md)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)

@@ -155,7 +155,7 @@ def write_markdown(rows, path: Path, command: str, plot_name: str, seconds: floa
         "little and equally for every mode; the quantised columns use the same chosen epoch.",
         "- The paper's torusN 1-bit quantised the D Clifford coordinates (D bits per vector); here 1-bit torusN "
         "uses the fixed flat-torus grid on D/2 angles (D/2 bits: one bit per angle = which half of the circle), "
-        "as DESIGN.md defines codes.  It is the harder, half-size setting.",
+        "as docs/design.md defines codes.  It is the harder, half-size setting.",
         "- The sphere's min–max codes are ordinary scalar codes; the wrap-around distance the hardware computes "
         "treats the two ends of each range as neighbours, which is not what they mean.  "
         "`torus-hw evaluate` also reports the non-wrapping `plain l2` for them.",
