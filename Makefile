@@ -5,6 +5,8 @@
 #   make synth-deps - the optional YoWASP synthesis tools
 #   make test-ibex  - the Ibex model against the Ibex RTL (needs IBEX_ROOT, Verilator, FuseSoC)
 #   make test-boards - firmware built with the GNU toolchains, run on QEMU and DOSBox (apt packages, see docs/firmware.md)
+#   make test-gcc   - the C baselines by the cross GCCs (apt-get install -y gcc-arm-none-eabi gcc-riscv64-unknown-elf gcc-aarch64-linux-gnu)
+#   make bench      - the issue-12 bench table and plot of docs/performance.md
 #   make test-nasm  - the 8086 kernels' NASM dialect against the GNU bytes (needs: apt-get install -y nasm)
 PYTHON ?= python3
 VENV   := .venv
@@ -14,7 +16,7 @@ STAMP  := $(VENV)/.installed
 # CPU wheel, while an unpinned install would fetch a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-long test-ibex test-boards test-nasm synth-deps bench clean
+.PHONY: demo test test-long test-ibex test-boards test-gcc test-nasm synth-deps bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +40,12 @@ test-ibex: $(STAMP)
 
 test-boards: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -p no:cacheprovider -m boards
+
+test-gcc: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m gcc -p no:cacheprovider tests/test_baselines.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_table.py --json bench.json --plot docs/bench-baselines.png
 
 test-nasm: $(STAMP)
 	@command -v nasm >/dev/null || { echo "needs nasm: apt-get install -y nasm"; exit 1; }

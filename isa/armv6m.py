@@ -26,9 +26,10 @@ Variants
     true top bit is restored by XOR with ~(q ^ r) & H.
 
     * 8-bit l1: |int8| is taken as (d & 0x7f7f7f7f) ^ (m * 0x7f) + m with m
-      the byte sign bits (so −128 → 128 exactly); the "+ m" is deferred to
-      a byte counter, and two words of (|d| − m) ≤ 0x7f per byte add
-      without overflow before being widened to two 16-bit lanes: about 20
+      the byte sign bits (so −128 → 128 exactly), in the nine-operation step
+      of ``isa/c/torus_swar.c`` (ten Thumb instructions with the LDM); the
+      "+ m" is deferred to a byte counter, and two words of (|d| − m) ≤ 0x7f per byte add
+      without overflow before being widened to two 16-bit lanes: about 19
       cycles per four dims.  Rows are fully unrolled up to ``UNROLL_WORDS``;
       longer rows loop over unrolled 16-word groups.
     * 4-bit, 8-bit l2, 16-bit: each lane of d is sign-extended (SXTB/SXTH,
@@ -445,7 +446,7 @@ class _Swar8(_Body):
     def why(self) -> str:
         return ("SWAR over four bytes per word: borrow-free wrap subtract with guard bits, |int8| by sign masks, "
                 f"{self.words} word(s) per row, {'fully unrolled' if self.words <= UNROLL_WORDS else 'unrolled groups of 16 words'}; "
-                "about 20 cycles per word against ~75 for one byte at a time")
+                "about 19 cycles per word against ~75 for one byte at a time")
 
     def setup(self, a: _Asm, q: str) -> None:
         if self.homes:
@@ -462,18 +463,19 @@ class _Swar8(_Body):
         """One word into `x` (= |d| - m per byte); m added to r10."""
         c = (lambda s: s) if note else (lambda s: None)
         _query_pair(a, x, self.homes[0] if self.homes else None, note)
+        # The nine-operation step of isa/c/torus_swar.c (only the top bits of ~q are
+        # read, and they equal those of q ^ H): z = (q|H) - (r&L), s = (z ^ r ^ ~q) & H
+        # the sign of d = q - r per byte, m = s >> 7, x = (z ^ (s - m)) & L = |d| - m.
         a.op("ldm r0!, {r5}", c("R = row word"))
         a.op("eors r4, r5", c("~q ^ r"))
-        a.op("ands r4, r6", c("c = ~(q7 ^ r7) in bit 7: fixes the guard bit"))
         a.op("bics r5, r6", c("r & 0x7f7f7f7f"))
-        a.op(f"subs {x}, {x}, r5", c("(q|H) - (r&~H): the guard bit absorbs each byte's borrow"))
-        a.op(f"eors {x}, r4", c("d = (q - r) mod 256 in every byte"))
-        a.op("mov r4, r6")
-        a.op(f"ands r4, {x}", c("sign bits of d"))
-        a.op(f"eors {x}, r4", c("d & 0x7f7f7f7f"))
+        a.op(f"subs {x}, {x}, r5", c("z = (q|H) - (r&~H): the guard bit absorbs each byte's borrow"))
+        a.op(f"eors r4, {x}", c("z ^ r ^ ~q: its top bits are the sign of d = (q - r) mod 256"))
+        a.op("ands r4, r6", c("s = sign bits of d"))
         a.op("lsrs r5, r4, #7", c("m = 1 in each negative byte"))
-        a.op("subs r4, r4, r5", c("m * 0x7f"))
-        a.op(f"eors {x}, r4", c("|d| - m: 127 - low7 if negative (so -128 -> 127 + 1), else low7"))
+        a.op("subs r4, r4, r5", c("s - m = m * 0x7f"))
+        a.op(f"eors {x}, r4", c("low 7 bits inverted where negative"))
+        a.op(f"bics {x}, r6", c("|d| - m: 127 - low7 if negative (so -128 -> 127 + 1), else low7"))
         if first_word:
             a.op("mov r10, r5", c("byte sign counter starts"))
         else:

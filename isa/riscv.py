@@ -9,9 +9,11 @@ documented maximum D (``max_dims``), and three kinds of row code:
 
     * 8-bit l1 — per-byte wrap-around subtract with a guard bit above each
       byte's 7-bit difference (no borrow crosses a byte), the torus
-      ``|signed byte|`` from the byte's sign mask, byte pairs summed into
-      16-bit lanes, and one multiply per horizontal sum.  The query (as
-      ``q | H`` and ``q``) is held in registers when it fits (4 words:
+      ``|signed byte|`` from the byte's sign mask in the nine-operation step
+      of ``isa/c/torus_swar.c`` (proved over every byte pair by
+      tests/test_baselines.py), byte pairs summed into 16-bit lanes, and one
+      multiply per horizontal sum.  The query (as ``q | H`` and ``q ^ H``)
+      is held in registers when it fits (4 words:
       D ≤ 16 on rv32, D ≤ 32 on rv64).
     * 1-bit — XOR, then the SWAR popcount (no Zbb here), nibble counts of
       three words summed before one multiply per group.
@@ -64,6 +66,8 @@ UNROLL_WORDS = 32
 BLOCK_WORDS = 16
 # Query words held in registers by the 8-bit SWAR kernel (2 registers each).
 QUERY_REG_WORDS_8 = 4
+# ... or, for rows of up to this many words, q ^ H alone (1 register each, one OR per word more).
+QUERY_REG_WORDS_8_HALF = 8
 # Query words held in registers by the 1-bit SWAR kernel (1 register each).
 QUERY_REG_WORDS_1 = 8
 # Unrolled per-dim kernel: fully unroll rows of up to this many dims.
@@ -135,7 +139,7 @@ def _fits12(value: int) -> bool:
 #   a0  query pointer              a1  row pointer (advances by the stride)
 #   a2  n (rows)                   s0  END = db + n * stride (the loop closes on a1)
 #   s1  search: threshold; scan: output pointer
-#   a6  8-bit SWAR: K = 128 * stride bytes (distance = K - S, see below)
+#   a6  K of a row whose result is S with distance = K - S (no current variant; see _Row)
 #   s2-s6  SWAR constants          s7-s11, a3-a5  query words held in registers
 #   t0-t6, a7  per-row temporaries; insertion uses them too (rows are done then)
 #   ra  row stride when it exceeds a 12-bit immediate (saved in the frame)
@@ -168,6 +172,9 @@ def _swar8(ctx: _Ctx) -> _Row:
     H, L, M16 = rep(0x80), rep(0x7F), int.from_bytes(b"\xff\x00" * (wb // 2), "little")
     P8, P16 = rep(0x01), int.from_bytes(b"\x01\x00" * (wb // 2), "little")
     in_regs = nw <= QUERY_REG_WORDS_8
+    # q ^ H only (q | H = (q ^ H) | H per word), for the first words of a fully unrolled row
+    half_regs = not in_regs and nw <= UNROLL_WORDS
+    reg_words = min(nw, QUERY_REG_WORDS_8_HALF) if half_regs else 0
     setup, body = _Asm(), _Asm()
     setup.note("8-bit l1 SWAR constants")
     _li(setup, "s2", H, "H: the high bit of every byte")
@@ -175,23 +182,31 @@ def _swar8(ctx: _Ctx) -> _Row:
     _li(setup, "s4", M16, "even bytes, for splitting into 16-bit lanes")
     _li(setup, "s5", P8, "x * P8 sums all bytes into the top byte")
     _li(setup, "s6", P16, "x * P16 sums all 16-bit lanes into the top lane")
-    K = 128 * ctx.stride
-    _li(setup, KREG, K, f"K = 128 * {ctx.stride} bytes: distance = K - S")
     if in_regs:
-        setup.note("query held in registers: for word j, q_j | H and q_j")
+        setup.note("query held in registers: for word j, q_j | H and q_j ^ H")
         for j in range(nw):
             xo, x = QPOOL[2 * j], QPOOL[2 * j + 1]
             setup(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
             setup(f"or {xo}, {x}, s2", f"q{j} | H: sets a guard bit above each byte's 7-bit subtract")
+            setup(f"xor {x}, {x}, s2", f"q{j} ^ H: folds the sign fix-up's constant into the query")
+    elif half_regs:
+        setup.note("query held in registers as q_j ^ H (q_j | H is rebuilt per word: (q ^ H) | H)")
+        for j in range(reg_words):
+            x = QPOOL[j]
+            setup(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
+            setup(f"xor {x}, {x}, s2", f"q{j} ^ H")
 
     # Temporaries: y0/y1 ping-pong row loads, t,u,v work, E holds the first
-    # e' of a pair, acc the 16-bit lane sums, macc the per-byte m' counts.
+    # x of a pair, acc the 16-bit lane sums, macc the per-byte m counts.
     Y = ["t0", "t1"]
     T, U, V, E, ACC, MACC, S = "t2", "t3", "a7", "t4", "t5", "t6", "t6"
-    X = "s10"  # query word when it is read from memory
+    X = "a6" if half_regs else "s10"  # query word when it is read from memory (s10 may hold one)
 
     def word(a: _Asm, j: int, base_off: int, rw: str, qw: str, first_of_pair: bool, last: bool,
              y: str, ynext: str | None, next_off: int | None, fresh: bool):
+        # The nine-operation step (isa/c/torus_swar.c derives it): z = (q|H) - (r&L),
+        # s = (z ^ r ^ q ^ H) & H the sign of d = q - r per byte, m = s >> 7,
+        # x = (z ^ (s - m)) & L; then t = x + m = min(d, 256 - d) per byte.
         # Load the next row word now: its first use is a dozen instructions
         # later, so neither core waits for it (u54 load-use, ibex none).
         if ynext is not None:
@@ -199,32 +214,38 @@ def _swar8(ctx: _Ctx) -> _Row:
         if in_regs:
             xo, x = QPOOL[2 * j], QPOOL[2 * j + 1]
             a(f"and {T}, {y}, s3", f"word {j}: r & L")
-            a(f"sub {T}, {xo}, {T}", "(q | H) - (r & L): 7-bit differences, no borrow across bytes")
+            a(f"sub {T}, {xo}, {T}", "z = (q | H) - (r & L): 7-bit differences, no borrow across bytes")
+            a(f"xor {U}, {T}, {y}", "z ^ r")
+            a(f"xor {U}, {U}, {x}", "z ^ r ^ q ^ H: its high bits are the sign of d = q - r mod 256")
+        elif j < reg_words:
+            x = QPOOL[j]
+            a(f"and {T}, {y}, s3", f"word {j}: r & L")
+            a(f"or {U}, {x}, s2", "(q ^ H) | H = q | H")
+            a(f"sub {T}, {U}, {T}", "z = (q | H) - (r & L): 7-bit differences, no borrow across bytes")
+            a(f"xor {U}, {T}, {y}", "z ^ r")
+            a(f"xor {U}, {U}, {x}", "z ^ r ^ q ^ H: its high bits are the sign of d = q - r mod 256")
         else:
             a(f"{ld} {X}, {base_off}({qw})", f"word {j}: query word from memory")
             a(f"and {T}, {y}, s3", "r & L")
             a(f"or {U}, {X}, s2", "q | H")
-            a(f"sub {T}, {U}, {T}", "7-bit differences, guard bits stop the borrows")
-            x = X
-        a(f"xor {U}, {x}, {y}", "q ^ r")
-        a(f"and {U}, {U}, s2", "its high bits")
-        a(f"xor {T}, {T}, {U}", "d' = d ^ H per byte (d = q - r mod 256; the sign bit is inverted)")
-        m = MACC if fresh else V  # the first word's m' starts the per-byte count directly
-        a(f"and {U}, {T}, s2", "a' = d' & H: 0x80 where d >= 0 (as int8)")
-        a(f"srli {m}, {U}, 7", "m' = 1 in those bytes")
-        a(f"add {U}, {U}, {U}", "2a'")
-        a(f"sub {U}, {U}, {m}", "2a' - m' = 0xFF in those bytes (no cross-byte effect mod 2^XLEN)")
-        if first_of_pair and not last:
-            # keep e' to pair with the next word: e'1 + e'2 <= 254 still fits a byte
-            a(f"xor {E}, {T}, {U}", "e' = d' ^ mask = 127 - e, where |d| = e + m: e' in [0, 127]")
-        else:
-            a(f"xor {T}, {T}, {U}", "e' = d' ^ mask = 127 - e, where |d| = e + m: e' in [0, 127]")
+            a(f"sub {T}, {U}, {T}", "z: 7-bit differences, guard bits stop the borrows")
+            a(f"xor {U}, {T}, {y}", "z ^ r")
+            a(f"xor {U}, {U}, {X}", "z ^ r ^ q")
+            a(f"xor {U}, {U}, s2", "^ H: its high bits are the sign of d = q - r mod 256")
+        m = MACC if fresh else V  # the first word's m starts the per-byte count directly
+        a(f"and {U}, {U}, s2", "s: 0x80 in the bytes where d >= 128")
+        a(f"srli {m}, {U}, 7", "m = 1 in those bytes")
+        a(f"sub {U}, {U}, {m}", "s - m = 0x7F in those bytes (no cross-byte borrow)")
+        # x in [0, 127]; the pair's first is kept: x1 + x2 <= 254 still fits a byte
+        xr = E if first_of_pair and not last else T
+        a(f"xor {xr}, {T}, {U}", "z ^ (s - m): the low 7 bits inverted where d >= 128")
+        a(f"and {xr}, {xr}, s3", "x = |d| - m per byte (t = x + m)")
         if not fresh:
-            a(f"add {MACC}, {MACC}, {V}", "m' counts, per byte (<= words per segment)")
+            a(f"add {MACC}, {MACC}, {V}", "m counts, per byte (<= words per segment)")
         if first_of_pair and not last:
             return
         if not first_of_pair:
-            a(f"add {T}, {T}, {E}", "e'1 + e'2 per byte")
+            a(f"add {T}, {T}, {E}", "x1 + x2 per byte")
         a(f"and {U}, {T}, s4", "even bytes -> 16-bit lanes")
         a(f"srli {T}, {T}, 8", "odd bytes ...")
         a(f"and {T}, {T}, s4", "... -> 16-bit lanes")
@@ -237,7 +258,7 @@ def _swar8(ctx: _Ctx) -> _Row:
 
     def segment(a: _Asm, words: range, rw: str, qw: str, off0: int, total: str, first_seg: bool,
                 filler: tuple[str, str] | None = None):
-        """Words [j0, j1) at byte offsets from rw/qw; adds this segment's S to `total`."""
+        """Words [j0, j1) at byte offsets from rw/qw; adds this segment's distance to `total`."""
         js = list(words)
         fresh_acc[0] = True
         a(f"{ld} {Y[0]}, {off0}({rw})", "first row word of the segment")
@@ -246,37 +267,40 @@ def _swar8(ctx: _Ctx) -> _Row:
             y, ynext = Y[n % 2], (Y[(n + 1) % 2] if n + 1 < len(js) else None)
             word(a, j, off, rw, qw, first_of_pair=(n % 2 == 0), last=(n == len(js) - 1), y=y, ynext=ynext,
                  next_off=off + wb, fresh=(n == 0))
-        a(f"mul {MACC}, {MACC}, s5", "sum of m' bytes lands in the top byte (< 256 in a segment)")
-        a(f"mul {ACC}, {ACC}, s6", "sum of e' lanes lands in the top 16-bit lane (< 65536)")
+        a(f"mul {MACC}, {MACC}, s5", "sum of m bytes lands in the top byte (< 256 in a segment)")
+        a(f"mul {ACC}, {ACC}, s6", "sum of x lanes lands in the top 16-bit lane (< 65536)")
         # One independent instruction between the multiplies and their uses
         # keeps each product 3 instructions old when read (u54: 3-cycle mul).
         a(*(filler or ("nop", "nothing independent left: a nop instead of a 1-cycle multiply bubble")))
         a(f"srli {MACC}, {MACC}, {xlen - 8}")
         a(f"srli {ACC}, {ACC}, {xlen - 16}")
         if first_seg:
-            a(f"add {total}, {ACC}, {MACC}", "S = sum(e' + m'), distance = K - S")
+            a(f"add {total}, {ACC}, {MACC}", "distance = sum(x + m)")
         else:
-            a(f"add {total}, {total}, {ACC}", "S += sum(e')")
-            a(f"add {total}, {total}, {MACC}", "S += sum(m')")
+            a(f"add {total}, {total}, {ACC}", "distance += sum(x)")
+            a(f"add {total}, {total}, {MACC}", "distance += sum(m)")
 
     fresh_acc = [True]
-    seg_max = 62 if xlen == 32 else 30  # keeps sum(m') < 256 and lanes < 65536 per segment
-    plan = ["t0/t1 row words (ping-pong loads)", "t2,t3,a7 work", "t4 first e' of a pair",
-            "t5 16-bit lane sums", "t6 m' byte counts, then S", "s2 H, s3 L, s4 M16, s5 P8, s6 P16, a6 K"]
+    seg_max = 62 if xlen == 32 else 30  # keeps sum(m) < 256 and lanes < 65536 per segment
+    plan = ["t0/t1 row words (ping-pong loads)", "t2,t3,a7 work", "t4 first x of a pair",
+            "t5 16-bit lane sums", "t6 m byte counts, then the distance", "s2 H, s3 L, s4 M16, s5 P8, s6 P16"]
     if in_regs:
-        plan.append(f"{', '.join(QPOOL[:2 * nw])}: query (q_j | H, q_j) per word")
+        plan.append(f"{', '.join(QPOOL[:2 * nw])}: query (q_j | H, q_j ^ H) per word")
+    elif half_regs:
+        plan.append(f"{', '.join(QPOOL[:reg_words])}: query q_j ^ H for words 0-{reg_words - 1}"
+                    + (f"; a6 query words {reg_words}-{nw - 1} read from memory" if nw > reg_words else ""))
     if nw <= min(UNROLL_WORDS, seg_max):
         body.note(f"row: {nw} words fully unrolled, one segment")
         segment(body, range(nw), ROWP, QP, 0, S, True, ctx.filler)
     else:
         blocks, rest = divmod(nw, BLOCK_WORDS)
         rw, qw, cnt, tot = "s7", "s8", "s9", "s11"
-        plan.append("s7 row walk, s8 query walk, s9 block counter, s10 query word, s11 S total")
+        plan.append("s7 row walk, s8 query walk, s9 block counter, s10 query word, s11 distance total")
         body.note(f"row: {blocks} blocks of {BLOCK_WORDS} words in a loop, then {rest} words unrolled")
         body(f"mv {rw}, {ROWP}", "walk the row ...")
         body(f"mv {qw}, {QP}", "... and the query together")
         body(f"li {cnt}, {blocks}")
-        body(f"li {tot}, 0", "S")
+        body(f"li {tot}, 0", "distance")
         lab = ctx.label("block")
         body.label(lab, f"one block of {BLOCK_WORDS} words per iteration")
         segment(body, range(0, BLOCK_WORDS), rw, qw, 0, tot, False, (f"addi {cnt}, {cnt}, -1", "blocks left"))
@@ -287,10 +311,12 @@ def _swar8(ctx: _Ctx) -> _Row:
             segment(body, range(0, rest), rw, qw, 0, tot, False, ctx.filler)
         elif ctx.filler:
             body(*ctx.filler)
-        body(f"mv {S}, {tot}", "S of the whole row")
+        body(f"mv {S}, {tot}", "the whole row's distance")
     notes = [f"8-bit l1 SWAR over {xlen}-bit words ({nw} per row)",
-             "query in registers" if in_regs else "query read from memory (too long for registers)"]
-    return _Row(setup, body, S, True, notes, plan)
+             "query in registers" if in_regs else
+             f"query words 0-{reg_words - 1} in registers as q ^ H" if half_regs
+             else "query read from memory (too long for registers)"]
+    return _Row(setup, body, S, False, notes, plan)
 
 
 # --- 1-bit SWAR popcount --------------------------------------------------------------

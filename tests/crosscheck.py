@@ -51,9 +51,12 @@ def code_matrix(draw, bits: int, rows: int, dims: int) -> np.ndarray:
 
 
 def check_search(target: str, spec: KernelSpec, database: np.ndarray, queries: np.ndarray, k: int,
-                 variant: str | None = None, count: bool = False) -> list:
-    """Run the search kernel for every query; assert bit-exact agreement with the reference."""
-    runner = KernelRunner(built(target, spec, variant), count=count)
+                 variant: str | None = None, count: bool = False, kernel=None) -> list:
+    """Run the search kernel for every query; assert bit-exact agreement with the reference.
+
+    ``kernel``: an already built kernel (a C baseline) instead of the generator's ``variant``.
+    """
+    runner = KernelRunner(kernel or built(target, spec, variant), count=count)
     runner.load_database(database)
     want_idx, want_dist = reference.search(queries, database, bits=spec.bits, metric=spec.metric, k=k)
     answers = []
@@ -80,8 +83,8 @@ def check_range(target: str, spec: KernelSpec, database: np.ndarray, query: np.n
 
 
 def check_scan(target: str, spec: KernelSpec, database: np.ndarray, query: np.ndarray,
-               variant: str | None = None) -> None:
-    runner = KernelRunner(built(target, spec, variant), count=False)
+               variant: str | None = None, kernel=None) -> None:
+    runner = KernelRunner(kernel or built(target, spec, variant), count=False)
     runner.load_database(database)
     got = runner.scan(query).distances
     want = reference.scan(query, database, bits=spec.bits, metric=spec.metric)

@@ -61,7 +61,7 @@ def test_header_names_spec_variant_and_register_plan():
     kernel = riscv.generate(rv32, KernelSpec("search", "l1", 8, 16, 4))
     head = kernel.asm.split("torus_search:")[0]
     assert "search 8-bit l1 D=16 k<=4" in head and "variant: swar" in head
-    assert "register plan" in head and "query (q_j | H, q_j) per word" in head
+    assert "register plan" in head and "query (q_j | H, q_j ^ H) per word" in head
     assert kernel.layout.stride == 16 and kernel.layout.align == 4
     assert riscv.variants(rv32, kernel.spec) == ["swar", "simple"]
     assert riscv.variants(rv32, KernelSpec("search", "l2", 8, 16)) == ["unrolled", "simple"]

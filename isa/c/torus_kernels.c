@@ -1,8 +1,9 @@
 /*
- * torus-hw: the plain C reference kernels, the baseline every generated
- * kernel is measured against.  Written as a careful embedded engineer would
- * write it for a compiler (no intrinsics, no hand tricks), then compiled by
- * the same ziglang clang at -O2 / -O3 for each target.
+ * torus-hw: the plain C reference kernels, the naive baseline.  Written as a
+ * careful embedded engineer would write it for a compiler (no intrinsics, no
+ * hand tricks), then compiled by the same compilers and flags as every other
+ * baseline (isa/baseline.py); the other sources in this folder are what a
+ * speed-minded engineer would write instead.
  *
  * Specialised at compile time, like the generated kernels:
  *   TORUS_DIMS D, TORUS_BITS n in {1,4,8,16}, TORUS_L2 (0 = l1, 1 = l2),
@@ -27,11 +28,18 @@ static inline uint32_t torus_code(const uint8_t *v, uint32_t j)
 #endif
 }
 
-uint32_t torus_distance(const uint8_t *q, const uint8_t *row)
+typedef struct { const uint8_t *q; } torus_query;
+
+static inline void torus_prepare(torus_query *pq, const uint8_t *q)
+{
+    pq->q = q;
+}
+
+static inline uint32_t torus_row(const torus_query *pq, const uint8_t *row)
 {
     uint32_t sum = 0;
     for (uint32_t j = 0; j < TORUS_DIMS; j++) {
-        uint32_t d = (torus_code(q, j) - torus_code(row, j)) & TORUS_MASK;
+        uint32_t d = (torus_code(pq->q, j) - torus_code(row, j)) & TORUS_MASK;
         uint32_t e = (0u - d) & TORUS_MASK;
         uint32_t t = d < e ? d : e;
 #if TORUS_L2
@@ -43,30 +51,4 @@ uint32_t torus_distance(const uint8_t *q, const uint8_t *row)
     return sum;
 }
 
-void torus_scan(const uint8_t *q, const uint8_t *db, uint32_t n, uint32_t *out)
-{
-    for (uint32_t i = 0; i < n; i++)
-        out[i] = torus_distance(q, db + (uintptr_t)i * TORUS_ROW_STRIDE);
-}
-
-uint32_t torus_search(const uint8_t *q, const uint8_t *db, uint32_t n, uint32_t k,
-                      uint32_t *out_idx, uint32_t *out_dist)
-{
-    uint32_t found = 0;
-    if (k > TORUS_K_MAX)
-        k = TORUS_K_MAX;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t d = torus_distance(q, db + (uintptr_t)i * TORUS_ROW_STRIDE);
-        if (found == k && d >= out_dist[k - 1])
-            continue;               /* not better than the worst kept: ties keep the lower row */
-        uint32_t pos = found < k ? found++ : k - 1;
-        while (pos > 0 && out_dist[pos - 1] > d) {
-            out_dist[pos] = out_dist[pos - 1];
-            out_idx[pos] = out_idx[pos - 1];
-            pos--;
-        }
-        out_dist[pos] = d;
-        out_idx[pos] = i;
-    }
-    return found;
-}
+#include "torus_search.h"
