@@ -256,7 +256,8 @@ def write_report(out: Path, rows: list[DemoRow], meta: dict) -> None:
             f"{'—' if r.cycles is None else f'{r.cycles:,.0f}'} | "
             f"{'—' if r.ratio is None else f'{r.ratio:.2f}× {r.baseline}'} | {r.mismatches} | "
             f"{r.p_at_1:.4f} | {r.reference_p_at_1:.4f} |")
-    lines += ["", "Cycles come from each core's published-timing model in `sim/cycles/` (see each model's "
+    lines += ["", "Cycles come from each core's cycle model in `sim/cycles/` (the `i8086`/`i8088` bus-unit model is "
+              "checked against real-chip traces; see each model's "
               "docstring for its source and what it leaves out); the RTL unit's are cycle-accurate simulation "
               "from query load to the last result.", "",
               *([f"Memory wait states `{meta['wait_states']}` on {', '.join(meta['wait_state_cores']) or 'no core'}; "
