@@ -74,7 +74,7 @@ _INSERT_DOC = """\
 //   pos = found < k ? found++ : k-1; shift entries with dist > w10 up by one
 //   (strict '>' keeps an earlier row with an equal distance ahead: ties go to
 //   the lower row); refresh the threshold w7 = out_dist[k-1] once the list is
-//   full.  Clobbers w12-w14 and the flags; the caller has checked w10 < w7."""
+//   full.  Clobbers x12-x14, w16 and the flags; the caller has checked w10 < w7."""
 
 
 # --- contract --------------------------------------------------------------------
@@ -222,29 +222,47 @@ class _Base:
         self.i("cbz w3, .Ldone", "k = 0: nothing to return")
 
     def insert_helper(self) -> None:
+        if self.spec.k_max == 1:
+            # One entry, full after the first insert: no position to find and
+            # nothing to shift (the caller's strict w10 < w7 keeps ties on the
+            # lower row), which saves the general walk's set-up on every new best.
+            self.c(".Linsert (k_max = 1): (w10 = distance, w11 = row) replaces the single entry and")
+            self.c("  becomes the threshold w7.  The caller has checked w10 < w7.")
+            self.label(".Linsert")
+            self.i("str w10, [x5]", "out_dist[0]")
+            self.i("str w11, [x4]", "out_idx[0]")
+            self.i("mov w6, #1", "found = 1 = k")
+            self.i("mov w7, w10", "threshold = the kept distance")
+            self.i("ret")
+            return
         self.out.append(_INSERT_DOC)
         self.label(".Linsert")
         self.i("cmp w6, w3")
         self.i("b.hs .Linsert_full")
         self.i("mov w12, w6", "list not full: the new entry starts at the end")
         self.i("add w6, w6, #1")
-        self.i("b .Linsert_shift")
+        self.i("b .Linsert_at")
         self.label(".Linsert_full")
         self.i("sub w12, w3, #1", "full: the worst entry is overwritten")
+        self.label(".Linsert_at")
+        # Walk pointers, not an index: both loads of an entry issue back to back,
+        # so the compare waits for one load latency (A55: 3 cycles) and the idx
+        # store finds its value ready, instead of two serial load-use waits.
+        self.i("add x13, x4, w12, uxtw #2", "x13 = &out_idx[pos]")
+        self.i("add x12, x5, w12, uxtw #2", "x12 = &out_dist[pos]")
         self.label(".Linsert_shift")
-        self.i("cbz w12, .Linsert_put")
-        self.i("sub w13, w12, #1")
-        self.i("ldr w14, [x5, w13, uxtw #2]", "out_dist[pos-1]")
+        self.i("cmp x12, x5", "pos == 0: nothing ahead")
+        self.i("b.eq .Linsert_put")
+        self.i("ldur w14, [x12, #-4]", "out_dist[pos-1]")
+        self.i("ldur w16, [x13, #-4]", "out_idx[pos-1] (needed only if it moves)")
         self.i("cmp w14, w10")
         self.i("b.ls .Linsert_put", "<= : equal distances keep the earlier row first")
-        self.i("str w14, [x5, w12, uxtw #2]")
-        self.i("ldr w14, [x4, w13, uxtw #2]")
-        self.i("str w14, [x4, w12, uxtw #2]")
-        self.i("mov w12, w13")
+        self.i("str w14, [x12], #-4", "move it one place down, pos -= 1")
+        self.i("str w16, [x13], #-4")
         self.i("b .Linsert_shift")
         self.label(".Linsert_put")
-        self.i("str w10, [x5, w12, uxtw #2]")
-        self.i("str w11, [x4, w12, uxtw #2]")
+        self.i("str w10, [x12]")
+        self.i("str w11, [x13]")
         self.i("cmp w6, w3")
         self.i("b.lo .Linsert_ret")
         self.i("sub w13, w3, #1")
@@ -808,6 +826,9 @@ class _Neon(_Base):
         self.i(f"b.{self.hit} {slow}")
 
     def slow_path(self, label: str, vecs: list[str], back: str) -> None:
+        if self.spec.kernel == "search" and self.spec.k_max == 1:
+            self.best_row_path(label, vecs, back)
+            return
         self.label(label, "rows of the group, in order (ties keep the lower row)")
         for j in range(self.group):
             v = vecs[j // 4]
@@ -817,6 +838,33 @@ class _Neon(_Base):
             self.i(f"add w11, w8, #{j}")
             self.i("bl .Linsert")
             self.label(f"{label}_skip{j}")
+        self.i(f"b {back}")
+
+    def best_row_path(self, label: str, vecs: list[str], back: str) -> None:
+        """k_max = 1: only the group's best row can enter, so one insert, of the first row at w10.
+
+        w10 holds the group's minimum (group_test's UMINV) and beats w7; the first
+        lane equal to it is the lowest such row (ties to the lower row).  The lanes
+        are read three ahead of their compares: UMOV's 2-cycle latency stays hidden.
+        """
+        self.label(label, "k_max = 1: the lowest row of the group with the group's best distance w10")
+        regs = ["w12", "w13", "w14"]       # the k_max = 1 .Linsert clobbers none of them
+        last = self.group - 1
+
+        def extract(j: int) -> None:
+            self.i(f"mov {regs[j % 3]}, {vecs[j // 4]}.s[{j % 4}]", f"row {j} of the group")
+
+        for j in range(min(3, last)):
+            extract(j)
+        for j in range(last):
+            self.i(f"add w11, w8, #{j}")
+            self.i(f"cmp {regs[j % 3]}, w10")
+            self.i(f"b.eq {label}_found")
+            if j + 3 < last:
+                extract(j + 3)
+        self.i(f"add w11, w8, #{last}", f"not rows 0-{last - 1}: row {last} holds the minimum")
+        self.label(f"{label}_found")
+        self.i("bl .Linsert")
         self.i(f"b {back}")
 
     def deferred_groups(self) -> list[tuple[str, list[str], str]]:

@@ -180,7 +180,8 @@ def _swar8(ctx: _Ctx) -> _Row:
     _li(setup, "s2", H, "H: the high bit of every byte")
     _li(setup, "s3", L, "L = ~H: the low 7 bits of every byte")
     _li(setup, "s4", M16, "even bytes, for splitting into 16-bit lanes")
-    _li(setup, "s5", P8, "x * P8 sums all bytes into the top byte")
+    if nw > 1:   # a one-word row adds m in place (see word()): no byte sum
+        _li(setup, "s5", P8, "x * P8 sums all bytes into the top byte")
     _li(setup, "s6", P16, "x * P16 sums all 16-bit lanes into the top lane")
     if in_regs:
         setup.note("query held in registers: for word j, q_j | H and q_j ^ H")
@@ -242,6 +243,11 @@ def _swar8(ctx: _Ctx) -> _Row:
         a(f"and {xr}, {xr}, s3", "x = |d| - m per byte (t = x + m)")
         if not fresh:
             a(f"add {MACC}, {MACC}, {V}", "m counts, per byte (<= words per segment)")
+        if fresh and last:
+            # A one-word segment adds m in place: t = x + m <= 128 per byte, so
+            # the byte and lane sums cannot carry, and one multiply (not two on
+            # the one-at-a-time multiplier: u54 5 cycles each) sums the row.
+            a(f"add {T}, {T}, {MACC}", "t = x + m = min(d, 256 - d) per byte")
         if first_of_pair and not last:
             return
         if not first_of_pair:
@@ -267,6 +273,16 @@ def _swar8(ctx: _Ctx) -> _Row:
             y, ynext = Y[n % 2], (Y[(n + 1) % 2] if n + 1 < len(js) else None)
             word(a, j, off, rw, qw, first_of_pair=(n % 2 == 0), last=(n == len(js) - 1), y=y, ynext=ynext,
                  next_off=off + wb, fresh=(n == 0))
+        if len(js) == 1:
+            a(f"mul {ACC}, {ACC}, s6", "sum of t lanes lands in the top 16-bit lane (<= 1024)")
+            if filler:
+                a(*filler)
+            if first_seg:
+                a(f"srli {total}, {ACC}, {xlen - 16}", "distance = sum(t)")
+            else:
+                a(f"srli {ACC}, {ACC}, {xlen - 16}")
+                a(f"add {total}, {total}, {ACC}", "distance += sum(t)")
+            return
         a(f"mul {MACC}, {MACC}, s5", "sum of m bytes lands in the top byte (< 256 in a segment)")
         a(f"mul {ACC}, {ACC}, s6", "sum of x lanes lands in the top 16-bit lane (< 65536)")
         # One independent instruction between the multiplies and their uses
@@ -283,7 +299,8 @@ def _swar8(ctx: _Ctx) -> _Row:
     fresh_acc = [True]
     seg_max = 62 if xlen == 32 else 30  # keeps sum(m) < 256 and lanes < 65536 per segment
     plan = ["t0/t1 row words (ping-pong loads)", "t2,t3,a7 work", "t4 first x of a pair",
-            "t5 16-bit lane sums", "t6 m byte counts, then the distance", "s2 H, s3 L, s4 M16, s5 P8, s6 P16"]
+            "t5 16-bit lane sums", "t6 m byte counts, then the distance",
+            "s2 H, s3 L, s4 M16, s5 P8, s6 P16" if nw > 1 else "s2 H, s3 L, s4 M16, s6 P16"]
     if in_regs:
         plan.append(f"{', '.join(QPOOL[:2 * nw])}: query (q_j | H, q_j ^ H) per word")
     elif half_regs:
