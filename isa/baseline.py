@@ -73,7 +73,7 @@ class CSource:
         return RowLayout(spec.dims, spec.bits, align=align)
 
 
-_C_TARGETS = tuple(t for t in TARGETS if t != "i8086")
+_C_TARGETS = tuple(name for name, t in TARGETS.items() if t.c_baselines)
 _WORD32 = tuple(t for t in _C_TARGETS if TARGETS[t].word_bits == 32)
 _WORD64 = tuple(t for t in _C_TARGETS if TARGETS[t].word_bits == 64)
 
@@ -150,7 +150,7 @@ def build_c_baseline(target: Target | str, spec: KernelSpec, opt: str = "-O2", *
                      compiler: str = "clang") -> BuiltKernel:
     """Compile ``source`` for ``spec`` on ``target`` with ``compiler`` at ``opt`` and link it."""
     target = get_target(target) if isinstance(target, str) else target
-    if target.name == "i8086":
+    if not target.c_baselines:
         raise TorusInputError("no compiler here targets the 8086: its baselines are the x86_16 "
                               "'baseline' and 'simple' variants")
     if opt not in OPT_LEVELS:

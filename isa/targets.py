@@ -122,6 +122,11 @@ class Target:
     def capstone_mode(self) -> str:
         return self.emulator.capstone_mode
 
+    @property
+    def c_baselines(self) -> bool:
+        """Does a C compiler here target it (else its baselines are the generator's byte loop and simple variant)?"""
+        return self.baseline != "byte loop"
+
     def generator(self):
         """The generator module for this target's family (imported lazily)."""
         return importlib.import_module(f"isa.{self.family}")

@@ -115,7 +115,7 @@ def build_baseline(target: str, spec: KernelSpec):
 
 def _baseline_builds(target: str, spec: KernelSpec, compilers: list[str]):
     """(Baseline, built kernel) for every baseline of ``spec`` on ``target``."""
-    if target == "i8086":
+    if not get_target(target).c_baselines:
         for variant in x86_baselines():
             label = "byte loop" if variant == "baseline" else "simple variant"
             yield Baseline(label, "generator", ""), build_kernel(target, spec, variant=variant)
