@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware.header import header_name, macro_prefix, render_header
 from isa.build import build_kernel
 from isa.spec import KernelSpec
 from isa.targets import TARGETS
@@ -94,7 +95,6 @@ def _p_at_1(run: SearchRun, db_labels, q_labels) -> tuple[float, float]:
 
 def firmware_export(codes: TorusCodes, built) -> dict[str, str]:
     """``torus_db.h``/``.c`` (database, queries, labels) packed for ``built``'s kernel, and its header."""
-    from firmware.header import header_name, macro_prefix, render_header
     from torus_hw.c_export import KernelTie, c_export, pack_export
 
     kernel = built.kernel
