@@ -31,10 +31,11 @@ from importlib import resources
 from torus_hw.c_export import KernelTie, PackedExport, asm_export, c_export
 from torus_hw.errors import TorusInputError
 
+from isa.assembler import source_file
 from isa.build import BuiltKernel, generate
 
 from .boards import Board
-from .header import header_name, kernel_source, macro_prefix, render_header, render_inc
+from .header import header_name, macro_prefix, render_header, render_inc
 
 DB_NAME = "torus_db"
 RUNTIME_BYTES = 4096     # main.c, startup and output layer, generously (measured: < 1.5 KiB on every target)
@@ -129,7 +130,7 @@ def project_files(board: Board, built: BuiltKernel, packed: PackedExport, ks: li
     check_fits(board, packed, built.code_bytes)
     symbol = kernel.symbol
     prefix = macro_prefix(symbol)
-    files = {f"{symbol}.S": kernel_source(kernel), header_name(symbol): render_header(kernel, stack_bytes),
+    files = {f"{symbol}.S": source_file(target, kernel.asm), header_name(symbol): render_header(kernel, stack_bytes),
              f"{symbol}.inc": render_inc(kernel, stack_bytes)}
     fields = dict(SYMBOL=symbol, PREFIX=prefix, BOARD=board.name, TARGET=target.name,
                   KS=", ".join(str(k) for k in ks), NKS=len(ks), STACK_BYTES=board.stack_bytes, ENTRY="_start")

@@ -162,9 +162,10 @@ def test_two_kernels_in_one_image(tmp_path, target):
     """Two kernels (their own symbols, guards and macros) and two exports linked together, both right."""
     import numpy as np
 
+    from firmware.header import header_name, macro_prefix, render_header
     from firmware_cases import codes
+    from isa.assembler import source_file
     from isa.build import build_kernel
-    from firmware.header import header_name, kernel_source, macro_prefix, render_header
     from isa.spec import KernelSpec
     from torus_hw.c_export import KernelTie, c_export, pack_export
 
@@ -178,7 +179,7 @@ def test_two_kernels_in_one_image(tmp_path, target):
     files = c_export(pack_export("other_db", built.kernel.layout, db2, q2, bits=4),
                      KernelTie(header_name(sym), macro_prefix(sym)))
     files[header_name(sym)] = render_header(built.kernel)
-    files[f"{sym}.S"] = kernel_source(built.kernel)
+    files[f"{sym}.S"] = source_file(built.target, built.kernel.asm)
     files["main2.c"] = SECOND_MAIN.replace("@B@", sym).replace("@P@", macro_prefix(sym))
     for name, text in files.items():
         (tmp_path / name).write_text(text)
