@@ -28,11 +28,10 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 
-from torus_hw.c_export import KernelTie, PackedExport, asm_export, c_export
-from torus_hw.errors import TorusInputError
-
 from isa.assembler import source_file
 from isa.build import BuiltKernel, generate
+from torus_hw.c_export import KernelTie, PackedExport, asm_export, c_export
+from torus_hw.errors import TorusInputError
 
 from .boards import Board
 from .header import header_name, macro_prefix, render_header, render_inc

@@ -23,8 +23,8 @@ import shutil
 
 import pytest
 
-from firmware_cases import BOARD_OF, OPTS, Case, check, make, run_case, write_project
 from firmware.boards import BOARDS
+from firmware_cases import BOARD_OF, OPTS, Case, check, make, run_case, write_project
 from isa.targets import TARGETS, get_target
 from sim.boot import boot
 
@@ -225,3 +225,14 @@ def test_the_dos_driver_is_8086_code(tmp_path):
     code = elf.get_section_by_name(".text.start").data()
     decoded = check_image(get_target("i8086"), Image("i8086", b"", b"", [], {}, (0x100, code)))
     assert len(decoded) > 100
+
+
+def test_a_target_without_a_board_is_refused_by_name(monkeypatch):
+    """A target added without a board (the firmware is optional for it): a one-line refusal, not a KeyError."""
+    from firmware import boards
+    from torus_hw.errors import TorusInputError
+
+    monkeypatch.delitem(boards.DEFAULT_BOARD, "rv32im")
+    with pytest.raises(TorusInputError, match="^no board runs rv32im yet \\(boards: mps2-an386, "):
+        boards.get_board(None, "rv32im")
+    assert boards.get_board("virt", "rv32im").name == "virt"
