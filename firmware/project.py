@@ -3,10 +3,11 @@
 This module owns the project a ``torus-hw firmware`` run writes: the kernel
 (``SYMBOL.S`` as ``isa.assembler`` writes it, ``SYMBOL.h``/``.inc`` from
 firmware/header.py), the database and queries exported by
-torus_hw/c_export.py, ``main.c`` (or the 8086 ``.COM`` driver ``main86.S``), startup code and vector table, the linker script from
-the board's memory map (firmware/boards.py), the board's output layer
-(semihosting, Linux system calls or DOS), and one ``Makefile`` whose targets
-are the contract other tools script against:
+torus_hw/c_export.py, ``main.c`` (or the 8086 ``.COM`` driver ``main86.S``),
+startup code and vector table, the linker script from the board's memory map
+(firmware/boards.py), the board's output layer (semihosting, Linux system
+calls or DOS), and one ``Makefile`` whose targets are the contract other
+tools script against:
 
 ``make gnu``    build/firmware.elf (dos: build/FW.COM) with the GNU toolchain
 ``make clang``  the same file with the ziglang clang and ld.lld (pip only)
