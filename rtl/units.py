@@ -48,7 +48,8 @@ REQUIRED = object()  # a parameter with no default: the caller must give it
 @dataclass(frozen=True)
 class UnitParam:
     """One parameter of a unit: ``hardware`` ones are fixed when it is built (Verilog,
-    synthesis, ``torus-hw rtl --NAME``); the others are loaded per query at run time."""
+    synthesis; the component keeps each as an attribute of that name, which ``torus-hw rtl``
+    reports); the others are loaded per query at run time."""
 
     name: str
     default: object = REQUIRED
