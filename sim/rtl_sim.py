@@ -305,7 +305,7 @@ def simulate(kernel: str, database, queries, *, bits: int, metric: str, lanes: i
         silence_unused(dut)
         return [RtlAnswer(spec.empty_answer(), 0) for _ in range(qs.shape[0])], stats
     answers = _drive_queries(dut, _query_beats(qs, bits, lanes), _row_stream(db, bits, lanes, dut.beats),
-                             last_bit=spec.final_bit(dut), stats=stats, loads=spec.query_loads(dut, n_rows, **query),
+                             last_bit=dut.results.payload.shape()["last"].offset, stats=stats, loads=spec.query_loads(dut, n_rows, **query),
                              vcd=vcd, valid_prob=valid_prob, ready_prob=ready_prob, seed=seed, progress=progress)
     return [RtlAnswer(spec.read_answer(dut, got), cycles) for got, cycles in answers], stats
 
