@@ -47,8 +47,7 @@ REQUIRED = object()  # a parameter with no default: the caller must give it
 @dataclass(frozen=True)
 class UnitParam:
     """One parameter of a unit: ``hardware`` ones are fixed when it is built (Verilog,
-    synthesis; the component keeps each as an attribute of that name, which ``torus-hw rtl``
-    reports); the others are loaded per query at run time."""
+    synthesis, ``torus-hw rtl``'s summary); the others are loaded per query at run time."""
 
     name: str
     default: object = REQUIRED
