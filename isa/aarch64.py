@@ -54,7 +54,7 @@ from torus_hw.reference import max_distance
 from torus_hw.quantize import row_bytes
 
 from . import generate as core
-from .emit import Style
+from .emit import Asm, Style
 from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import Target
 
@@ -137,39 +137,35 @@ def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: s
 # --- shared scalar pieces -----------------------------------------------------------
 
 
+class _Asm(Asm):
+    """The shared emitter plus the A64 constants it needs (no literal pool)."""
+
+    def mov_imm(self, reg: str, value: int, comment: str = "") -> None:
+        if value < 0x10000:
+            self(f"mov {reg}, #{value}", comment)
+        else:
+            self(f"mov {reg}, #{value & 0xFFFF}", comment)
+            for shift in (16, 32, 48):
+                part = (value >> shift) & 0xFFFF
+                if part:
+                    self(f"movk {reg}, #{part}, lsl #{shift}")
+
+    def add_imm(self, dst: str, src: str, value: int, comment: str = "") -> None:
+        """dst = src + value; a value beyond ADD's 12-bit immediate goes through x13."""
+        if value < 4096:
+            self(f"add {dst}, {src}, #{value}", comment)
+        else:
+            self.mov_imm("x13", value)
+            self(f"add {dst}, {src}, x13", comment)
+
+
 class _Base:
     def __init__(self, spec: KernelSpec, layout: RowLayout):
         self.spec = spec
         self.layout = layout
         self.stride = layout.stride
-        self.out: list[str] = []
+        self.a = _Asm(STYLE)
         self.notes: list[str] = []
-
-    def i(self, text: str, comment: str = "") -> None:
-        self.out.append(STYLE.insn(text, comment))
-
-    def label(self, name: str, comment: str = "") -> None:
-        self.out.append(STYLE.label(name, comment))
-
-    def c(self, text: str) -> None:
-        self.out.append(STYLE.note(text))
-
-    def mov_imm(self, reg: str, value: int, comment: str = "") -> None:
-        if value < 0x10000:
-            self.i(f"mov {reg}, #{value}", comment)
-        else:
-            self.i(f"mov {reg}, #{value & 0xFFFF}", comment)
-            for shift in (16, 32, 48):
-                part = (value >> shift) & 0xFFFF
-                if part:
-                    self.i(f"movk {reg}, #{part}, lsl #{shift}")
-
-    def add_imm(self, dst: str, src: str, value: int, comment: str = "") -> None:
-        if value < 4096:
-            self.i(f"add {dst}, {src}, #{value}", comment)
-        else:
-            self.mov_imm("x13", value)
-            self.i(f"add {dst}, {src}, x13", comment)
 
     @property
     def select(self) -> bool:
@@ -189,86 +185,86 @@ class _Base:
         if self.spec.kernel == "search":
             self.search_prologue()
             return
-        self.i("mov x15, x30", "keep the return address: .Linsert is reached with BL")
-        self.i("mov w6, #0", "w6 = count (rows within the radius)")
-        self.i("mov w7, w3", "w7 = radius: a row with distance <= w7 is a hit")
-        self.i("mov w8, #0", "w8 = index of the next row")
+        self.a("mov x15, x30", "keep the return address: .Linsert is reached with BL")
+        self.a("mov w6, #0", "w6 = count (rows within the radius)")
+        self.a("mov w7, w3", "w7 = radius: a row with distance <= w7 is a hit")
+        self.a("mov w8, #0", "w8 = index of the next row")
 
     def select_helper(self) -> None:
         if self.spec.kernel == "search":
             self.insert_helper()
             return
-        self.c(".Linsert (range): count row w11 and write it to out_idx[count] while count < cap (w5).")
-        self.label(".Linsert")
-        self.i("cmp w6, w5")
-        self.i("b.hs .Linsert_full", "out_idx is full: only count")
-        self.i("str w11, [x4, w6, uxtw #2]", "out_idx[count] = row (row order)")
-        self.label(".Linsert_full")
-        self.i("add w6, w6, #1")
-        self.i("ret")
+        self.a.note(".Linsert (range): count row w11 and write it to out_idx[count] while count < cap (w5).")
+        self.a.label(".Linsert")
+        self.a("cmp w6, w5")
+        self.a("b.hs .Linsert_full", "out_idx is full: only count")
+        self.a("str w11, [x4, w6, uxtw #2]", "out_idx[count] = row (row order)")
+        self.a.label(".Linsert_full")
+        self.a("add w6, w6, #1")
+        self.a("ret")
 
     def result_comment(self) -> str:
         return "min(k, n)" if self.spec.kernel == "search" else "the count of every row within the radius"
 
     def search_prologue(self) -> None:
         s = self.spec
-        self.i("mov x15, x30", "keep the return address: .Linsert is reached with BL")
-        self.i(f"cmp w3, #{s.k_max}", f"k = min(k, k_max = {s.k_max})")
-        self.i(f"mov w12, #{s.k_max}")
-        self.i("csel w3, w3, w12, ls")
-        self.i("mov w6, #0", "w6 = found (rows in the list)")
-        self.i("mov w7, #-1", "w7 = threshold: 0xFFFFFFFF until the list holds k rows")
-        self.i("mov w8, #0", "w8 = index of the next row")
-        self.i("cbz w3, .Ldone", "k = 0: nothing to return")
+        self.a("mov x15, x30", "keep the return address: .Linsert is reached with BL")
+        self.a(f"cmp w3, #{s.k_max}", f"k = min(k, k_max = {s.k_max})")
+        self.a(f"mov w12, #{s.k_max}")
+        self.a("csel w3, w3, w12, ls")
+        self.a("mov w6, #0", "w6 = found (rows in the list)")
+        self.a("mov w7, #-1", "w7 = threshold: 0xFFFFFFFF until the list holds k rows")
+        self.a("mov w8, #0", "w8 = index of the next row")
+        self.a("cbz w3, .Ldone", "k = 0: nothing to return")
 
     def insert_helper(self) -> None:
         if self.spec.k_max == 1:
             # One entry, full after the first insert: no position to find and
             # nothing to shift (the caller's strict w10 < w7 keeps ties on the
             # lower row), which saves the general walk's set-up on every new best.
-            self.c(".Linsert (k_max = 1): (w10 = distance, w11 = row) replaces the single entry and")
-            self.c("  becomes the threshold w7.  The caller has checked w10 < w7.")
-            self.label(".Linsert")
-            self.i("str w10, [x5]", "out_dist[0]")
-            self.i("str w11, [x4]", "out_idx[0]")
-            self.i("mov w6, #1", "found = 1 = k")
-            self.i("mov w7, w10", "threshold = the kept distance")
-            self.i("ret")
+            self.a.note(".Linsert (k_max = 1): (w10 = distance, w11 = row) replaces the single entry and")
+            self.a.note("  becomes the threshold w7.  The caller has checked w10 < w7.")
+            self.a.label(".Linsert")
+            self.a("str w10, [x5]", "out_dist[0]")
+            self.a("str w11, [x4]", "out_idx[0]")
+            self.a("mov w6, #1", "found = 1 = k")
+            self.a("mov w7, w10", "threshold = the kept distance")
+            self.a("ret")
             return
-        self.out.append(_INSERT_DOC)
-        self.label(".Linsert")
-        self.i("cmp w6, w3")
-        self.i("b.hs .Linsert_full")
-        self.i("mov w12, w6", "list not full: the new entry starts at the end")
-        self.i("add w6, w6, #1")
-        self.i("b .Linsert_at")
-        self.label(".Linsert_full")
-        self.i("sub w12, w3, #1", "full: the worst entry is overwritten")
-        self.label(".Linsert_at")
+        self.a.lines.append(_INSERT_DOC)
+        self.a.label(".Linsert")
+        self.a("cmp w6, w3")
+        self.a("b.hs .Linsert_full")
+        self.a("mov w12, w6", "list not full: the new entry starts at the end")
+        self.a("add w6, w6, #1")
+        self.a("b .Linsert_at")
+        self.a.label(".Linsert_full")
+        self.a("sub w12, w3, #1", "full: the worst entry is overwritten")
+        self.a.label(".Linsert_at")
         # Walk pointers, not an index: both loads of an entry issue back to back,
         # so the compare waits for one load latency (A55: 3 cycles) and the idx
         # store finds its value ready, instead of two serial load-use waits.
-        self.i("add x13, x4, w12, uxtw #2", "x13 = &out_idx[pos]")
-        self.i("add x12, x5, w12, uxtw #2", "x12 = &out_dist[pos]")
-        self.label(".Linsert_shift")
-        self.i("cmp x12, x5", "pos == 0: nothing ahead")
-        self.i("b.eq .Linsert_put")
-        self.i("ldur w14, [x12, #-4]", "out_dist[pos-1]")
-        self.i("ldur w16, [x13, #-4]", "out_idx[pos-1] (needed only if it moves)")
-        self.i("cmp w14, w10")
-        self.i("b.ls .Linsert_put", "<= : equal distances keep the earlier row first")
-        self.i("str w14, [x12], #-4", "move it one place down, pos -= 1")
-        self.i("str w16, [x13], #-4")
-        self.i("b .Linsert_shift")
-        self.label(".Linsert_put")
-        self.i("str w10, [x12]")
-        self.i("str w11, [x13]")
-        self.i("cmp w6, w3")
-        self.i("b.lo .Linsert_ret")
-        self.i("sub w13, w3, #1")
-        self.i("ldr w7, [x5, w13, uxtw #2]", "threshold = k-th best")
-        self.label(".Linsert_ret")
-        self.i("ret")
+        self.a("add x13, x4, w12, uxtw #2", "x13 = &out_idx[pos]")
+        self.a("add x12, x5, w12, uxtw #2", "x12 = &out_dist[pos]")
+        self.a.label(".Linsert_shift")
+        self.a("cmp x12, x5", "pos == 0: nothing ahead")
+        self.a("b.eq .Linsert_put")
+        self.a("ldur w14, [x12, #-4]", "out_dist[pos-1]")
+        self.a("ldur w16, [x13, #-4]", "out_idx[pos-1] (needed only if it moves)")
+        self.a("cmp w14, w10")
+        self.a("b.ls .Linsert_put", "<= : equal distances keep the earlier row first")
+        self.a("str w14, [x12], #-4", "move it one place down, pos -= 1")
+        self.a("str w16, [x13], #-4")
+        self.a("b .Linsert_shift")
+        self.a.label(".Linsert_put")
+        self.a("str w10, [x12]")
+        self.a("str w11, [x13]")
+        self.a("cmp w6, w3")
+        self.a("b.lo .Linsert_ret")
+        self.a("sub w13, w3, #1")
+        self.a("ldr w7, [x5, w13, uxtw #2]", "threshold = k-th best")
+        self.a.label(".Linsert_ret")
+        self.a("ret")
 
 
 # --- simple: one dim at a time ------------------------------------------------------
@@ -288,92 +284,92 @@ class _Simple(_Base):
 
     def dim_term(self, a: str, b: str, mask: int) -> None:
         """w12 += t(a, b) or t², where t = min((a-b) & mask, (b-a) & mask); clobbers a, b."""
-        self.i(f"sub {a}, {a}, {b}", "delta = a - b")
-        self.i(f"and {a}, {a}, #{mask}", "mod 2^n")
-        self.i(f"neg {b}, {a}", "2^n - delta ...")
-        self.i(f"and {b}, {b}, #{mask}", "... mod 2^n")
-        self.i(f"cmp {a}, {b}")
-        self.i(f"csel {a}, {a}, {b}, lo", "t = min(delta, 2^n - delta)")
+        self.a(f"sub {a}, {a}, {b}", "delta = a - b")
+        self.a(f"and {a}, {a}, #{mask}", "mod 2^n")
+        self.a(f"neg {b}, {a}", "2^n - delta ...")
+        self.a(f"and {b}, {b}, #{mask}", "... mod 2^n")
+        self.a(f"cmp {a}, {b}")
+        self.a(f"csel {a}, {a}, {b}, lo", "t = min(delta, 2^n - delta)")
         if self.spec.metric == "l2":
-            self.i(f"madd w12, {a}, {a}, w12", "distance += t*t")
+            self.a(f"madd w12, {a}, {a}, w12", "distance += t*t")
         else:
-            self.i(f"add w12, w12, {a}", "distance += t")
+            self.a(f"add w12, w12, {a}", "distance += t")
 
     def row_distance(self) -> None:
         """w12 = distance(query x0, row x1); leaves x11 at the row's end."""
         s = self.spec
         bits = s.bits
         count = s.dims if bits in (8, 16) else row_bytes(s.dims, bits)
-        self.i("mov x10, x0", "query cursor")
-        self.i("mov x11, x1", "row cursor")
-        self.i("mov w12, #0", "distance")
-        self.mov_imm("w9", count, "codes (8/16-bit) or bytes (4/1-bit) per row")
-        self.label(".Ldim")
+        self.a("mov x10, x0", "query cursor")
+        self.a("mov x11, x1", "row cursor")
+        self.a("mov w12, #0", "distance")
+        self.a.mov_imm("w9", count, "codes (8/16-bit) or bytes (4/1-bit) per row")
+        self.a.label(".Ldim")
         if bits == 8:
-            self.i("ldrb w13, [x10], #1")
-            self.i("ldrb w14, [x11], #1")
+            self.a("ldrb w13, [x10], #1")
+            self.a("ldrb w14, [x11], #1")
             self.dim_term("w13", "w14", 0xFF)
         elif bits == 16:
-            self.i("ldrh w13, [x10], #2")
-            self.i("ldrh w14, [x11], #2")
+            self.a("ldrh w13, [x10], #2")
+            self.a("ldrh w14, [x11], #2")
             self.dim_term("w13", "w14", 0xFFFF)
         elif bits == 4:
-            self.i("ldrb w16, [x10], #1", "two 4-bit codes per byte")
-            self.i("ldrb w17, [x11], #1")
-            self.i("and w13, w16, #0xf", "dim 2j: low nibble")
-            self.i("and w14, w17, #0xf")
+            self.a("ldrb w16, [x10], #1", "two 4-bit codes per byte")
+            self.a("ldrb w17, [x11], #1")
+            self.a("and w13, w16, #0xf", "dim 2j: low nibble")
+            self.a("and w14, w17, #0xf")
             self.dim_term("w13", "w14", 0xF)
-            self.i("lsr w13, w16, #4", "dim 2j+1: high nibble (zero padding past D adds 0)")
-            self.i("lsr w14, w17, #4")
+            self.a("lsr w13, w16, #4", "dim 2j+1: high nibble (zero padding past D adds 0)")
+            self.a("lsr w14, w17, #4")
             self.dim_term("w13", "w14", 0xF)
         else:
-            self.i("ldrb w13, [x10], #1", "eight 1-bit codes per byte")
-            self.i("ldrb w14, [x11], #1")
-            self.i("eor w13, w13, w14", "t = a xor b for each bit (l1 = l2 = Hamming)")
+            self.a("ldrb w13, [x10], #1", "eight 1-bit codes per byte")
+            self.a("ldrb w14, [x11], #1")
+            self.a("eor w13, w13, w14", "t = a xor b for each bit (l1 = l2 = Hamming)")
             for bit in range(8):
-                self.i(f"ubfx w14, w13, #{bit}, #1", f"dim 8j+{bit}")
-                self.i("add w12, w12, w14")
-        self.i("subs w9, w9, #1")
-        self.i("b.ne .Ldim")
+                self.a(f"ubfx w14, w13, #{bit}, #1", f"dim 8j+{bit}")
+                self.a("add w12, w12, w14")
+        self.a("subs w9, w9, #1")
+        self.a("b.ne .Ldim")
 
     def emit(self) -> list[str]:
         s = self.spec
         if s.kernel == "distance":
             self.row_distance()
-            self.i("mov w0, w12")
-            self.i("ret")
-            return self.out
+            self.a("mov w0, w12")
+            self.a("ret")
+            return self.a.lines
         if s.kernel == "scan":
-            self.i("cbz w2, .Ldone")
-            self.label(".Lrow")
+            self.a("cbz w2, .Ldone")
+            self.a.label(".Lrow")
             self.row_distance()
-            self.i("str w12, [x3], #4", "out[i] = distance")
-            self.i("mov x1, x11", "next row follows (stride = packed row size)")
-            self.i("subs w2, w2, #1")
-            self.i("b.ne .Lrow")
-            self.label(".Ldone")
-            self.i("ret")
-            return self.out
+            self.a("str w12, [x3], #4", "out[i] = distance")
+            self.a("mov x1, x11", "next row follows (stride = packed row size)")
+            self.a("subs w2, w2, #1")
+            self.a("b.ne .Lrow")
+            self.a.label(".Ldone")
+            self.a("ret")
+            return self.a.lines
         self.select_prologue()
-        self.i("cbz w2, .Ldone")
-        self.label(".Lrow")
+        self.a("cbz w2, .Ldone")
+        self.a.label(".Lrow")
         self.row_distance()
-        self.i("mov x1, x11", "next row follows (stride = packed row size)")
-        self.i("cmp w12, w7", "better than the k-th best (strict: ties keep the lower row)?"
+        self.a("mov x1, x11", "next row follows (stride = packed row size)")
+        self.a("cmp w12, w7", "better than the k-th best (strict: ties keep the lower row)?"
                if self.spec.kernel == "search" else "within the radius?")
-        self.i(f"b.{self.miss} .Lnext")
-        self.i("mov w10, w12")
-        self.i("mov w11, w8")
-        self.i("bl .Linsert")
-        self.label(".Lnext")
-        self.i("add w8, w8, #1")
-        self.i("subs w2, w2, #1")
-        self.i("b.ne .Lrow")
-        self.label(".Ldone")
-        self.i("mov w0, w6", self.result_comment())
-        self.i("ret x15")
+        self.a(f"b.{self.miss} .Lnext")
+        self.a("mov w10, w12")
+        self.a("mov w11, w8")
+        self.a("bl .Linsert")
+        self.a.label(".Lnext")
+        self.a("add w8, w8, #1")
+        self.a("subs w2, w2, #1")
+        self.a("b.ne .Lrow")
+        self.a.label(".Ldone")
+        self.a("mov w0, w6", self.result_comment())
+        self.a("ret x15")
         self.select_helper()
-        return self.out
+        return self.a.lines
 
 
 # --- neon ----------------------------------------------------------------------------
@@ -499,8 +495,8 @@ class _Neon(_Base):
         """4-bit: turn the loaded query chunk into (low nibbles << 4, high nibbles & 0xF0)."""
         if self.bits == 4:
             lo, hi = regs
-            self.i(f"and {hi}.16b, {lo}.16b, {self.mask}.16b", "query high nibbles, in place at the top of each byte")
-            self.i(f"shl {lo}.16b, {lo}.16b, #4", "query low nibbles moved to the top: byte subtraction wraps mod 16")
+            self.a(f"and {hi}.16b, {lo}.16b, {self.mask}.16b", "query high nibbles, in place at the top of each byte")
+            self.a(f"shl {lo}.16b, {lo}.16b, #4", "query low nibbles moved to the top: byte subtraction wraps mod 16")
 
     def stages(self, q: list[str], r: str, t: str, a: str, first: bool) -> list[tuple[str, str]]:
         """The dependent steps of one chunk for one row (emitted stage by stage over the group)."""
@@ -557,7 +553,7 @@ class _Neon(_Base):
         for depth in range(len(per[0])):
             for n, u in enumerate(units):
                 text, comment = per[n][depth]
-                self.i(text, comment if n == 0 else "")
+                self.a(text, comment if n == 0 else "")
 
     def run_items(self, items: list[dict], after_loads: tuple[str, str] | None = None, lead: int = 2,
                   prefix: list[str] | None = None, side: list[list[str]] | None = None) -> None:
@@ -582,7 +578,7 @@ class _Neon(_Base):
 
         def step(idx: int) -> None:
             text, comment = items[idx]["stages"][done[idx]]
-            self.i(text, comment if items[idx].get("lead_comment", True) else "")
+            self.a(text, comment if items[idx].get("lead_comment", True) else "")
             done[idx] += 1
 
         def complete(upto: int) -> None:
@@ -593,9 +589,9 @@ class _Neon(_Base):
         def load(idx: int) -> None:
             if owner[idx] >= 0:
                 complete(owner[idx])
-            self.i(*items[idx]["load"])
+            self.a(*items[idx]["load"])
             if idx == n - 1 and after_loads:
-                self.i(*after_loads)
+                self.a(*after_loads)
 
         depth = max(len(it["stages"]) for it in items)
         # the deferred tree is one dependent chain (ADDP, UADDLP, UMINV, FMOV: 3-4 cycles each on the
@@ -608,19 +604,19 @@ class _Neon(_Base):
         for idx in range(min(lead, n)):
             load(idx)
         # the previous group's tree reads its accumulators before this group's first step writes them
-        self.out.extend(prefix or [])
+        self.a.lines.extend(prefix or [])
         gap = STEP_GAP
         for s in range(n + depth * gap):
             if s + lead < n:
                 load(s + lead)
             if side:
-                self.out.extend(side.pop(0))
+                self.a.lines.extend(side.pop(0))
             for idx in range(max(0, s - depth * gap + 1), min(n, s + 1)):
                 if done[idx] < len(items[idx]["stages"]) and done[idx] * gap <= s - idx:
                     step(idx)
         complete(n - 1)
         for lines in side:
-            self.out.extend(lines)
+            self.a.lines.extend(lines)
 
     # --- row sums: accumulators → distances ------------------------------------------
 
@@ -643,14 +639,14 @@ class _Neon(_Base):
                 out = []
                 for a, b in zip(vecs[0::2], vecs[1::2]):
                     d = out_reg(a)
-                    self.i(f"addp {d}.8h, {a}.8h, {b}.8h", "u16 pairwise: partial row sums (the row total fits u16)")
+                    self.a(f"addp {d}.8h, {a}.8h, {b}.8h", "u16 pairwise: partial row sums (the row total fits u16)")
                     out.append(d)
                 vecs, lanes = out, lanes // 2
                 level[0] += 1
             out = []
             for a in vecs:
                 d = out_reg(a)
-                self.i(f"uaddlp {d}.4s, {a}.8h", "widen pairs to u32")
+                self.a(f"uaddlp {d}.4s, {a}.8h", "widen pairs to u32")
                 out.append(d)
             vecs, lanes = out, lanes // 2
             level[0] += 1
@@ -658,23 +654,23 @@ class _Neon(_Base):
             out = []
             for a, b in zip(vecs[0::2], vecs[1::2]):
                 d = out_reg(a)
-                self.i(f"addp {d}.4s, {a}.4s, {b}.4s", "pairwise: lanes of a row merge, rows stay in order")
+                self.a(f"addp {d}.4s, {a}.4s, {b}.4s", "pairwise: lanes of a row merge, rows stay in order")
                 out.append(d)
             vecs, lanes = out, lanes // 2
             level[0] += 1
         if self.scale != 1:
             for v in vecs:
-                self.i(f"ushr {v}.4s, {v}.4s, #4", "4-bit l1 summed 16*t: divide by 16 (exact)")
+                self.a(f"ushr {v}.4s, {v}.4s, #4", "4-bit l1 summed 16*t: divide by 16 (exact)")
         return vecs
 
     def capture(self, fn) -> tuple[list[str], object]:
         """Lines ``fn`` emits, taken out of the stream (to be interleaved elsewhere)."""
-        saved, self.out = self.out, []
+        saved, self.a = self.a, _Asm(STYLE)
         try:
             value = fn()
-            return self.out, value
+            return self.a.lines, value
         finally:
-            self.out = saved
+            self.a = saved
 
     def lanes_per_row(self, arrangement: str) -> int:
         lanes = 8 if arrangement == "h" else 4
@@ -713,7 +709,7 @@ class _Neon(_Base):
         """Distance of the one row at x1 → w10 (x1 not advanced)."""
         if self.looped:
             vecs = self.looped_rows([0], self.qv)
-            self.i(f"fmov w10, s{vecs[0][1:]}", "row distance")
+            self.a(f"fmov w10, s{vecs[0][1:]}", "row distance")
             return "w10"
         items = []
         for c in range(self.chunks):
@@ -730,22 +726,22 @@ class _Neon(_Base):
         self.run_items(items)
         a = self.A[0]
         if self.acc == "h":
-            self.i(f"uaddlv s{a[1:]}, {a}.8h", "sum all u16 lanes into u32")
+            self.a(f"uaddlv s{a[1:]}, {a}.8h", "sum all u16 lanes into u32")
         else:
-            self.i(f"addv s{a[1:]}, {a}.4s", "sum all u32 lanes")
-        self.i(f"fmov w10, s{a[1:]}", "row distance")
+            self.a(f"addv s{a[1:]}, {a}.4s", "sum all u32 lanes")
+        self.a(f"fmov w10, s{a[1:]}", "row distance")
         if self.scale != 1:
-            self.i("lsr w10, w10, #4", "4-bit l1 summed 16*t")
+            self.a("lsr w10, w10, #4", "4-bit l1 summed 16*t")
         return "w10"
 
     def looped_rows(self, units: list[int], q: list[str]) -> list[str]:
         """Long rows: loop over chunks (query reloaded per chunk); u16 sums flushed before overflow."""
         cursors = [f"x{19 + u}" for u in units]
-        self.i("mov x19, x1", "row cursors")
+        self.a("mov x19, x1", "row cursors")
         for u in units[1:]:
-            self.i(f"add x{19 + u}, x{18 + u}, x24", f"row {u}")
+            self.a(f"add x{19 + u}, x{18 + u}, x24", f"row {u}")
         for u in units:
-            self.i(f"movi {self.A32[u]}.2d, #0", "u32 row sums")
+            self.a(f"movi {self.A32[u]}.2d, #0", "u32 row sums")
         blocks = []
         if self.acc == "h":
             full, rem = divmod(self.chunks, self.block)
@@ -755,40 +751,40 @@ class _Neon(_Base):
                 blocks.append((rem, 1))
         else:
             blocks.append((self.chunks, 1))
-        self.i("mov x23, x0", "query cursor")
+        self.a("mov x23, x0", "query cursor")
         for size, times in blocks:
-            n = len(self.out)
+            n = len(self.a.lines)
             tag = f"{n}"
             if times > 1:
-                self.mov_imm("x17", times, f"{times} blocks of {size} chunks")
-                self.label(f".Lblock{tag}")
+                self.a.mov_imm("x17", times, f"{times} blocks of {size} chunks")
+                self.a.label(f".Lblock{tag}")
             if self.acc == "h":
                 for u in units:
-                    self.i(f"movi {self.A[u]}.2d, #0", "u16 partial sums (flushed after the block)")
-            self.mov_imm("x16", size, "chunks in this block")
-            self.label(f".Lchunk{tag}")
-            self.i(f"ldr q{q[0][1:]}, [x23], #16", "query chunk")
+                    self.a(f"movi {self.A[u]}.2d, #0", "u16 partial sums (flushed after the block)")
+            self.a.mov_imm("x16", size, "chunks in this block")
+            self.a.label(f".Lchunk{tag}")
+            self.a(f"ldr q{q[0][1:]}, [x23], #16", "query chunk")
             for u, cur in zip(units, cursors):
-                self.i(f"ldr q{self.R[u][0][1:]}, [{cur}], #16", f"row {u} chunk")
+                self.a(f"ldr q{self.R[u][0][1:]}, [{cur}], #16", f"row {u} chunk")
             self.prep_query(q[:2])
             self.cur = {u: self.R[u][0] for u in units}
             self.emit_chunk(units, q[:2] if self.bits == 4 else q[:1], False)
-            self.i("subs x16, x16, #1")
-            self.i(f"b.ne .Lchunk{tag}")
+            self.a("subs x16, x16, #1")
+            self.a(f"b.ne .Lchunk{tag}")
             if self.acc == "h":
                 for u in units:
-                    self.i(f"uadalp {self.A32[u]}.4s, {self.A[u]}.8h", "flush u16 sums into u32")
+                    self.a(f"uadalp {self.A32[u]}.4s, {self.A[u]}.8h", "flush u16 sums into u32")
             if times > 1:
-                self.i("subs x17, x17, #1")
-                self.i(f"b.ne .Lblock{tag}")
+                self.a("subs x17, x17, #1")
+                self.a(f"b.ne .Lblock{tag}")
         if len(units) > 1:
-            self.i(f"mov x1, {cursors[-1]}", "the last row's cursor ends at the next group")
+            self.a(f"mov x1, {cursors[-1]}", "the last row's cursor ends at the next group")
         if len(units) == 1:
             a = self.A32[0]
             vec = self.scratch[0]
-            self.i(f"addv s{vec[1:]}, {a}.4s", "sum the u32 lanes")
+            self.a(f"addv s{vec[1:]}, {a}.4s", "sum the u32 lanes")
             if self.scale != 1:
-                self.i(f"ushr v{vec[1:]}.2s, v{vec[1:]}.2s, #4", "4-bit l1 summed 16*t")
+                self.a(f"ushr v{vec[1:]}.2s, v{vec[1:]}.2s, #4", "4-bit l1 summed 16*t")
             return [vec]
         return self.fold([self.A32[u] for u in units], "s", 4)
 
@@ -815,30 +811,30 @@ class _Neon(_Base):
             nxt = []
             for a, b in zip(level[0::2], level[1::2]):
                 m = next(spare)
-                self.i(f"umin {m}.4s, {a}.4s, {b}.4s", "best of each lane pair of vectors")
+                self.a(f"umin {m}.4s, {a}.4s, {b}.4s", "best of each lane pair of vectors")
                 nxt.append(m)
             level = nxt
         best = next(spare)
-        self.i(f"uminv s{best[1:]}, {level[0]}.4s", "best distance in the group")
-        self.i(f"fmov w10, s{best[1:]}")
-        self.i("cmp w10, w7", "any row better than the k-th best? (rare once the list is full)"
+        self.a(f"uminv s{best[1:]}, {level[0]}.4s", "best distance in the group")
+        self.a(f"fmov w10, s{best[1:]}")
+        self.a("cmp w10, w7", "any row better than the k-th best? (rare once the list is full)"
                if self.spec.kernel == "search" else "any row within the radius?")
-        self.i(f"b.{self.hit} {slow}")
+        self.a(f"b.{self.hit} {slow}")
 
     def slow_path(self, label: str, vecs: list[str], back: str) -> None:
         if self.spec.kernel == "search" and self.spec.k_max == 1:
             self.best_row_path(label, vecs, back)
             return
-        self.label(label, "rows of the group, in order (ties keep the lower row)")
+        self.a.label(label, "rows of the group, in order (ties keep the lower row)")
         for j in range(self.group):
             v = vecs[j // 4]
-            self.i(f"mov w10, {v}.s[{j % 4}]", f"row {j} of the group")
-            self.i("cmp w10, w7")
-            self.i(f"b.{self.miss} {label}_skip{j}")
-            self.i(f"add w11, w8, #{j}")
-            self.i("bl .Linsert")
-            self.label(f"{label}_skip{j}")
-        self.i(f"b {back}")
+            self.a(f"mov w10, {v}.s[{j % 4}]", f"row {j} of the group")
+            self.a("cmp w10, w7")
+            self.a(f"b.{self.miss} {label}_skip{j}")
+            self.a(f"add w11, w8, #{j}")
+            self.a("bl .Linsert")
+            self.a.label(f"{label}_skip{j}")
+        self.a(f"b {back}")
 
     def best_row_path(self, label: str, vecs: list[str], back: str) -> None:
         """k_max = 1: only the group's best row can enter, so one insert, of the first row at w10.
@@ -847,48 +843,48 @@ class _Neon(_Base):
         lane equal to it is the lowest such row (ties to the lower row).  The lanes
         are read three ahead of their compares: UMOV's 2-cycle latency stays hidden.
         """
-        self.label(label, "k_max = 1: the lowest row of the group with the group's best distance w10")
+        self.a.label(label, "k_max = 1: the lowest row of the group with the group's best distance w10")
         regs = ["w12", "w13", "w14"]       # the k_max = 1 .Linsert clobbers none of them
         last = self.group - 1
 
         def extract(j: int) -> None:
-            self.i(f"mov {regs[j % 3]}, {vecs[j // 4]}.s[{j % 4}]", f"row {j} of the group")
+            self.a(f"mov {regs[j % 3]}, {vecs[j // 4]}.s[{j % 4}]", f"row {j} of the group")
 
         for j in range(min(3, last)):
             extract(j)
         for j in range(last):
-            self.i(f"add w11, w8, #{j}")
-            self.i(f"cmp {regs[j % 3]}, w10")
-            self.i(f"b.eq {label}_found")
+            self.a(f"add w11, w8, #{j}")
+            self.a(f"cmp {regs[j % 3]}, w10")
+            self.a(f"b.eq {label}_found")
             if j + 3 < last:
                 extract(j + 3)
-        self.i(f"add w11, w8, #{last}", f"not rows 0-{last - 1}: row {last} holds the minimum")
-        self.label(f"{label}_found")
-        self.i("bl .Linsert")
-        self.i(f"b {back}")
+        self.a(f"add w11, w8, #{last}", f"not rows 0-{last - 1}: row {last} holds the minimum")
+        self.a.label(f"{label}_found")
+        self.a("bl .Linsert")
+        self.a(f"b {back}")
 
     def deferred_groups(self) -> list[tuple[str, list[str], str]]:
         """Group loop with the tree of group g interleaved into group g+1; returns the slow paths to emit."""
         g = self.group
         search = self.select
-        self.c("group 0: loads and arithmetic only; its tree runs inside the next group (or after the loop)")
+        self.a.note("group 0: loads and arithmetic only; its tree runs inside the next group (or after the loop)")
         self.group_body(fold=False)
-        self.i("subs w9, w9, #1")
-        self.i("b.eq .Lgroup_last")
-        self.label(".Lgroup", f"{g} rows, and the tree of the previous {g}")
+        self.a("subs w9, w9, #1")
+        self.a("b.eq .Lgroup_last")
+        self.a.label(".Lgroup", f"{g} rows, and the tree of the previous {g}")
         prefix, side, vecs = self.tree_lines(".Lgroup_resume", ".Lgroup_slow")
         self.group_body(fold=False, prefix=prefix, side=side)
         if search:
-            self.i(f"add w8, w8, #{g}", "row index of the group just tested")
-        self.i("subs w9, w9, #1")
-        self.i("b.ne .Lgroup")
-        self.label(".Lgroup_last", "the last group's tree")
+            self.a(f"add w8, w8, #{g}", "row index of the group just tested")
+        self.a("subs w9, w9, #1")
+        self.a("b.ne .Lgroup")
+        self.a.label(".Lgroup_last", "the last group's tree")
         prefix, side, vecs = self.tree_lines(".Lgroup_last_resume", ".Lgroup_last_slow")
-        self.out.extend(prefix)
+        self.a.lines.extend(prefix)
         for lines in side:
-            self.out.extend(lines)
+            self.a.lines.extend(lines)
         if search:
-            self.i(f"add w8, w8, #{g}")
+            self.a(f"add w8, w8, #{g}")
         return [(".Lgroup_slow", vecs, ".Lgroup_resume"), (".Lgroup_last_slow", vecs, ".Lgroup_last_resume")]
 
     # --- kernels -------------------------------------------------------------------------
@@ -896,25 +892,25 @@ class _Neon(_Base):
     def load_query(self) -> None:
         s = self.spec
         if self.mask:
-            self.i(f"movi {self.mask}.16b, #0xf0", "high-nibble mask")
+            self.a(f"movi {self.mask}.16b, #0xf0", "high-nibble mask")
         if self.looped:
-            self.mov_imm("x24", self.stride, "row stride")
+            self.a.mov_imm("x24", self.stride, "row stride")
             return
         if self.small:
             rep = "4s" if self.stride == 4 else "2d"
             kind = "s" if self.stride == 4 else "d"
             if s.kernel != "distance":
-                self.i(f"ld1r {{{self.qv[0]}.{rep}}}, [x0]", f"query replicated into each {self.stride}-byte row slot")
+                self.a(f"ld1r {{{self.qv[0]}.{rep}}}, [x0]", f"query replicated into each {self.stride}-byte row slot")
                 self.prep_query(self.qv[:2])
-            self.i(f"ldr {kind}{self.qv1[0][1:]}, [x0]", "query for one row; upper lanes zero")
+            self.a(f"ldr {kind}{self.qv1[0][1:]}, [x0]", "query for one row; upper lanes zero")
             self.prep_query(self.qv1[:2])
             return
         for c in range(self.chunks):
             reg = self.qv[2 * c] if self.bits == 4 else self.qv[c]
-            self.i(f"ldr q{reg[1:]}, [x0, #{16 * c}]", f"query chunk {c}")
+            self.a(f"ldr q{reg[1:]}, [x0, #{16 * c}]", f"query chunk {c}")
             if self.bits == 4:
-                self.i(f"and {self.qv[2 * c + 1]}.16b, {reg}.16b, {self.mask}.16b", "query high nibbles")
-                self.i(f"shl {reg}.16b, {reg}.16b, #4", "query low nibbles to the top")
+                self.a(f"and {self.qv[2 * c + 1]}.16b, {reg}.16b, {self.mask}.16b", "query high nibbles")
+                self.a(f"shl {reg}.16b, {reg}.16b, #4", "query low nibbles to the top")
 
     def _frame(self) -> list[tuple[str, str]]:
         pairs = [("x19", "x20"), ("x21", "x22"), ("x23", "x24")] if self.looped else []
@@ -926,17 +922,17 @@ class _Neon(_Base):
         frame = self._frame()
         for n, (a, b) in enumerate(frame):
             if n == 0:
-                self.i(f"stp {a}, {b}, [sp, #-{16 * len(frame)}]!", "callee-saved registers this kernel uses")
+                self.a(f"stp {a}, {b}, [sp, #-{16 * len(frame)}]!", "callee-saved registers this kernel uses")
             else:
-                self.i(f"stp {a}, {b}, [sp, #{16 * n}]")
+                self.a(f"stp {a}, {b}, [sp, #{16 * n}]")
 
     def restore(self) -> None:
         frame = self._frame()
         for n, (a, b) in reversed(list(enumerate(frame))):
             if n == 0:
-                self.i(f"ldp {a}, {b}, [sp], #{16 * len(frame)}")
+                self.a(f"ldp {a}, {b}, [sp], #{16 * len(frame)}")
             else:
-                self.i(f"ldp {a}, {b}, [sp, #{16 * n}]")
+                self.a(f"ldp {a}, {b}, [sp, #{16 * n}]")
 
     def emit(self) -> list[str]:
         s = self.spec
@@ -944,77 +940,77 @@ class _Neon(_Base):
             self.save()
             self.load_query()
             self.single_row()
-            self.i("mov w0, w10")
+            self.a("mov w0, w10")
             self.restore()
-            self.i("ret")
-            return self.out
+            self.a("ret")
+            return self.a.lines
         if s.kernel == "scan":
             self.save()
             self.load_query()
             shift = self.group.bit_length() - 1
-            self.i(f"lsr w9, w2, #{shift}", f"groups of {self.group} rows")
-            self.i("cbz w9, .Ltail_start")
+            self.a(f"lsr w9, w2, #{shift}", f"groups of {self.group} rows")
+            self.a("cbz w9, .Ltail_start")
             if self.deferred:
                 self.deferred_groups()
             else:
-                self.label(".Lgroup", f"{self.group} rows")
+                self.a.label(".Lgroup", f"{self.group} rows")
                 vecs = self.group_body()
                 for v in vecs:
-                    self.i(f"str q{v[1:]}, [x3], #16", "four distances")
-                self.i("subs w9, w9, #1")
-                self.i("b.ne .Lgroup")
-            self.label(".Ltail_start")
-            self.i(f"ands w9, w2, #{self.group - 1}", "rows left over")
-            self.i("b.eq .Ldone")
-            self.label(".Ltail", "one row")
+                    self.a(f"str q{v[1:]}, [x3], #16", "four distances")
+                self.a("subs w9, w9, #1")
+                self.a("b.ne .Lgroup")
+            self.a.label(".Ltail_start")
+            self.a(f"ands w9, w2, #{self.group - 1}", "rows left over")
+            self.a("b.eq .Ldone")
+            self.a.label(".Ltail", "one row")
             self.single_row()
-            self.i("str w10, [x3], #4")
-            self.add_imm("x1", "x1", self.stride)
-            self.i("subs w9, w9, #1")
-            self.i("b.ne .Ltail")
-            self.label(".Ldone")
+            self.a("str w10, [x3], #4")
+            self.a.add_imm("x1", "x1", self.stride)
+            self.a("subs w9, w9, #1")
+            self.a("b.ne .Ltail")
+            self.a.label(".Ldone")
             self.restore()
-            self.i("ret")
-            return self.out
+            self.a("ret")
+            return self.a.lines
         # search and range
         self.save()
         self.select_prologue()
         self.load_query()
         shift = self.group.bit_length() - 1
-        self.i(f"lsr w9, w2, #{shift}", f"groups of {self.group} rows")
-        self.i("cbz w9, .Ltail_start")
+        self.a(f"lsr w9, w2, #{shift}", f"groups of {self.group} rows")
+        self.a("cbz w9, .Ltail_start")
         if self.deferred:
             slow = self.deferred_groups()
         else:
-            self.label(".Lgroup", f"{self.group} rows")
+            self.a.label(".Lgroup", f"{self.group} rows")
             vecs = self.group_body()
             # registers that do not hold the distances (the slow path reads them)
             self.group_test(vecs, [v for v in self.scratch + self.A if v not in vecs], ".Lgroup_slow")
-            self.label(".Lgroup_next")
-            self.i(f"add w8, w8, #{self.group}", "row index of the next group")
-            self.i("subs w9, w9, #1")
-            self.i("b.ne .Lgroup")
+            self.a.label(".Lgroup_next")
+            self.a(f"add w8, w8, #{self.group}", "row index of the next group")
+            self.a("subs w9, w9, #1")
+            self.a("b.ne .Lgroup")
             slow = [(".Lgroup_slow", vecs, ".Lgroup_next")]
-        self.label(".Ltail_start")
-        self.i(f"ands w9, w2, #{self.group - 1}", "rows left over")
-        self.i("b.eq .Ldone")
-        self.label(".Ltail", "one row")
+        self.a.label(".Ltail_start")
+        self.a(f"ands w9, w2, #{self.group - 1}", "rows left over")
+        self.a("b.eq .Ldone")
+        self.a.label(".Ltail", "one row")
         self.single_row()
-        self.i("cmp w10, w7")
-        self.i(f"b.{self.miss} .Ltail_next")
-        self.i("mov w11, w8")
-        self.i("bl .Linsert")
-        self.label(".Ltail_next")
-        self.add_imm("x1", "x1", self.stride)
-        self.i("add w8, w8, #1")
-        self.i("subs w9, w9, #1")
-        self.i("b.ne .Ltail")
-        self.label(".Ldone")
-        self.i("mov w0, w6", self.result_comment())
+        self.a("cmp w10, w7")
+        self.a(f"b.{self.miss} .Ltail_next")
+        self.a("mov w11, w8")
+        self.a("bl .Linsert")
+        self.a.label(".Ltail_next")
+        self.a.add_imm("x1", "x1", self.stride)
+        self.a("add w8, w8, #1")
+        self.a("subs w9, w9, #1")
+        self.a("b.ne .Ltail")
+        self.a.label(".Ldone")
+        self.a("mov w0, w6", self.result_comment())
         self.restore()
-        self.i("ret x15")
+        self.a("ret x15")
         # out-of-line: the group holds at least one candidate; test its rows in order
         for label, vecs, back in slow:
             self.slow_path(label, vecs, back)
         self.select_helper()
-        return self.out
+        return self.a.lines
