@@ -160,12 +160,51 @@ class _Asm(Asm):
 
 
 class _Base:
+    """The kernel skeleton both variants share: frame, the search/range state, the row walk's ends, result.
+
+    A variant provides ``setup()`` (once per call), ``row()`` (one row's
+    distance into a w register, x1 not advanced), ``walk()`` (every row, from
+    x1; returns the out-of-line paths it branches to), ``plan()`` and ``WHY``.
+    """
+
+    WHY = ""
+
     def __init__(self, spec: KernelSpec, layout: RowLayout):
         self.spec = spec
         self.layout = layout
         self.stride = layout.stride
         self.a = _Asm(STYLE)
         self.notes: list[str] = []
+
+    def emit(self) -> list[str]:
+        s = self.spec
+        self.save()
+        if self.select:
+            self.select_prologue()
+        self.setup()
+        if s.kernel == "distance":
+            self.a(f"mov w0, {self.row()}")
+            self.restore()
+            self.a("ret")
+            return self.a.lines
+        slow = self.walk()
+        self.a.label(".Ldone")
+        if self.select:
+            self.a("mov w0, w6", "min(k, n)" if s.kernel == "search" else "the count of every row within the radius")
+        self.restore()
+        # search and range reach .Linsert with BL, which overwrites x30: the return address waits in x15
+        self.a("ret x15" if self.select else "ret")
+        for label, vecs, back in slow:
+            self.slow_path(label, vecs, back)
+        if self.select:
+            self.select_helper()
+        return self.a.lines
+
+    def save(self) -> None:
+        """Callee-saved registers this variant uses (none by default)."""
+
+    def restore(self) -> None:
+        """Undo :meth:`save`."""
 
     @property
     def select(self) -> bool:
@@ -179,16 +218,44 @@ class _Base:
 
     @property
     def miss(self) -> str:
+        """Condition after ``cmp distance, w7`` for a row that stays out (search: not better; range: beyond)."""
         return "hi" if self.spec.kernel == "range" else "hs"
 
     def select_prologue(self) -> None:
-        if self.spec.kernel == "search":
-            self.search_prologue()
-            return
+        """w6 = rows kept, w7 = the threshold, w8 = row index; search clamps k and returns at once for k = 0."""
+        s = self.spec
+        search = s.kernel == "search"
         self.a("mov x15, x30", "keep the return address: .Linsert is reached with BL")
-        self.a("mov w6, #0", "w6 = count (rows within the radius)")
-        self.a("mov w7, w3", "w7 = radius: a row with distance <= w7 is a hit")
+        if search:
+            self.a(f"cmp w3, #{s.k_max}", f"k = min(k, k_max = {s.k_max})")
+            self.a(f"mov w12, #{s.k_max}")
+            self.a("csel w3, w3, w12, ls")
+            self.a("mov w6, #0", "w6 = found (rows in the list)")
+            self.a("mov w7, #-1", "w7 = threshold: 0xFFFFFFFF until the list holds k rows")
+        else:
+            self.a("mov w6, #0", "w6 = count (rows within the radius)")
+            self.a("mov w7, w3", "w7 = radius: a row with distance <= w7 is a hit")
         self.a("mov w8, #0", "w8 = index of the next row")
+        if search:
+            self.a("cbz w3, .Ldone", "k = 0: nothing to return")
+
+    def offer(self, dist: str, row: int | None, skip: str) -> None:
+        """Row w8 (+ ``row``) at distance ``dist`` goes to .Linsert (w10, w11) unless it misses w7."""
+        self.a(f"cmp {dist}, w7", "better than the k-th best (strict: ties keep the lower row)?"
+               if self.spec.kernel == "search" else "within the radius?")
+        self.a(f"b.{self.miss} {skip}")
+        if dist != "w10":
+            self.a(f"mov w10, {dist}")
+        self.a("mov w11, w8" if row is None else f"add w11, w8, #{row}")
+        self.a("bl .Linsert")
+        self.a.label(skip)
+
+    def loop_end(self, count: str, label: str, rows: int) -> None:
+        """Search and range: w8 += the rows just done; then loop to ``label`` while ``count`` is not used up."""
+        if self.select:
+            self.a(f"add w8, w8, #{rows}", "row index of the next row" + ("s" if rows > 1 else ""))
+        self.a(f"subs {count}, {count}, #1")
+        self.a(f"b.ne {label}")
 
     def select_helper(self) -> None:
         if self.spec.kernel == "search":
@@ -202,20 +269,6 @@ class _Base:
         self.a.label(".Linsert_full")
         self.a("add w6, w6, #1")
         self.a("ret")
-
-    def result_comment(self) -> str:
-        return "min(k, n)" if self.spec.kernel == "search" else "the count of every row within the radius"
-
-    def search_prologue(self) -> None:
-        s = self.spec
-        self.a("mov x15, x30", "keep the return address: .Linsert is reached with BL")
-        self.a(f"cmp w3, #{s.k_max}", f"k = min(k, k_max = {s.k_max})")
-        self.a(f"mov w12, #{s.k_max}")
-        self.a("csel w3, w3, w12, ls")
-        self.a("mov w6, #0", "w6 = found (rows in the list)")
-        self.a("mov w7, #-1", "w7 = threshold: 0xFFFFFFFF until the list holds k rows")
-        self.a("mov w8, #0", "w8 = index of the next row")
-        self.a("cbz w3, .Ldone", "k = 0: nothing to return")
 
     def insert_helper(self) -> None:
         if self.spec.k_max == 1:
@@ -295,7 +348,10 @@ class _Simple(_Base):
         else:
             self.a(f"add w12, w12, {a}", "distance += t")
 
-    def row_distance(self) -> None:
+    def setup(self) -> None:
+        """Nothing: every code is loaded where it is used."""
+
+    def row(self) -> str:
         """w12 = distance(query x0, row x1); leaves x11 at the row's end."""
         s = self.spec
         bits = s.bits
@@ -331,45 +387,20 @@ class _Simple(_Base):
                 self.a("add w12, w12, w14")
         self.a("subs w9, w9, #1")
         self.a("b.ne .Ldim")
+        return "w12"
 
-    def emit(self) -> list[str]:
-        s = self.spec
-        if s.kernel == "distance":
-            self.row_distance()
-            self.a("mov w0, w12")
-            self.a("ret")
-            return self.a.lines
-        if s.kernel == "scan":
-            self.a("cbz w2, .Ldone")
-            self.a.label(".Lrow")
-            self.row_distance()
-            self.a("str w12, [x3], #4", "out[i] = distance")
-            self.a("mov x1, x11", "next row follows (stride = packed row size)")
-            self.a("subs w2, w2, #1")
-            self.a("b.ne .Lrow")
-            self.a.label(".Ldone")
-            self.a("ret")
-            return self.a.lines
-        self.select_prologue()
+    def walk(self) -> list:
+        """One row per iteration; n = 0 goes straight to .Ldone."""
         self.a("cbz w2, .Ldone")
         self.a.label(".Lrow")
-        self.row_distance()
+        dist = self.row()
+        if self.spec.kernel == "scan":
+            self.a(f"str {dist}, [x3], #4", "out[i] = distance")
         self.a("mov x1, x11", "next row follows (stride = packed row size)")
-        self.a("cmp w12, w7", "better than the k-th best (strict: ties keep the lower row)?"
-               if self.spec.kernel == "search" else "within the radius?")
-        self.a(f"b.{self.miss} .Lnext")
-        self.a("mov w10, w12")
-        self.a("mov w11, w8")
-        self.a("bl .Linsert")
-        self.a.label(".Lnext")
-        self.a("add w8, w8, #1")
-        self.a("subs w2, w2, #1")
-        self.a("b.ne .Lrow")
-        self.a.label(".Ldone")
-        self.a("mov w0, w6", self.result_comment())
-        self.a("ret x15")
-        self.select_helper()
-        return self.a.lines
+        if self.select:
+            self.offer(dist, None, ".Lnext")
+        self.loop_end("w2", ".Lrow", 1)
+        return []
 
 
 # --- neon ----------------------------------------------------------------------------
@@ -705,7 +736,7 @@ class _Neon(_Base):
             return []
         return self.fold([self.A[u] for u in units], self.acc, self.lanes_per_row(self.acc))
 
-    def single_row(self) -> str:
+    def row(self) -> str:
         """Distance of the one row at x1 → w10 (x1 not advanced)."""
         if self.looped:
             vecs = self.looped_rows([0], self.qv)
@@ -789,18 +820,20 @@ class _Neon(_Base):
         return self.fold([self.A32[u] for u in units], "s", 4)
 
     def tree_lines(self, resume: str, slow: str) -> tuple[list[str], list[list[str]], list[str]]:
-        """The deferred tree of the previous group: (first level, later steps one per slot, distance vectors)."""
-        units = list(range(self.units))
-        lines, vecs = self.capture(lambda: self.fold([self.A[u] for u in units], self.acc,
-                                                     self.lanes_per_row(self.acc), pool=self.D))
+        """The deferred tree of the previous group: (first level, later steps one per slot, distance vectors).
+
+        Its use follows the tree: scan stores the distances; search and range
+        test them, branching to ``slow`` and coming back at ``resume``.
+        """
+        lines, vecs = self.capture(lambda: self.fold(self.A, self.acc, self.lanes_per_row(self.acc), pool=self.D))
         prefix, rest = lines[:len(self.D)], lines[len(self.D):]
-        side = [[line] for line in rest]
         if self.spec.kernel == "scan":
-            for v in vecs:
-                side.append([f"    str q{v[1:]}, [x3], #16".ljust(44) + "// four distances of the previous group"])
-            return prefix, side, vecs
-        test, _ = self.capture(lambda: self.group_test(vecs, self.M, slow))
-        side += [[line] for line in test[:-1]] + [[test[-1], f"{resume}:"]]
+            use, _ = self.capture(lambda: self.store_sums(vecs, "four distances of the previous group"))
+        else:
+            use, _ = self.capture(lambda: self.group_test(vecs, self.M, slow))
+        side = [[line] for line in rest + use]
+        if self.select:
+            side[-1].append(STYLE.label(resume))
         return prefix, side, vecs
 
     def group_test(self, vecs: list[str], spare: list[str], slow: str) -> None:
@@ -866,7 +899,6 @@ class _Neon(_Base):
     def deferred_groups(self) -> list[tuple[str, list[str], str]]:
         """Group loop with the tree of group g interleaved into group g+1; returns the slow paths to emit."""
         g = self.group
-        search = self.select
         self.a.note("group 0: loads and arithmetic only; its tree runs inside the next group (or after the loop)")
         self.group_body(fold=False)
         self.a("subs w9, w9, #1")
@@ -874,22 +906,21 @@ class _Neon(_Base):
         self.a.label(".Lgroup", f"{g} rows, and the tree of the previous {g}")
         prefix, side, vecs = self.tree_lines(".Lgroup_resume", ".Lgroup_slow")
         self.group_body(fold=False, prefix=prefix, side=side)
-        if search:
-            self.a(f"add w8, w8, #{g}", "row index of the group just tested")
-        self.a("subs w9, w9, #1")
-        self.a("b.ne .Lgroup")
+        self.loop_end("w9", ".Lgroup", g)
         self.a.label(".Lgroup_last", "the last group's tree")
         prefix, side, vecs = self.tree_lines(".Lgroup_last_resume", ".Lgroup_last_slow")
         self.a.lines.extend(prefix)
         for lines in side:
             self.a.lines.extend(lines)
-        if search:
-            self.a(f"add w8, w8, #{g}")
+        if not self.select:
+            return []
+        self.a(f"add w8, w8, #{g}")
         return [(".Lgroup_slow", vecs, ".Lgroup_resume"), (".Lgroup_last_slow", vecs, ".Lgroup_last_resume")]
 
     # --- kernels -------------------------------------------------------------------------
 
-    def load_query(self) -> None:
+    def setup(self) -> None:
+        """The query into registers (4-bit: split into nibble halves), or the stride for long rows."""
         s = self.spec
         if self.mask:
             self.a(f"movi {self.mask}.16b, #0xf0", "high-nibble mask")
@@ -934,83 +965,41 @@ class _Neon(_Base):
             else:
                 self.a(f"ldp {a}, {b}, [sp, #{16 * n}]")
 
-    def emit(self) -> list[str]:
-        s = self.spec
-        if s.kernel == "distance":
-            self.save()
-            self.load_query()
-            self.single_row()
-            self.a("mov w0, w10")
-            self.restore()
-            self.a("ret")
-            return self.a.lines
-        if s.kernel == "scan":
-            self.save()
-            self.load_query()
-            shift = self.group.bit_length() - 1
-            self.a(f"lsr w9, w2, #{shift}", f"groups of {self.group} rows")
-            self.a("cbz w9, .Ltail_start")
-            if self.deferred:
-                self.deferred_groups()
-            else:
-                self.a.label(".Lgroup", f"{self.group} rows")
-                vecs = self.group_body()
-                for v in vecs:
-                    self.a(f"str q{v[1:]}, [x3], #16", "four distances")
-                self.a("subs w9, w9, #1")
-                self.a("b.ne .Lgroup")
-            self.a.label(".Ltail_start")
-            self.a(f"ands w9, w2, #{self.group - 1}", "rows left over")
-            self.a("b.eq .Ldone")
-            self.a.label(".Ltail", "one row")
-            self.single_row()
-            self.a("str w10, [x3], #4")
-            self.a.add_imm("x1", "x1", self.stride)
-            self.a("subs w9, w9, #1")
-            self.a("b.ne .Ltail")
-            self.a.label(".Ldone")
-            self.restore()
-            self.a("ret")
-            return self.a.lines
-        # search and range
-        self.save()
-        self.select_prologue()
-        self.load_query()
+    def walk(self) -> list[tuple[str, list[str], str]]:
+        """Groups of rows, then the rows left over one at a time; returns the groups' slow paths."""
         shift = self.group.bit_length() - 1
         self.a(f"lsr w9, w2, #{shift}", f"groups of {self.group} rows")
         self.a("cbz w9, .Ltail_start")
-        if self.deferred:
-            slow = self.deferred_groups()
-        else:
-            self.a.label(".Lgroup", f"{self.group} rows")
-            vecs = self.group_body()
-            # registers that do not hold the distances (the slow path reads them)
-            self.group_test(vecs, [v for v in self.scratch + self.A if v not in vecs], ".Lgroup_slow")
-            self.a.label(".Lgroup_next")
-            self.a(f"add w8, w8, #{self.group}", "row index of the next group")
-            self.a("subs w9, w9, #1")
-            self.a("b.ne .Lgroup")
-            slow = [(".Lgroup_slow", vecs, ".Lgroup_next")]
+        slow = self.deferred_groups() if self.deferred else self.groups()
         self.a.label(".Ltail_start")
         self.a(f"ands w9, w2, #{self.group - 1}", "rows left over")
         self.a("b.eq .Ldone")
         self.a.label(".Ltail", "one row")
-        self.single_row()
-        self.a("cmp w10, w7")
-        self.a(f"b.{self.miss} .Ltail_next")
-        self.a("mov w11, w8")
-        self.a("bl .Linsert")
-        self.a.label(".Ltail_next")
+        dist = self.row()
+        if self.spec.kernel == "scan":
+            self.a(f"str {dist}, [x3], #4")
+        else:
+            self.offer(dist, None, ".Ltail_next")
         self.a.add_imm("x1", "x1", self.stride)
-        self.a("add w8, w8, #1")
-        self.a("subs w9, w9, #1")
-        self.a("b.ne .Ltail")
-        self.a.label(".Ldone")
-        self.a("mov w0, w6", self.result_comment())
-        self.restore()
-        self.a("ret x15")
-        # out-of-line: the group holds at least one candidate; test its rows in order
-        for label, vecs, back in slow:
-            self.slow_path(label, vecs, back)
-        self.select_helper()
-        return self.a.lines
+        self.loop_end("w9", ".Ltail", 1)
+        return slow
+
+    def groups(self) -> list[tuple[str, list[str], str]]:
+        """The group loop, each group's tree and test inside it."""
+        self.a.label(".Lgroup", f"{self.group} rows")
+        vecs = self.group_body()
+        if self.spec.kernel == "scan":
+            self.store_sums(vecs, "four distances")
+            slow = []
+        else:
+            # registers that do not hold the distances (the slow path reads them)
+            self.group_test(vecs, [v for v in self.scratch + self.A if v not in vecs], ".Lgroup_slow")
+            self.a.label(".Lgroup_next")
+            slow = [(".Lgroup_slow", vecs, ".Lgroup_next")]
+        self.loop_end("w9", ".Lgroup", self.group)
+        return slow
+
+    def store_sums(self, vecs: list[str], comment: str) -> None:
+        """Scan: the group's distances, four rows per STR q."""
+        for v in vecs:
+            self.a(f"str q{v[1:]}, [x3], #16", comment)
