@@ -50,6 +50,8 @@ every per-dim maximum is a power of two and D·max ≤ 2³²−1 is then < 2³²
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from torus_hw.reference import max_distance
 from torus_hw.quantize import row_bytes
 
@@ -66,6 +68,9 @@ U16_MAX = 0xFFFF
 # measured 15.5 instead of 18.5 cycles per row at D=64 (7.75 vs 9.1 at D=32, 4.75 vs 5.1 at
 # D=16, loop body under the cortex-a55 model); gap 3 measured the same as 2.
 STEP_GAP = 2
+# An item's load is issued this many items ahead of its first step (a longer lead costs more on
+# the Cortex-A55 model: the 64-bit load port is the bottleneck).
+LOAD_LEAD = 2
 
 # Registers the scalar code uses (AAPCS64: x0–x5 arguments; x9–x17 scratch;
 # x19–x24 callee-saved, saved by the long-row code that needs them).
@@ -406,6 +411,15 @@ class _Simple(_Base):
 # --- neon ----------------------------------------------------------------------------
 
 
+class _Item(NamedTuple):
+    """One (chunk, row unit) of a software-pipelined schedule: a 16-byte load, then its dependent steps."""
+
+    buf: tuple[int, int]               # the row register it loads into (unit, buffer): later items wait for it
+    load: tuple[str, str]              # (instruction, comment)
+    stages: list[tuple[str, str]]
+    commented: bool                    # the first item's steps carry the comments, the others repeat them
+
+
 class _Neon(_Base):
     """Advanced SIMD kernel; see the module docstring for the per-width tricks."""
 
@@ -419,16 +433,18 @@ class _Neon(_Base):
         self.lane_add = {(8, False): 2 * 128, (4, False): 2 * 2 * 128, (4, True): 2 * 128,
                          (1, False): 2 * 8, (1, True): 2 * 8}.get((s.bits, self.l2), 0)
         self.scale = 16 if (s.bits == 4 and not self.l2) else 1   # 4-bit l1 sums 16·t
+        # a row's whole distance fits u16: the row-sum tree may add u16 lanes before it widens
+        self.fits16 = max_distance(s.dims, s.bits, s.metric) * self.scale <= U16_MAX
         self.small = self.stride < 16
         self.chunks = 1 if self.small else self.stride // 16
         self.per_vec = 16 // self.stride if self.small else 1        # rows in one 16-byte load
-        qregs_per_chunk = 2 if s.bits == 4 else 1
+        self.qper = 2 if s.bits == 4 else 1                          # query registers per chunk
         self.max_unrolled = 5 if s.bits == 4 else 8                   # query chunks that fit in registers
         self.looped = self.chunks > self.max_unrolled
         self.needs_t = s.bits == 4 or self.l2                       # stages that need a second register
         self.nbuf = 2 if self.chunks > 1 and not self.looped else 1    # double-buffer rows across chunks
         self.block = U16_MAX // self.lane_add if self.acc == "h" else None
-        nq = qregs_per_chunk * (1 if self.looped else self.chunks)
+        nq = self.qper * (1 if self.looped else self.chunks)
         fixed = nq * (2 if self.small else 1) + (1 if s.bits == 4 else 0)
         per_unit = self.nbuf * (1 + self.needs_t) + 1 + (1 if (self.looped and self.acc == "h") else 0)
         # rows per group: as many loads in flight as the 32 v registers allow (16 rows at most)
@@ -439,37 +455,38 @@ class _Neon(_Base):
         self.group = self.units * self.per_vec                         # rows per group: 4, 8 or 16
         # register file: v0-v7 and v16-v31 first; v8-v15 only when needed (their low halves are saved)
         self.vfree = [f"v{n}" for n in list(range(0, 8)) + list(range(16, 32)) + list(range(8, 16))]
-        self.qv = [self.vfree.pop(0) for _ in range(nq)]               # group query (replicated if small)
-        self.qv1 = [self.vfree.pop(0) for _ in range(nq)] if self.small else self.qv  # single-row query
-        self.mask = self.vfree.pop(0) if s.bits == 4 else None
-        self.R = [[self.vfree.pop(0) for _ in range(self.nbuf)] for _ in range(self.units)]
-        self.T = [[self.vfree.pop(0) for _ in range(self.nbuf)] if self.needs_t else [None] * self.nbuf
-                  for _ in range(self.units)]
-        self.A = [self.vfree.pop(0) for _ in range(self.units)]       # accumulators
-        self.A32 = [self.vfree.pop(0) for _ in range(self.units)] if (self.looped and self.acc == "h") else self.A
+        self.qv = self._take(nq)                                       # group query (replicated if small)
+        self.qv1 = self._take(nq) if self.small else self.qv          # single-row query
+        self.mask = self._take(1)[0] if s.bits == 4 else None
+        self.R = [self._take(self.nbuf) for _ in range(self.units)]
+        self.T = [self._take(self.nbuf) if self.needs_t else [None] * self.nbuf for _ in range(self.units)]
+        self.A = self._take(self.units)                                # accumulators
+        self.A32 = self._take(self.units) if (self.looped and self.acc == "h") else self.A
         # Deferred tree: group g's row-sum tree and test run interleaved with group g+1's loads and
         # arithmetic (the in-order core hides the tree's latency chain).  It needs registers of its
         # own for the tree's first level and, for search, the UMIN steps; used when they fit.
         n1 = self._tree_level1(self.units)
         need = self._tree_regs(self.units)
-        self.deferred = (not self.looped and s.kernel in ("scan", "search", "range") and n1 > 0
-                         and need <= len(self.vfree))
-        self.D = [self.vfree.pop(0) for _ in range(n1)] if self.deferred else []
-        self.M = [self.vfree.pop(0) for _ in range(need - n1)] if self.deferred else []
-        used = {int(v[1:]) for v in self.qv + self.qv1 + self.A + self.A32 + [r for rs in self.R for r in rs]
-                + [t for ts in self.T for t in ts if t] + ([self.mask] if self.mask else []) + self.D + self.M}
-        self.saved_d = sorted(n for n in used if 8 <= n <= 15)
+        self.deferred = not self.looped and s.kernel != "distance" and n1 > 0 and need <= len(self.vfree)
+        self.D = self._take(n1) if self.deferred else []
+        self.M = self._take(need - n1) if self.deferred else []
         # scratch for the row-sum tree and the search test: every row/temp register is free by then
         self.scratch = [r for rs in self.R for r in rs] + [t for ts in self.T for t in ts if t]
+        used = {int(v[1:]) for v in self.qv + self.qv1 + self.A + self.A32 + self.scratch
+                + ([self.mask] if self.mask else []) + self.D + self.M}
+        self.saved_d = sorted(n for n in used if 8 <= n <= 15)
         self.notes.append(f"acc lanes u{16 if self.acc == 'h' else 32}, {self.group} rows/group, "
                           f"{self.chunks} chunk(s)/row, {'looped' if self.looped else 'unrolled'}")
+
+    def _take(self, n: int) -> list[str]:
+        """The next ``n`` free v registers."""
+        return [self.vfree.pop(0) for _ in range(n)]
 
     def _tree_level1(self, units: int) -> int:
         """Outputs of the row-sum tree's first level (0: the accumulators are already the distances)."""
         lanes = self.lanes_per_row(self.acc)
-        fits16 = max_distance(self.spec.dims, self.bits, self.spec.metric) * self.scale <= U16_MAX
         if self.acc == "h":
-            return units // 2 if (lanes > 2 and fits16) else units
+            return units // 2 if (lanes > 2 and self.fits16) else units
         return units // 2 if lanes > 1 else 0
 
     def _tree_regs(self, units: int) -> int:
@@ -521,6 +538,10 @@ class _Neon(_Base):
         return lines
 
     # --- per-chunk arithmetic ------------------------------------------------------
+
+    def query_chunk(self, regs: list[str], c: int) -> list[str]:
+        """The query registers of chunk ``c`` in ``regs``: (low, high nibbles) for 4-bit, else one."""
+        return regs[self.qper * c:self.qper * (c + 1)]
 
     def prep_query(self, regs: list[str]) -> None:
         """4-bit: turn the loaded query chunk into (low nibbles << 4, high nibbles & 0xF0)."""
@@ -578,19 +599,19 @@ class _Neon(_Base):
                 (f"cnt {r}.16b, {r}.16b", "popcount per byte (Hamming, <= 8)"),
                 (f"{acc_op} {a}.8h, {r}.16b", "u16 lanes += pairs")]
 
-    def emit_chunk(self, units: list[int], q: list[str], first: bool) -> None:
+    def emit_chunk(self, units: list[int], q: list[str]) -> None:
         """Stage-major emission of one chunk (the long-row loop, whose loads are in the loop head)."""
-        per = [self.stages(q, self.cur[u], self.T[u][0], self.A[u], first) for u in units]
+        per = [self.stages(q, self.R[u][0], self.T[u][0], self.A[u], False) for u in units]
         for depth in range(len(per[0])):
             for n, u in enumerate(units):
                 text, comment = per[n][depth]
                 self.a(text, comment if n == 0 else "")
 
-    def run_items(self, items: list[dict], after_loads: tuple[str, str] | None = None, lead: int = 2,
+    def run_items(self, items: list[_Item], after_loads: tuple[str, str] | None = None,
                   prefix: list[str] | None = None, side: list[list[str]] | None = None) -> None:
         """Software-pipelined emission of (load, steps) items.
 
-        Item i's load is issued at step i - ``lead`` and its k-th step at step
+        Item i's load is issued at step i - ``LOAD_LEAD`` and its k-th step at step
         i + ``STEP_GAP``·k, so each step mixes the steps of several independent items (the
         in-order core then finds an independent instruction for every issue
         slot).  Items sharing a register buffer (``buf``) are kept apart: an
@@ -604,27 +625,27 @@ class _Neon(_Base):
         last_user: dict = {}
         owner = []
         for idx, it in enumerate(items):
-            owner.append(last_user.get(it["buf"], -1))
-            last_user[it["buf"]] = idx
+            owner.append(last_user.get(it.buf, -1))
+            last_user[it.buf] = idx
 
         def step(idx: int) -> None:
-            text, comment = items[idx]["stages"][done[idx]]
-            self.a(text, comment if items[idx].get("lead_comment", True) else "")
+            text, comment = items[idx].stages[done[idx]]
+            self.a(text, comment if items[idx].commented else "")
             done[idx] += 1
 
         def complete(upto: int) -> None:
             for j in range(upto + 1):
-                while done[j] < len(items[j]["stages"]):
+                while done[j] < len(items[j].stages):
                     step(j)
 
         def load(idx: int) -> None:
             if owner[idx] >= 0:
                 complete(owner[idx])
-            self.a(*items[idx]["load"])
+            self.a(*items[idx].load)
             if idx == n - 1 and after_loads:
                 self.a(*after_loads)
 
-        depth = max(len(it["stages"]) for it in items)
+        depth = max(len(it.stages) for it in items)
         # the deferred tree is one dependent chain (ADDP, UADDLP, UMINV, FMOV: 3-4 cycles each on the
         # A55): when the group has the steps for it, one of its lines every STEP_GAP steps keeps it off
         # the critical path (cortex-a55 model, D=64: 15.5 -> 14.75 cycles per row; packed tighter
@@ -632,18 +653,18 @@ class _Neon(_Base):
         side = list(side or [])
         if len(side) * STEP_GAP <= n + depth * STEP_GAP:
             side = [entry for line in side for entry in ([line] + [[]] * (STEP_GAP - 1))]
-        for idx in range(min(lead, n)):
+        for idx in range(min(LOAD_LEAD, n)):
             load(idx)
         # the previous group's tree reads its accumulators before this group's first step writes them
         self.a.lines.extend(prefix or [])
         gap = STEP_GAP
         for s in range(n + depth * gap):
-            if s + lead < n:
-                load(s + lead)
+            if s + LOAD_LEAD < n:
+                load(s + LOAD_LEAD)
             if side:
                 self.a.lines.extend(side.pop(0))
             for idx in range(max(0, s - depth * gap + 1), min(n, s + 1)):
-                if done[idx] < len(items[idx]["stages"]) and done[idx] * gap <= s - idx:
+                if done[idx] < len(items[idx].stages) and done[idx] * gap <= s - idx:
                     step(idx)
         complete(n - 1)
         for lines in side:
@@ -664,9 +685,8 @@ class _Neon(_Base):
         def out_reg(first_input: str) -> str:
             return next(tmp) if (pool is None or level[0] == 0) else first_input
 
-        fits16 = max_distance(self.spec.dims, self.bits, self.spec.metric) * self.scale <= U16_MAX
         if arrangement == "h":
-            while lanes > 2 and fits16 and len(vecs) >= 2:
+            while lanes > 2 and self.fits16 and len(vecs) >= 2:
                 out = []
                 for a, b in zip(vecs[0::2], vecs[1::2]):
                     d = out_reg(a)
@@ -718,43 +738,21 @@ class _Neon(_Base):
         """
         units = list(range(self.units))
         if self.looped:
-            return self.looped_rows(units, self.qv)
-        unit_bytes = 16 if self.small else self.stride
-        items = []
-        for c in range(self.chunks):
-            qc = self.qv[2 * c:2 * c + 2] if self.bits == 4 else self.qv[c:c + 1]
-            for u in units:
-                r, t = self.R[u][c % self.nbuf], self.T[u][c % self.nbuf]
-                what = (f"rows {u * self.per_vec}-{u * self.per_vec + self.per_vec - 1}" if self.small
-                        else f"row {u}, chunk {c}")
-                items.append({"buf": (u, c % self.nbuf), "lead_comment": u == 0 and c == 0,
-                              "load": (f"ldr q{r[1:]}, [x1, #{u * unit_bytes + c * 16}]", what),
-                              "stages": self.stages(qc, r, t, self.A[u], c == 0)})
-        self.run_items(items, after_loads=(f"add x1, x1, #{self.group * self.stride}", "x1 = next group"),
+            return self.looped_rows(units)
+        self.run_items(self.chunk_items(units, self.qv, one_row=False),
+                       after_loads=(f"add x1, x1, #{self.group * self.stride}", "x1 = next group"),
                        prefix=prefix, side=side)
         if not fold:
             return []
-        return self.fold([self.A[u] for u in units], self.acc, self.lanes_per_row(self.acc))
+        return self.fold(self.A, self.acc, self.lanes_per_row(self.acc))
 
     def row(self) -> str:
         """Distance of the one row at x1 → w10 (x1 not advanced)."""
         if self.looped:
-            vecs = self.looped_rows([0], self.qv)
+            vecs = self.looped_rows([0])
             self.a(f"fmov w10, s{vecs[0][1:]}", "row distance")
             return "w10"
-        items = []
-        for c in range(self.chunks):
-            r, t = self.R[0][c % self.nbuf], self.T[0][c % self.nbuf]
-            if self.small:
-                kind = "s" if self.stride == 4 else "d"
-                ld = (f"ldr {kind}{r[1:]}, [x1]", f"the row's {self.stride} bytes; upper lanes zero (as the query's)")
-                qc = self.qv1[:2] if self.bits == 4 else self.qv1[:1]
-            else:
-                ld = (f"ldr q{r[1:]}, [x1, #{c * 16}]", f"chunk {c}")
-                qc = self.qv1[2 * c:2 * c + 2] if self.bits == 4 else self.qv1[c:c + 1]
-            items.append({"buf": (0, c % self.nbuf), "lead_comment": c == 0, "load": ld,
-                          "stages": self.stages(qc, r, t, self.A[0], c == 0)})
-        self.run_items(items)
+        self.run_items(self.chunk_items([0], self.qv1, one_row=True))
         a = self.A[0]
         if self.acc == "h":
             self.a(f"uaddlv s{a[1:]}, {a}.8h", "sum all u16 lanes into u32")
@@ -765,8 +763,30 @@ class _Neon(_Base):
             self.a("lsr w10, w10, #4", "4-bit l1 summed 16*t")
         return "w10"
 
-    def looped_rows(self, units: list[int], q: list[str]) -> list[str]:
+    def chunk_items(self, units: list[int], query: list[str], one_row: bool) -> list[_Item]:
+        """The (chunk, unit) items of rows at x1, chunk-major; the buffers alternate across chunks."""
+        items = []
+        for c in range(self.chunks):
+            for u in units:
+                buf = c % self.nbuf
+                r, t = self.R[u][buf], self.T[u][buf]
+                items.append(_Item((u, buf), self.load(u, c, r, one_row),
+                                   self.stages(self.query_chunk(query, c), r, t, self.A[u], c == 0),
+                                   commented=u == 0 and c == 0))
+        return items
+
+    def load(self, u: int, c: int, reg: str, one_row: bool) -> tuple[str, str]:
+        """The load of chunk ``c`` of unit ``u`` at x1: one row of a group, several small rows, or a lone small row."""
+        if self.small and one_row:
+            kind = "s" if self.stride == 4 else "d"
+            return f"ldr {kind}{reg[1:]}, [x1]", f"the row's {self.stride} bytes; upper lanes zero (as the query's)"
+        what = (f"rows {u * self.per_vec}-{u * self.per_vec + self.per_vec - 1}" if self.small
+                else f"row {u}, chunk {c}")
+        return f"ldr q{reg[1:]}, [x1, #{u * (16 if self.small else self.stride) + c * 16}]", what
+
+    def looped_rows(self, units: list[int]) -> list[str]:
         """Long rows: loop over chunks (query reloaded per chunk); u16 sums flushed before overflow."""
+        q = self.query_chunk(self.qv, 0)
         cursors = [f"x{19 + u}" for u in units]
         self.a("mov x19, x1", "row cursors")
         for u in units[1:]:
@@ -797,9 +817,8 @@ class _Neon(_Base):
             self.a(f"ldr q{q[0][1:]}, [x23], #16", "query chunk")
             for u, cur in zip(units, cursors):
                 self.a(f"ldr q{self.R[u][0][1:]}, [{cur}], #16", f"row {u} chunk")
-            self.prep_query(q[:2])
-            self.cur = {u: self.R[u][0] for u in units}
-            self.emit_chunk(units, q[:2] if self.bits == 4 else q[:1], False)
+            self.prep_query(q)
+            self.emit_chunk(units, q)
             self.a("subs x16, x16, #1")
             self.a(f"b.ne .Lchunk{tag}")
             if self.acc == "h":
@@ -855,18 +874,14 @@ class _Neon(_Base):
         self.a(f"b.{self.hit} {slow}")
 
     def slow_path(self, label: str, vecs: list[str], back: str) -> None:
+        """Out of line: some row of the group passed its test; offer its rows one by one, in order."""
         if self.spec.kernel == "search" and self.spec.k_max == 1:
             self.best_row_path(label, vecs, back)
             return
         self.a.label(label, "rows of the group, in order (ties keep the lower row)")
         for j in range(self.group):
-            v = vecs[j // 4]
-            self.a(f"mov w10, {v}.s[{j % 4}]", f"row {j} of the group")
-            self.a("cmp w10, w7")
-            self.a(f"b.{self.miss} {label}_skip{j}")
-            self.a(f"add w11, w8, #{j}")
-            self.a("bl .Linsert")
-            self.a.label(f"{label}_skip{j}")
+            self.a(f"mov w10, {_lane(vecs, j)}", f"row {j} of the group")
+            self.offer("w10", j, f"{label}_skip{j}")
         self.a(f"b {back}")
 
     def best_row_path(self, label: str, vecs: list[str], back: str) -> None:
@@ -881,7 +896,7 @@ class _Neon(_Base):
         last = self.group - 1
 
         def extract(j: int) -> None:
-            self.a(f"mov {regs[j % 3]}, {vecs[j // 4]}.s[{j % 4}]", f"row {j} of the group")
+            self.a(f"mov {regs[j % 3]}, {_lane(vecs, j)}", f"row {j} of the group")
 
         for j in range(min(3, last)):
             extract(j)
@@ -937,11 +952,9 @@ class _Neon(_Base):
             self.prep_query(self.qv1[:2])
             return
         for c in range(self.chunks):
-            reg = self.qv[2 * c] if self.bits == 4 else self.qv[c]
-            self.a(f"ldr q{reg[1:]}, [x0, #{16 * c}]", f"query chunk {c}")
-            if self.bits == 4:
-                self.a(f"and {self.qv[2 * c + 1]}.16b, {reg}.16b, {self.mask}.16b", "query high nibbles")
-                self.a(f"shl {reg}.16b, {reg}.16b, #4", "query low nibbles to the top")
+            q = self.query_chunk(self.qv, c)
+            self.a(f"ldr q{q[0][1:]}, [x0, #{16 * c}]", f"query chunk {c}")
+            self.prep_query(q)
 
     def _frame(self) -> list[tuple[str, str]]:
         pairs = [("x19", "x20"), ("x21", "x22"), ("x23", "x24")] if self.looped else []
@@ -1003,3 +1016,8 @@ class _Neon(_Base):
         """Scan: the group's distances, four rows per STR q."""
         for v in vecs:
             self.a(f"str q{v[1:]}, [x3], #16", comment)
+
+
+def _lane(vecs: list[str], row: int) -> str:
+    """The lane holding row ``row`` of a group whose distances are .4s vectors, four rows each."""
+    return f"{vecs[row // 4]}.s[{row % 4}]"
