@@ -58,6 +58,7 @@ from torus_hw.quantize import row_bytes
 from . import generate as core
 from .emit import Asm, Style
 from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .abi import Abi
 from .targets import Target
 
 VARIANTS = ("neon", "simple")
@@ -115,18 +116,19 @@ def layout_for(spec: KernelSpec, variant: str) -> RowLayout:
 
 def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     layout = layout_for(spec, variant)
-    gen = _Neon(spec, layout) if variant == "neon" else _Simple(spec, layout)
+    gen = {"neon": _Neon, "simple": _Simple}[variant](spec, layout, target.abi)
     body = gen.emit()
-    why = {"neon": "fastest under the cortex-a55 model (the default)",
-           "simple": "scalar reference loop, no SIMD"}[variant]
+    proto = prototype(spec.kernel, symbol).splitlines()
     head = [
-        f"// torus-hw {symbol}: {spec.describe()}",
-        f"// target {target.name} ({target.description}); variant '{variant}': {why}.",
-        f"// row stride {layout.stride} bytes (align {layout.align}); rows and query zero-padded.",
-        "// ABI (AAPCS64): " + prototype(spec.kernel, symbol).replace("\n", "\n//   "),
-        *[f"// {line}" for line in gen.plan()],
+        f"torus-hw {symbol}: {spec.describe()}",
+        f"target {target.name} ({target.description}); variant '{variant}': {gen.WHY}.",
+        f"row stride {layout.stride} bytes (align {layout.align}); rows and query zero-padded.",
+        f"ABI {target.abi.description}.",
+        f"C prototype: {proto[0]}",
+        *[f"{'':13}{line}" for line in proto[1:]],
+        *gen.plan(),
     ]
-    asm = "\n".join(head) + "\n\n" + "\n".join([
+    asm = "\n".join(STYLE.header(line) for line in head) + "\n\n" + "\n".join([
         ".text",
         ".p2align 4",
         f".globl {symbol}",
@@ -174,8 +176,9 @@ class _Base:
 
     WHY = ""
 
-    def __init__(self, spec: KernelSpec, layout: RowLayout):
+    def __init__(self, spec: KernelSpec, layout: RowLayout, abi: Abi):
         self.spec = spec
+        self.abi = abi
         self.layout = layout
         self.stride = layout.stride
         self.a = _Asm(STYLE)
@@ -205,11 +208,25 @@ class _Base:
             self.select_helper()
         return self.a.lines
 
+    def frame(self) -> list[tuple[str, str]]:
+        """The callee-saved registers the variant uses, in STP/LDP pairs (none by default)."""
+        return []
+
     def save(self) -> None:
-        """Callee-saved registers this variant uses (none by default)."""
+        frame = self.frame()
+        for n, (a, b) in enumerate(frame):
+            if n == 0:
+                self.a(f"stp {a}, {b}, [sp, #-{16 * len(frame)}]!", "callee-saved registers this kernel uses")
+            else:
+                self.a(f"stp {a}, {b}, [sp, #{16 * n}]")
 
     def restore(self) -> None:
-        """Undo :meth:`save`."""
+        frame = self.frame()
+        for n, (a, b) in reversed(list(enumerate(frame))):
+            if n == 0:
+                self.a(f"ldp {a}, {b}, [sp], #{16 * len(frame)}")
+            else:
+                self.a(f"ldp {a}, {b}, [sp, #{16 * n}]")
 
     @property
     def select(self) -> bool:
@@ -331,12 +348,14 @@ class _Base:
 class _Simple(_Base):
     """Scalar loop over the packed bytes of a row, one code at a time."""
 
+    WHY = "scalar reference loop, no SIMD"
+
     def plan(self) -> list[str]:
         return [
             "register plan: x0 query, x1 row (walks the database), w2 rows left,",
             "  x10/x11 query/row cursors, w9 bytes left in the row, w12 distance,",
-            "  w13/w14 codes and per-dim distance; search: w6 found, w7 threshold,",
-            "  w8 row index, x15 return address.",
+            "  w13/w14 codes and per-dim distance; search/range: w6 found/count,",
+            "  w7 threshold/radius, w8 row index, x15 return address.",
             "loops: .Lrow (one row), .Ldim (one byte of the row).",
         ]
 
@@ -423,8 +442,10 @@ class _Item(NamedTuple):
 class _Neon(_Base):
     """Advanced SIMD kernel; see the module docstring for the per-width tricks."""
 
-    def __init__(self, spec: KernelSpec, layout: RowLayout):
-        super().__init__(spec, layout)
+    WHY = "fastest under the cortex-a55 model (the default)"
+
+    def __init__(self, spec: KernelSpec, layout: RowLayout, abi: Abi):
+        super().__init__(spec, layout, abi)
         s = spec
         self.bits, self.l2 = s.bits, s.metric == "l2"
         # accumulator lanes: u16 ('h') where one chunk adds little per lane, else u32 ('s')
@@ -474,7 +495,8 @@ class _Neon(_Base):
         self.scratch = [r for rs in self.R for r in rs] + [t for ts in self.T for t in ts if t]
         used = {int(v[1:]) for v in self.qv + self.qv1 + self.A + self.A32 + self.scratch
                 + ([self.mask] if self.mask else []) + self.D + self.M}
-        self.saved_d = sorted(n for n in used if 8 <= n <= 15)
+        # the callee-saved part of a v register is its low half, d<n>
+        self.saved_d = sorted(int(r[1:]) for r in abi.must_save(f"d{n}" for n in used))
         self.notes.append(f"acc lanes u{16 if self.acc == 'h' else 32}, {self.group} rows/group, "
                           f"{self.chunks} chunk(s)/row, {'looped' if self.looped else 'unrolled'}")
 
@@ -515,7 +537,7 @@ class _Neon(_Base):
             + ("; x19-x22 row cursors, x23 query cursor, x24 stride, x16/x17 chunk/block counters" if self.looped else "")
             + ".",
             (f"v{self.saved_d[0]}-v{self.saved_d[-1]} used: "
-             + ", ".join(f"{a}/{b}" for a, b in self._frame() if a[0] == "d") + " saved on the stack; "
+             + ", ".join(f"{a}/{b}" for a, b in self.frame() if a[0] == "d") + " saved on the stack; "
              if self.saved_d else "")
             + f"group: {self.group} rows per iteration ({self.units} loads of 16 bytes"
             + (f", {self.per_vec} rows each" if self.small else "") + f"), then {self.spec.dims} dims in "
@@ -554,29 +576,19 @@ class _Neon(_Base):
         """The dependent steps of one chunk for one row (emitted stage by stage over the group)."""
         acc_op = "uaddlp" if first else "uadalp"
         b, l2 = self.bits, self.l2
-        if b == 8 and not l2:
-            return [(f"sub {r}.16b, {q[0]}.16b, {r}.16b", "a - b, wrapping in 8 bits"),
-                    (f"abs {r}.16b, {r}.16b", "|(int8)| = min(d, 256-d); ABS(-128) = 0x80 = 128"),
-                    (f"{acc_op} {a}.8h, {r}.16b", "u16 lanes += pairs of t")]
-        if b == 8:
-            return [(f"sub {r}.16b, {q[0]}.16b, {r}.16b", "a - b, wrapping in 8 bits"),
-                    (f"abs {r}.16b, {r}.16b", "t = |(int8)(a-b)| <= 128"),
-                    (f"umull {t}.8h, {r}.8b, {r}.8b", "t^2 <= 16384, bytes 0-7"),
-                    (f"umull2 {r}.8h, {r}.16b, {r}.16b", "t^2, bytes 8-15"),
-                    (f"addp {t}.8h, {t}.8h, {r}.8h", "pairs, in byte order (<= 32768 fits u16)"),
-                    (f"{acc_op} {a}.4s, {t}.8h", "u32 lanes += pairs")]
-        if b == 16 and not l2:
-            return [(f"sub {r}.8h, {q[0]}.8h, {r}.8h", "a - b, wrapping in 16 bits"),
-                    (f"abs {r}.8h, {r}.8h", "|(int16)| = min(d, 65536-d); ABS(-32768) = 32768"),
-                    (f"{acc_op} {a}.4s, {r}.8h", "u32 lanes += pairs of t")]
-        if b == 16:
-            return [(f"sub {r}.8h, {q[0]}.8h, {r}.8h", "a - b, wrapping in 16 bits"),
-                    (f"abs {r}.8h, {r}.8h", "t = |(int16)(a-b)| <= 32768"),
-                    (f"umull {t}.4s, {r}.4h, {r}.4h", "t^2 <= 2^30, dims 0-3"),
-                    (f"umull2 {r}.4s, {r}.8h, {r}.8h", "t^2, dims 4-7"),
-                    (f"addp {t}.4s, {t}.4s, {r}.4s", "pairs in dim order (<= 2^31)"),
-                    (f"{'mov' if first else 'add'} {a}.{'16b' if first else '4s'}, "
-                     + (f"{t}.16b" if first else f"{a}.4s, {t}.4s"), "u32 lanes += pairs")]
+        if b in (8, 16):
+            # the code's own lanes (.16b or .8h), where wrap-around is the torus; w: lanes twice as wide
+            n, half, w = ("16b", "8b", "8h") if b == 8 else ("8h", "4h", "4s")
+            steps = [(f"sub {r}.{n}, {q[0]}.{n}, {r}.{n}", f"a - b, wrapping in {b} bits"),
+                     (f"abs {r}.{n}, {r}.{n}", f"t = |(int{b})(a-b)| = min(d, 2^{b}-d); ABS(-2^{b - 1}) = 2^{b - 1}")]
+            if not l2:
+                return steps + [(f"{acc_op} {a}.{w}, {r}.{n}", f"u{2 * b} lanes += pairs of t")]
+            steps += [(f"umull {t}.{w}, {r}.{half}, {r}.{half}", f"t^2 <= 2^{2 * b - 2}, lower half"),
+                      (f"umull2 {r}.{w}, {r}.{n}, {r}.{n}", "t^2, upper half"),
+                      (f"addp {t}.{w}, {t}.{w}, {r}.{w}", f"pairs in dim order (<= 2^{2 * b - 1} fits u{2 * b})")]
+            if b == 8:
+                return steps + [(f"{acc_op} {a}.4s, {t}.8h", "u32 lanes += pairs")]
+            return steps + [(f"mov {a}.16b, {t}.16b" if first else f"add {a}.4s, {a}.4s, {t}.4s", "u32 lanes += pairs")]
         if b == 4:
             lo, hi = q
             steps = [(f"shl {t}.16b, {r}.16b, #4", "row low nibbles to the top of the byte"),
@@ -680,35 +692,29 @@ class _Neon(_Base):
         """
         vecs = list(accs)
         tmp = iter(pool if pool is not None else self.scratch)
-        level = [0]
+        first = True
 
-        def out_reg(first_input: str) -> str:
-            return next(tmp) if (pool is None or level[0] == 0) else first_input
+        def level(op: str, dst: str, src: str, width: int, comment: str) -> list[str]:
+            """``op`` over each ``width`` vectors of the level; with a pool only the first level takes new registers."""
+            nonlocal first
+            out = []
+            for j in range(0, len(vecs), width):
+                ins = vecs[j:j + width]
+                d = next(tmp) if (pool is None or first) else ins[0]
+                self.a(f"{op} {d}.{dst}, " + ", ".join(f"{v}.{src}" for v in ins), comment)
+                out.append(d)
+            first = False
+            return out
 
         if arrangement == "h":
             while lanes > 2 and self.fits16 and len(vecs) >= 2:
-                out = []
-                for a, b in zip(vecs[0::2], vecs[1::2]):
-                    d = out_reg(a)
-                    self.a(f"addp {d}.8h, {a}.8h, {b}.8h", "u16 pairwise: partial row sums (the row total fits u16)")
-                    out.append(d)
-                vecs, lanes = out, lanes // 2
-                level[0] += 1
-            out = []
-            for a in vecs:
-                d = out_reg(a)
-                self.a(f"uaddlp {d}.4s, {a}.8h", "widen pairs to u32")
-                out.append(d)
-            vecs, lanes = out, lanes // 2
-            level[0] += 1
+                vecs = level("addp", "8h", "8h", 2, "u16 pairwise: partial row sums (the row total fits u16)")
+                lanes //= 2
+            vecs = level("uaddlp", "4s", "8h", 1, "widen pairs to u32")
+            lanes //= 2
         while lanes > 1:
-            out = []
-            for a, b in zip(vecs[0::2], vecs[1::2]):
-                d = out_reg(a)
-                self.a(f"addp {d}.4s, {a}.4s, {b}.4s", "pairwise: lanes of a row merge, rows stay in order")
-                out.append(d)
-            vecs, lanes = out, lanes // 2
-            level[0] += 1
+            vecs = level("addp", "4s", "4s", 2, "pairwise: lanes of a row merge, rows stay in order")
+            lanes //= 2
         if self.scale != 1:
             for v in vecs:
                 self.a(f"ushr {v}.4s, {v}.4s, #4", "4-bit l1 summed 16*t: divide by 16 (exact)")
@@ -956,27 +962,11 @@ class _Neon(_Base):
             self.a(f"ldr q{q[0][1:]}, [x0, #{16 * c}]", f"query chunk {c}")
             self.prep_query(q)
 
-    def _frame(self) -> list[tuple[str, str]]:
-        pairs = [("x19", "x20"), ("x21", "x22"), ("x23", "x24")] if self.looped else []
-        d = [n for n in range(8, 16, 2) if n in self.saved_d or n + 1 in self.saved_d]
-        return pairs + [(f"d{n}", f"d{n + 1}") for n in d]
-
-    def save(self) -> None:
-        """AAPCS64: x19-x28 and the low halves of v8-v15 (d8-d15) are callee-saved."""
-        frame = self._frame()
-        for n, (a, b) in enumerate(frame):
-            if n == 0:
-                self.a(f"stp {a}, {b}, [sp, #-{16 * len(frame)}]!", "callee-saved registers this kernel uses")
-            else:
-                self.a(f"stp {a}, {b}, [sp, #{16 * n}]")
-
-    def restore(self) -> None:
-        frame = self._frame()
-        for n, (a, b) in reversed(list(enumerate(frame))):
-            if n == 0:
-                self.a(f"ldp {a}, {b}, [sp], #{16 * len(frame)}")
-            else:
-                self.a(f"ldp {a}, {b}, [sp, #{16 * n}]")
+    def frame(self) -> list[tuple[str, str]]:
+        """The long-row cursors x19-x24 and the d halves of v8-v15 in use (d registers in aligned pairs)."""
+        x = self.abi.must_save(f"x{n}" for n in range(19, 25)) if self.looped else ()
+        d = sorted({n & ~1 for n in self.saved_d})
+        return list(zip(x[0::2], x[1::2])) + [(f"d{n}", f"d{n + 1}") for n in d]
 
     def walk(self) -> list[tuple[str, list[str], str]]:
         """Groups of rows, then the rows left over one at a time; returns the groups' slow paths."""
