@@ -1,8 +1,11 @@
 """The AArch64 family generator: torus kernels in A64 + Advanced SIMD (NEON).
 
 Owns the ``aarch64`` target's code: ``generate`` / ``variants`` / ``max_dims``
-of the generator contract (docs/kernels.md) for the distance, scan and top-k
-search kernels, every metric and code width, AAPCS64.
+of the generator contract (docs/kernels.md) for the distance, scan, top-k
+search and range kernels, every metric and code width, AAPCS64.  Both
+variants share one kernel skeleton (``_Base``: frame from the ABI, the
+search/range state and row test, the loop ends, result and out-of-line
+``.Linsert``); each supplies its set-up, its row distance and its row walk.
 
 Variants (fastest first):
 
@@ -179,7 +182,6 @@ class _Base:
     def __init__(self, spec: KernelSpec, layout: RowLayout, abi: Abi):
         self.spec = spec
         self.abi = abi
-        self.layout = layout
         self.stride = layout.stride
         self.a = _Asm(STYLE)
         self.notes: list[str] = []
@@ -385,14 +387,11 @@ class _Simple(_Base):
         self.a("mov w12, #0", "distance")
         self.a.mov_imm("w9", count, "codes (8/16-bit) or bytes (4/1-bit) per row")
         self.a.label(".Ldim")
-        if bits == 8:
-            self.a("ldrb w13, [x10], #1")
-            self.a("ldrb w14, [x11], #1")
-            self.dim_term("w13", "w14", 0xFF)
-        elif bits == 16:
-            self.a("ldrh w13, [x10], #2")
-            self.a("ldrh w14, [x11], #2")
-            self.dim_term("w13", "w14", 0xFFFF)
+        if bits in (8, 16):
+            load, size = ("ldrb", 1) if bits == 8 else ("ldrh", 2)
+            self.a(f"{load} w13, [x10], #{size}")
+            self.a(f"{load} w14, [x11], #{size}")
+            self.dim_term("w13", "w14", (1 << bits) - 1)
         elif bits == 4:
             self.a("ldrb w16, [x10], #1", "two 4-bit codes per byte")
             self.a("ldrb w17, [x11], #1")
@@ -451,8 +450,8 @@ class _Neon(_Base):
         # accumulator lanes: u16 ('h') where one chunk adds little per lane, else u32 ('s')
         self.acc = "s" if (s.bits == 16 or (s.bits == 8 and self.l2)) else "h"
         # largest amount one chunk adds to one accumulator lane
-        self.lane_add = {(8, False): 2 * 128, (4, False): 2 * 2 * 128, (4, True): 2 * 128,
-                         (1, False): 2 * 8, (1, True): 2 * 8}.get((s.bits, self.l2), 0)
+        lane_add = {(8, False): 2 * 128, (4, False): 2 * 2 * 128, (4, True): 2 * 128,
+                    (1, False): 2 * 8, (1, True): 2 * 8}.get((s.bits, self.l2), 0)
         self.scale = 16 if (s.bits == 4 and not self.l2) else 1   # 4-bit l1 sums 16·t
         # a row's whole distance fits u16: the row-sum tree may add u16 lanes before it widens
         self.fits16 = max_distance(s.dims, s.bits, s.metric) * self.scale <= U16_MAX
@@ -460,11 +459,11 @@ class _Neon(_Base):
         self.chunks = 1 if self.small else self.stride // 16
         self.per_vec = 16 // self.stride if self.small else 1        # rows in one 16-byte load
         self.qper = 2 if s.bits == 4 else 1                          # query registers per chunk
-        self.max_unrolled = 5 if s.bits == 4 else 8                   # query chunks that fit in registers
-        self.looped = self.chunks > self.max_unrolled
+        max_unrolled = 5 if s.bits == 4 else 8                        # query chunks that fit in registers
+        self.looped = self.chunks > max_unrolled
         self.needs_t = s.bits == 4 or self.l2                       # stages that need a second register
         self.nbuf = 2 if self.chunks > 1 and not self.looped else 1    # double-buffer rows across chunks
-        self.block = U16_MAX // self.lane_add if self.acc == "h" else None
+        self.block = U16_MAX // lane_add if self.acc == "h" else None
         nq = self.qper * (1 if self.looped else self.chunks)
         fixed = nq * (2 if self.small else 1) + (1 if s.bits == 4 else 0)
         per_unit = self.nbuf * (1 + self.needs_t) + 1 + (1 if (self.looped and self.acc == "h") else 0)
