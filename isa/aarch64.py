@@ -230,6 +230,12 @@ class _Base:
             else:
                 self.a(f"ldp {a}, {b}, [sp, #{16 * n}]")
 
+    def state_plan(self) -> str:
+        """The scalar registers of the skeleton's search/range state, for the register plan."""
+        return {"search": "w6 found, w7 threshold, w8 row index, w10/w11 candidate distance/row, x15 return address",
+                "range": "w6 count, w7 radius, w5 cap, w8 row index, w10/w11 candidate distance/row, "
+                         "x15 return address"}[self.spec.kernel]
+
     @property
     def select(self) -> bool:
         """Search and range share the row walk: a threshold test per row (or group), rare work out of line."""
@@ -356,8 +362,7 @@ class _Simple(_Base):
         return [
             "register plan: x0 query, x1 row (walks the database), w2 rows left,",
             "  x10/x11 query/row cursors, w9 bytes left in the row, w12 distance,",
-            "  w13/w14 codes and per-dim distance; search/range: w6 found/count,",
-            "  w7 threshold/radius, w8 row index, x15 return address.",
+            "  w13/w14 codes and per-dim distance" + (f"; {self.spec.kernel}: {self.state_plan()}." if self.select else "."),
             "loops: .Lrow (one row), .Ldim (one byte of the row).",
         ]
 
@@ -526,13 +531,9 @@ class _Neon(_Base):
             + f", accumulators {', '.join(self.A)}"
             + (f" (u16; flushed into {', '.join(self.A32)} every {self.block} chunks)" if self.A32 is not self.A else "")
             + ";",
-            "  x1 walks the database; " + {
-                "scan": "x3 output, w9 groups/rows left, w10 a row's distance",
-                "search": "w6 found, w7 threshold, w8 row index, w9 groups/rows left, "
-                          "w10/w11 candidate distance/row, x15 return address",
-                "range": "w6 count, w7 radius, w5 cap, w8 row index, w9 groups/rows left, "
-                         "w10/w11 candidate distance/row, x15 return address",
-                "distance": "w10 the distance"}[s.kernel]
+            "  x1 walks the database; "
+            + (f"w9 groups/rows left, {self.state_plan()}" if self.select else
+               {"scan": "x3 output, w9 groups/rows left, w10 a row's distance", "distance": "w10 the distance"}[s.kernel])
             + ("; x19-x22 row cursors, x23 query cursor, x24 stride, x16/x17 chunk/block counters" if self.looped else "")
             + ".",
             (f"v{self.saved_d[0]}-v{self.saved_d[-1]} used: "
@@ -544,10 +545,10 @@ class _Neon(_Base):
             "loops: .Lgroup (a group of rows), .Ltail (leftover rows one at a time)"
             + (", .Lchunk*/.Lblock* (chunks of a long row)" if self.looped else "") + ".",
         ]
-        if s.kernel == "range":
-            lines.append("range: UMINV over the group's distances against the radius; .Lgroup_slow counts rows in order.")
-        if s.kernel == "search":
-            lines.append("search: UMINV over the group's distances against the threshold; .Lgroup_slow inserts rows in order.")
+        if self.select:
+            against, slow = ("threshold", "inserts") if s.kernel == "search" else ("radius", "counts")
+            lines.append(f"{s.kernel}: UMINV over the group's distances against the {against}; "
+                         f".Lgroup_slow {slow} rows in order.")
         if self.deferred:
             lines.append(f"deferred tree: group g's row-sum tree ({', '.join(self.D)})"
                          + (f" and UMIN test ({', '.join(self.M)})" if self.M else "")
@@ -851,10 +852,7 @@ class _Neon(_Base):
         """
         lines, vecs = self.capture(lambda: self.fold(self.A, self.acc, self.lanes_per_row(self.acc), pool=self.D))
         prefix, rest = lines[:len(self.D)], lines[len(self.D):]
-        if self.spec.kernel == "scan":
-            use, _ = self.capture(lambda: self.store_sums(vecs, "four distances of the previous group"))
-        else:
-            use, _ = self.capture(lambda: self.group_test(vecs, self.M, slow))
+        use, _ = self.capture(lambda: self.use_sums(vecs, self.M, slow))
         side = [[line] for line in rest + use]
         if self.select:
             side[-1].append(STYLE.label(resume))
@@ -990,21 +988,20 @@ class _Neon(_Base):
         """The group loop, each group's tree and test inside it."""
         self.a.label(".Lgroup", f"{self.group} rows")
         vecs = self.group_body()
-        if self.spec.kernel == "scan":
-            self.store_sums(vecs, "four distances")
-            slow = []
-        else:
-            # registers that do not hold the distances (the slow path reads them)
-            self.group_test(vecs, [v for v in self.scratch + self.A if v not in vecs], ".Lgroup_slow")
+        # spare: registers that do not hold the distances (the slow path reads them)
+        self.use_sums(vecs, [v for v in self.scratch + self.A if v not in vecs], ".Lgroup_slow")
+        if self.select:
             self.a.label(".Lgroup_next")
-            slow = [(".Lgroup_slow", vecs, ".Lgroup_next")]
         self.loop_end("w9", ".Lgroup", self.group)
-        return slow
+        return [(".Lgroup_slow", vecs, ".Lgroup_next")] if self.select else []
 
-    def store_sums(self, vecs: list[str], comment: str) -> None:
-        """Scan: the group's distances, four rows per STR q."""
+    def use_sums(self, vecs: list[str], spare: list[str], slow: str) -> None:
+        """A group's distances: scan stores them, four rows per STR q; search and range test them."""
+        if self.spec.kernel != "scan":
+            self.group_test(vecs, spare, slow)
+            return
         for v in vecs:
-            self.a(f"str q{v[1:]}, [x3], #16", comment)
+            self.a(f"str q{v[1:]}, [x3], #16", "four distances")
 
 
 def _lane(vecs: list[str], row: int) -> str:
