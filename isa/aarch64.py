@@ -59,7 +59,7 @@ from torus_hw.reference import max_distance
 from torus_hw.quantize import row_bytes
 
 from . import generate as core
-from .emit import Asm, Style
+from .emit import Asm, Style, kernel_header
 from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .abi import Abi
 from .targets import Target
@@ -121,17 +121,10 @@ def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: s
     layout = layout_for(spec, variant)
     gen = {"neon": _Neon, "simple": _Simple}[variant](spec, layout, target.abi)
     body = gen.emit()
-    proto = prototype(spec.kernel, symbol).splitlines()
-    head = [
-        f"torus-hw {symbol}: {spec.describe()}",
-        f"target {target.name} ({target.description}); variant '{variant}': {gen.WHY}.",
-        f"row stride {layout.stride} bytes (align {layout.align}); rows and query zero-padded.",
-        f"ABI {target.abi.description}.",
-        f"C prototype: {proto[0]}",
-        *[f"{'':13}{line}" for line in proto[1:]],
-        *gen.plan(),
-    ]
-    asm = "\n".join(STYLE.header(line) for line in head) + "\n\n" + "\n".join([
+    head = kernel_header(STYLE, target=target, spec=spec, variant=variant, options=variants(target, spec),
+                         why=gen.WHY, prototype=prototype(spec.kernel, symbol), layout=layout, plan=gen.plan(),
+                         notes=[f"ABI {target.abi.description}", *gen.header_notes()])
+    asm = "\n".join(head) + "\n\n" + "\n".join([
         ".text",
         ".p2align 4",
         f".globl {symbol}",
@@ -174,7 +167,8 @@ class _Base:
 
     A variant provides ``setup()`` (once per call), ``row()`` (one row's
     distance into a w register, x1 not advanced), ``walk()`` (every row, from
-    x1; returns the out-of-line paths it branches to), ``plan()`` and ``WHY``.
+    x1; returns the out-of-line paths it branches to), ``plan()`` (its
+    registers), ``header_notes()`` (loop shape, schedule) and ``WHY``.
     """
 
     WHY = ""
@@ -356,15 +350,16 @@ class _Base:
 class _Simple(_Base):
     """Scalar loop over the packed bytes of a row, one code at a time."""
 
-    WHY = "scalar reference loop, no SIMD"
+    WHY = "the scalar reference loop, no SIMD: the honest no-tricks figure"
 
     def plan(self) -> list[str]:
-        return [
-            "register plan: x0 query, x1 row (walks the database), w2 rows left,",
-            "  x10/x11 query/row cursors, w9 bytes left in the row, w12 distance,",
-            "  w13/w14 codes and per-dim distance" + (f"; {self.spec.kernel}: {self.state_plan()}." if self.select else "."),
-            "loops: .Lrow (one row), .Ldim (one byte of the row).",
-        ]
+        return ["x0 query, x1 row (walks the database), w2 rows left",
+                "x10/x11 query/row cursors, w9 bytes left in the row, w12 distance",
+                "w13/w14 codes and per-dim distance",
+                *([f"{self.spec.kernel}: {self.state_plan()}"] if self.select else [])]
+
+    def header_notes(self) -> list[str]:
+        return ["loops: .Lrow (one row), .Ldim (one byte of the row)"]
 
     def dim_term(self, a: str, b: str, mask: int) -> None:
         """w12 += t(a, b) or t², where t = min((a-b) & mask, (b-a) & mask); clobbers a, b."""
@@ -446,7 +441,7 @@ class _Item(NamedTuple):
 class _Neon(_Base):
     """Advanced SIMD kernel; see the module docstring for the per-width tricks."""
 
-    WHY = "fastest under the cortex-a55 model (the default)"
+    WHY = "fastest under the cortex-a55 model: groups of rows in v registers, software-pipelined"
 
     def __init__(self, spec: KernelSpec, layout: RowLayout, abi: Abi):
         super().__init__(spec, layout, abi)
@@ -522,41 +517,45 @@ class _Neon(_Base):
     def plan(self) -> list[str]:
         s = self.spec
         lines = [
-            f"register plan: query chunk(s) {', '.join(self.qv)}"
+            f"query chunk(s) {', '.join(self.qv)}"
             + (f" (replicated {self.per_vec}x for groups; {', '.join(self.qv1)} for one row)" if self.small else "")
-            + (f", nibble mask {self.mask} = 0xF0" if self.mask else "") + ";",
-            f"  rows {', '.join('/'.join(r) for r in self.R)}"
-            + (" (double-buffered across chunks)" if self.nbuf == 2 else "")
-            + (f", temps {', '.join('/'.join(t) for t in self.T)}" if self.needs_t else "")
-            + f", accumulators {', '.join(self.A)}"
-            + (f" (u16; flushed into {', '.join(self.A32)} every {self.block} chunks)" if self.A32 is not self.A else "")
-            + ";",
-            "  x1 walks the database; "
+            + (f", nibble mask {self.mask} = 0xF0" if self.mask else ""),
+            f"rows {', '.join('/'.join(r) for r in self.R)}" + (" (double-buffered across chunks)" if self.nbuf == 2 else "")
+            + (f", temps {', '.join('/'.join(t) for t in self.T)}" if self.needs_t else ""),
+            f"accumulators {', '.join(self.A)}"
+            + (f" (u16; flushed into {', '.join(self.A32)} every {self.block} chunks)" if self.A32 is not self.A else ""),
+            "x1 walks the database; "
             + (f"w9 groups/rows left, {self.state_plan()}" if self.select else
-               {"scan": "x3 output, w9 groups/rows left, w10 a row's distance", "distance": "w10 the distance"}[s.kernel])
-            + ("; x19-x22 row cursors, x23 query cursor, x24 stride, x16/x17 chunk/block counters" if self.looped else "")
-            + ".",
-            (f"v{self.saved_d[0]}-v{self.saved_d[-1]} used: "
-             + ", ".join(f"{a}/{b}" for a, b in self.frame() if a[0] == "d") + " saved on the stack; "
-             if self.saved_d else "")
-            + f"group: {self.group} rows per iteration ({self.units} loads of 16 bytes"
-            + (f", {self.per_vec} rows each" if self.small else "") + f"), then {self.spec.dims} dims in "
-            f"{self.chunks} chunk(s); sums folded by an ADDP tree to {self.group // 4} .4s vector(s) of row distances.",
+               {"scan": "x3 output, w9 groups/rows left, w10 a row's distance", "distance": "w10 the distance"}[s.kernel]),
+        ]
+        if self.looped:
+            lines.append("x19-x22 row cursors, x23 query cursor, x24 stride, x16/x17 chunk/block counters")
+        if self.saved_d:
+            lines.append(f"v{self.saved_d[0]}-v{self.saved_d[-1]} used: "
+                         + ", ".join(f"{a}/{b}" for a, b in self.frame() if a[0] == "d") + " saved on the stack")
+        return lines
+
+    def header_notes(self) -> list[str]:
+        s = self.spec
+        lines = [
+            f"group: {self.group} rows per iteration ({self.units} loads of 16 bytes"
+            + (f", {self.per_vec} rows each" if self.small else "") + f"), then {s.dims} dims in "
+            f"{self.chunks} chunk(s); sums folded by an ADDP tree to {self.group // 4} .4s vector(s) of row distances",
             "loops: .Lgroup (a group of rows), .Ltail (leftover rows one at a time)"
-            + (", .Lchunk*/.Lblock* (chunks of a long row)" if self.looped else "") + ".",
+            + (", .Lchunk*/.Lblock* (chunks of a long row)" if self.looped else ""),
         ]
         if self.select:
             against, slow = ("threshold", "inserts") if s.kernel == "search" else ("radius", "counts")
             lines.append(f"{s.kernel}: UMINV over the group's distances against the {against}; "
-                         f".Lgroup_slow {slow} rows in order.")
+                         f".Lgroup_slow {slow} rows in order")
         if self.deferred:
             lines.append(f"deferred tree: group g's row-sum tree ({', '.join(self.D)})"
                          + (f" and UMIN test ({', '.join(self.M)})" if self.M else "")
-                         + " run inside group g+1 (.Lgroup), the last one after the loop (.Lgroup_last).")
+                         + " run inside group g+1 (.Lgroup), the last one after the loop (.Lgroup_last)")
         if not self.looped:
-            lines.append("schedule: software-pipelined across (chunk, row) items: item i's load is issued two items")
-            lines.append("  ahead and its steps run two items apart (sub of row i with abs of row i-2, ...), so the")
-            lines.append("  in-order core always has an independent instruction to issue.")
+            lines += ["schedule: software-pipelined across (chunk, row) items: item i's load is issued two items",
+                      "  ahead and its steps run two items apart (sub of row i with abs of row i-2, ...), so the",
+                      "  in-order core always has an independent instruction to issue"]
         return lines
 
     # --- per-chunk arithmetic ------------------------------------------------------
