@@ -456,6 +456,7 @@ class _Neon(_Base):
         # a row's whole distance fits u16: the row-sum tree may add u16 lanes before it widens
         self.fits16 = max_distance(s.dims, s.bits, s.metric) * self.scale <= U16_MAX
         self.small = self.stride < 16
+        self.slot = "s" if self.stride == 4 else "d"                 # small: the register of one 4- or 8-byte row
         self.chunks = 1 if self.small else self.stride // 16
         self.per_vec = 16 // self.stride if self.small else 1        # rows in one 16-byte load
         self.qper = 2 if s.bits == 4 else 1                          # query registers per chunk
@@ -694,16 +695,11 @@ class _Neon(_Base):
         first = True
 
         def level(op: str, dst: str, src: str, width: int, comment: str) -> list[str]:
-            """``op`` over each ``width`` vectors of the level; with a pool only the first level takes new registers."""
+            """One level of the tree; with a pool only the first level takes new registers."""
             nonlocal first
-            out = []
-            for j in range(0, len(vecs), width):
-                ins = vecs[j:j + width]
-                d = next(tmp) if (pool is None or first) else ins[0]
-                self.a(f"{op} {d}.{dst}, " + ", ".join(f"{v}.{src}" for v in ins), comment)
-                out.append(d)
+            out = tmp if (pool is None or first) else None
             first = False
-            return out
+            return self.reduce(op, vecs, dst, src, width, out, comment)
 
         if arrangement == "h":
             while lanes > 2 and self.fits16 and len(vecs) >= 2:
@@ -718,6 +714,16 @@ class _Neon(_Base):
             for v in vecs:
                 self.a(f"ushr {v}.4s, {v}.4s, #4", "4-bit l1 summed 16*t: divide by 16 (exact)")
         return vecs
+
+    def reduce(self, op: str, vecs: list[str], dst: str, src: str, width: int, out, comment: str) -> list[str]:
+        """``op`` over each ``width`` vectors of ``vecs``, into the next registers of ``out`` (None: in place)."""
+        results = []
+        for j in range(0, len(vecs), width):
+            ins = vecs[j:j + width]
+            d = next(out) if out is not None else ins[0]
+            self.a(f"{op} {d}.{dst}, " + ", ".join(f"{v}.{src}" for v in ins), comment)
+            results.append(d)
+        return results
 
     def capture(self, fn) -> tuple[list[str], object]:
         """Lines ``fn`` emits, taken out of the stream (to be interleaved elsewhere)."""
@@ -783,8 +789,7 @@ class _Neon(_Base):
     def load(self, u: int, c: int, reg: str, one_row: bool) -> tuple[str, str]:
         """The load of chunk ``c`` of unit ``u`` at x1: one row of a group, several small rows, or a lone small row."""
         if self.small and one_row:
-            kind = "s" if self.stride == 4 else "d"
-            return f"ldr {kind}{reg[1:]}, [x1]", f"the row's {self.stride} bytes; upper lanes zero (as the query's)"
+            return f"ldr {self.slot}{reg[1:]}, [x1]", f"the row's {self.stride} bytes; upper lanes zero (as the query's)"
         what = (f"rows {u * self.per_vec}-{u * self.per_vec + self.per_vec - 1}" if self.small
                 else f"row {u}, chunk {c}")
         return f"ldr q{reg[1:]}, [x1, #{u * (16 if self.small else self.stride) + c * 16}]", what
@@ -862,12 +867,7 @@ class _Neon(_Base):
         spare = iter(spare)
         level = list(vecs)
         while len(level) > 1:
-            nxt = []
-            for a, b in zip(level[0::2], level[1::2]):
-                m = next(spare)
-                self.a(f"umin {m}.4s, {a}.4s, {b}.4s", "best of each lane pair of vectors")
-                nxt.append(m)
-            level = nxt
+            level = self.reduce("umin", level, "4s", "4s", 2, spare, "best of each lane pair of vectors")
         best = next(spare)
         self.a(f"uminv s{best[1:]}, {level[0]}.4s", "best distance in the group")
         self.a(f"fmov w10, s{best[1:]}")
@@ -946,11 +946,10 @@ class _Neon(_Base):
             return
         if self.small:
             rep = "4s" if self.stride == 4 else "2d"
-            kind = "s" if self.stride == 4 else "d"
             if s.kernel != "distance":
                 self.a(f"ld1r {{{self.qv[0]}.{rep}}}, [x0]", f"query replicated into each {self.stride}-byte row slot")
                 self.prep_query(self.qv[:2])
-            self.a(f"ldr {kind}{self.qv1[0][1:]}, [x0]", "query for one row; upper lanes zero")
+            self.a(f"ldr {self.slot}{self.qv1[0][1:]}, [x0]", "query for one row; upper lanes zero")
             self.prep_query(self.qv1[:2])
             return
         for c in range(self.chunks):
