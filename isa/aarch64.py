@@ -78,12 +78,6 @@ LOAD_LEAD = 2
 
 # Registers the scalar code uses (AAPCS64: x0–x5 arguments; x9–x17 scratch;
 # x19–x24 callee-saved, saved by the long-row code that needs them).
-_INSERT_DOC = """\
-// .Linsert: put (w10 = distance, w11 = row) into the sorted list out_dist/out_idx.
-//   pos = found < k ? found++ : k-1; shift entries with dist > w10 up by one
-//   (strict '>' keeps an earlier row with an equal distance ahead: ties go to
-//   the lower row); refresh the threshold w7 = out_dist[k-1] once the list is
-//   full.  Clobbers x12-x14, w16 and the flags; the caller has checked w10 < w7."""
 
 
 # --- contract --------------------------------------------------------------------
@@ -308,7 +302,11 @@ class _Base:
             self.a("mov w7, w10", "threshold = the kept distance")
             self.a("ret")
             return
-        self.a.lines.append(_INSERT_DOC)
+        self.a.note(".Linsert: put (w10 = distance, w11 = row) into the sorted list out_dist/out_idx.")
+        self.a.note("  pos = found < k ? found++ : k-1; shift entries with dist > w10 up by one (strict '>'")
+        self.a.note("  keeps an earlier row with an equal distance ahead: ties go to the lower row); refresh")
+        self.a.note("  the threshold w7 = out_dist[k-1] once the list is full.  Clobbers x12-x14, w16 and the")
+        self.a.note("  flags; the caller has checked w10 < w7.")
         self.a.label(".Linsert")
         self.a("cmp w6, w3")
         self.a("b.hs .Linsert_full")
@@ -580,7 +578,8 @@ class _Neon(_Base):
             # the code's own lanes (.16b or .8h), where wrap-around is the torus; w: lanes twice as wide
             n, half, w = ("16b", "8b", "8h") if b == 8 else ("8h", "4h", "4s")
             steps = [(f"sub {r}.{n}, {q[0]}.{n}, {r}.{n}", f"a - b, wrapping in {b} bits"),
-                     (f"abs {r}.{n}, {r}.{n}", f"t = |(int{b})(a-b)| = min(d, 2^{b}-d); ABS(-2^{b - 1}) = 2^{b - 1}")]
+                     (f"abs {r}.{n}, {r}.{n}", f"t = |(int{b})(a-b)| = min(d, {1 << b}-d); ABS(-{1 << (b - 1)}) "
+                                               f"reads {1 << (b - 1)} unsigned")]
             if not l2:
                 return steps + [(f"{acc_op} {a}.{w}, {r}.{n}", f"u{2 * b} lanes += pairs of t")]
             steps += [(f"umull {t}.{w}, {r}.{half}, {r}.{half}", f"t^2 <= 2^{2 * b - 2}, lower half"),
