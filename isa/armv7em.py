@@ -73,7 +73,6 @@ MAX_ROW_BYTES = 65536
 UNROLL_MAX_WORDS = 32      # rows up to 128 bytes are fully unrolled (dsp)
 ROW_UNROLL_MAX_WORDS = 16  # rows up to 64 bytes: two per loop trip (up to 16 bytes: four)
 POOL = ["r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr"]
-CALLEE_SAVED = AAPCS.callee_saved
 
 
 KERNELS = ("distance", "scan", "search", "range")
@@ -127,25 +126,19 @@ class _Asm(Asm):
             if value >> 16:
                 self.op(f"movt {reg}, #{value >> 16:#x}")
 
-    def add_const(self, dst: str, src: str, value: int, scratch: str, comment: str) -> None:
-        """dst = src + value (ADDW takes 12 bits, ADD.W a modified immediate, else a constant load)."""
-        if value < 4096:
-            self.op(f"addw {dst}, {src}, #{value}", comment)
-        elif _t2_imm(value):
-            self.op(f"add.w {dst}, {src}, #{value:#x}", comment)
-        else:
-            self.const(scratch, value)
-            self.op(f"add {dst}, {src}, {scratch}", comment)
+    def arith(self, op: str, dst: str, src: str, value: int, scratch: str, comment: str) -> None:
+        """dst = src + value (``op`` add) or src − value (``op`` sub).
 
-    def sub_const(self, dst: str, src: str, value: int, scratch: str, comment: str) -> None:
-        """dst = src − value."""
+        The W form takes a 12-bit immediate, the .W form a modified immediate;
+        anything else goes through ``scratch``.
+        """
         if value < 4096:
-            self.op(f"subw {dst}, {src}, #{value}", comment)
+            self.op(f"{op}w {dst}, {src}, #{value}", comment)
         elif _t2_imm(value):
-            self.op(f"sub.w {dst}, {src}, #{value:#x}", comment)
+            self.op(f"{op}.w {dst}, {src}, #{value:#x}", comment)
         else:
             self.const(scratch, value)
-            self.op(f"sub {dst}, {src}, {scratch}", comment)
+            self.op(f"{op} {dst}, {src}, {scratch}", comment)
 
     def rsb_const(self, acc: str, value: int, scratch: str, comment: str) -> None:
         """acc = value − acc."""
@@ -283,7 +276,7 @@ class _DspRow:
         if self.mode != "resident":
             if self.mode == "loop":
                 loop_words = (self.words // self.chunk) * self.chunk
-                a.add_const(self.qend, self.q, 4 * loop_words, self.scratch, "query end of the chunk loop")
+                a.arith("add", self.qend, self.q, 4 * loop_words, self.scratch, "query end of the chunk loop")
             return
         raw = self.qregs[::self.r.qforms]
         # the query pointer may itself become a query register: load it last
@@ -393,11 +386,7 @@ class _DspRow:
                     self._word(a, forms, reg, first, note=first)
                     first = False
         elif self.mode in ("stream", "pair"):
-            first = True
-            for start in range(0, w, self.chunk):
-                n = min(self.chunk, w - start)
-                self._stream_chunk(a, start, n, first, offset_rows=True)
-                first = False
+            self._streamed(a, [(self.rowregs, 0, None)])
             a.op(f"add {self.row}, {self.row}, #{4 * w}", "next row")
         else:
             loop_words = (w // self.chunk) * self.chunk
@@ -415,32 +404,34 @@ class _DspRow:
                     a.op(f"ldr {self.qregs[i]}, [{self.qp}, #{4 * i}]", "tail query words" if i == 0 else None)
                 self._load_row(a, self.rowregs[:rest], "tail row words")
                 self._chunk_ops(a, rest, first=False)
-            a.sub_const(self.qp, self.qp, 4 * loop_words, self.scratch, "rewind the query pointer")
+            a.arith("sub", self.qp, self.qp, 4 * loop_words, self.scratch, "rewind the query pointer")
         self.finish(a)
 
-    def _stream_chunk(self, a: _Asm, start: int, n: int, first: bool, offset_rows: bool) -> None:
-        for i in range(n):
-            a.op(f"ldr {self.qregs[i]}, [{self.q}, #{4 * (start + i)}]",
-                 "query and row words: one pipelined LDR chain" if i == 0 and first else None)
-        for i in range(n):
-            a.op(f"ldr {self.rowregs[i]}, [{self.row}, #{4 * (start + i)}]")
-        self._chunk_ops(a, n, first)
+    def _streamed(self, a: _Asm, rows: list[tuple[list[str], int, str | None]]) -> None:
+        """The query streamed word by word against one row, or two (a pair); ``row`` is not moved.
+
+        ``rows`` holds (row registers, byte offset from ``row``, comment) per
+        row.  Each chunk of query words is loaded once, in one pipelined LDR
+        chain with the row words, and serves every row.
+        """
+        also = (rows[1][0], self.acc_b) if len(rows) == 2 else None
+        note = ("each query word serves two rows: one pipelined LDR chain" if also
+                else "query and row words: one pipelined LDR chain")
+        first = True
+        for start in range(0, self.words, self.chunk):
+            n = min(self.chunk, self.words - start)
+            for i in range(n):
+                a.op(f"ldr {self.qregs[i]}, [{self.q}, #{4 * (start + i)}]", note if first and i == 0 else None)
+            for regs, offset, why in rows:
+                for i in range(n):
+                    a.op(f"ldr {regs[i]}, [{self.row}, #{offset + 4 * (start + i)}]",
+                         why if first and i == 0 else None)
+            self._chunk_ops(a, n, first, also)
+            first = False
 
     def body_pair(self, a: _Asm) -> None:
         """acc = distance of the row at r1, acc_b of the next one; r1 is not moved."""
-        first = True
-        for start in range(0, self.words, 2):
-            n = min(2, self.words - start)
-            for i in range(n):
-                a.op(f"ldr {self.qregs[i]}, [{self.q}, #{4 * (start + i)}]",
-                     "each query word serves two rows: one pipelined LDR chain" if first and i == 0 else None)
-            for i in range(n):
-                a.op(f"ldr {self.rowregs[i]}, [{self.row}, #{4 * (start + i)}]", "row A" if first and i == 0 else None)
-            for i in range(n):
-                a.op(f"ldr {self.rowregs_b[i]}, [{self.row}, #{self.stride + 4 * (start + i)}]",
-                     "row B, one stride further" if first and i == 0 else None)
-            self._chunk_ops(a, n, first, also=(self.rowregs_b, self.acc_b))
-            first = False
+        self._streamed(a, [(self.rowregs, 0, "row A"), (self.rowregs_b, self.stride, "row B, one stride further")])
         self.finish(a)
         self.finish(a, self.acc_b)
 
@@ -556,20 +547,40 @@ def _regno(reg: str) -> int:
     return 14 if reg == "lr" else int(reg[1:])
 
 
-# --- kernels ------------------------------------------------------------------------
+# --- kernels: one function each, around the shared row walk -------------------------
 
 
 def _layout(spec: KernelSpec, variant: str) -> RowLayout:
     return RowLayout(spec.dims, spec.bits, align=4 if variant == "dsp" else 1)
 
 
+@dataclass
+class _Function:
+    """One kernel as the file's function, before the prologue and epilogue are put around it."""
+
+    row: _DspRow | _SimpleRow
+    saved: list[str]          # pushed by the prologue (lr last), popped by the epilogue (into pc)
+    body: _Asm                # between the prologue and the epilogue
+    registers: str            # the arguments' registers, for the header
+    tail: _Asm | None = None  # cold code after the epilogue (out-of-line paths, early exits)
+
+
 def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     layout = _layout(spec, variant)
-    a = _Asm()
     kernel = {"search": _search, "scan": _scan, "distance": _distance, "range": _range}[spec.kernel]
-    row, frame = kernel(spec, layout, variant, a, symbol)
-    header = _header(target, spec, layout, variant, row, frame, symbol)
-    return target.asm_prologue + header + a.text(), layout, [row.why()]
+    fn = kernel(spec, layout, variant)
+    a = _Asm()
+    for line in _header(target, spec, layout, variant, fn, symbol):
+        a.header(line)
+    for directive in (".text", f".globl {symbol}", f".type {symbol}, %function", ".p2align 2", ".thumb_func"):
+        a.directive(directive)
+    a.label(symbol)
+    a.op(f"push {{{', '.join(fn.saved)}}}", "AAPCS: callee-saved registers")
+    a.extend(fn.body)
+    _epilogue(a, fn.saved)
+    if fn.tail is not None:
+        a.extend(fn.tail)
+    return target.asm_prologue + a.text(), layout, [fn.row.why()]
 
 
 def _row_emitter(spec, layout, variant, pool, pairs: bool = False):
@@ -579,92 +590,35 @@ def _row_emitter(spec, layout, variant, pool, pairs: bool = False):
 
 
 def _saved(used: set[str]) -> list[str]:
+    """The registers the prologue pushes: the callee-saved ones in ``used`` (AAPCS), then lr."""
     regs = list(AAPCS.must_save(used))
     if len(regs) % 2 == 0:
         # push an even count with lr so the stack stays 8-byte aligned (AAPCS)
-        spare = next((r for r in CALLEE_SAVED if r not in regs), None)
+        spare = next((r for r in AAPCS.callee_saved if r not in regs), None)
         regs = sorted(regs + [spare], key=_regno) if spare else regs
     return regs + ["lr"]
-
-
-def _prologue(a: _Asm, symbol: str, saved: list[str]) -> None:
-    a.lines.append("    .text")
-    a.lines.append(f"    .globl {symbol}")
-    a.lines.append(f"    .type {symbol}, %function")
-    a.lines.append("    .p2align 2")
-    a.lines.append("    .thumb_func")
-    a.label(symbol)
-    a.op(f"push {{{', '.join(saved)}}}", "AAPCS: callee-saved registers")
 
 
 def _epilogue(a: _Asm, saved: list[str]) -> None:
     a.op(f"pop {{{', '.join(saved[:-1] + ['pc'])}}}", "return")
 
 
-def _row_names(unroll: int) -> list[str]:
-    return ["a", "b", "c", "d"][:unroll]
+# --- the row walk (scan, range, search) ------------------------------------------
 
 
-def _rows_loop(a: _Asm, row, end_reg: str, per_row, unroll: int) -> None:
-    """Walk rows from r1 to ``end_reg``; n is in ``row.acc`` on entry.
+def _row_walk(a: _Asm, row, layout: RowLayout, per_row) -> list[tuple[str, str]]:
+    """Set-up, the end pointer and the loop over every row (r1 = db, r2 = n on entry).
 
-    ``per_row(a, name, acc)`` consumes one row's distance with r1 just past
-    that row.  With ``unroll`` rows per trip the loop is entered part-way
-    (Duff's device) so that the n mod unroll leftover rows run first; in pair
-    mode an odd n runs one single row before the pairs.
+    ``per_row(a, name, acc)`` consumes one row's distance (in ``acc``) with
+    r1 just past that row; returns the (name, acc) of every call, for the
+    out-of-line paths that return to ``.Lback_<name>``.
     """
-    a.op(f"cmp {row.acc}, #0", "no rows?")
-    a.op("beq .Lrows_done")
-    if row.mode == "pair":
-        a.op(f"tst {row.acc}, #1", "even n: straight to the pairs")
-        a.op("beq .Lrow_a")
-        a.label(".Lrow_s", "odd n: the first row alone")
-        row.body(a, ".Lrow_s")
-        per_row(a, "s", row.acc)
-        a.op(f"cmp r1, {end_reg}")
-        a.op("beq .Lrows_done")
-        a.label(".Lrow_a", "rows A and B of a pair")
-        row.body_pair(a)
-        a.add_const("r1", "r1", row.stride, row.scratch, "past row A")
-        per_row(a, "a", row.acc)
-        a.add_const("r1", "r1", row.stride, row.scratch, "past row B")
-        per_row(a, "b", row.acc_b)
-    else:
-        names = _row_names(unroll)
-        if unroll == 2:
-            a.op(f"tst {row.acc}, #1", "odd n: enter the two-row loop at its second row")
-            a.op("bne .Lrow_b")
-        elif unroll == 4:
-            a.op(f"and {row.acc}, {row.acc}, #3", "n mod 4 leftover rows: enter the loop at row 4 - n mod 4")
-            a.op(f"cmp {row.acc}, #2")
-            a.op("beq .Lrow_c")
-            a.op("bhi .Lrow_b")
-            a.op(f"cmp {row.acc}, #1")
-            a.op("beq .Lrow_d")
-        for name in names:
-            a.label(f".Lrow_{name}", "one row" if unroll == 1 else f"row {name} of {unroll} per trip")
-            row.body(a, f".Lrow_{name}")
-            per_row(a, name, row.acc)
-    a.op(f"cmp r1, {end_reg}", "row pointer reached the end?")
-    a.op("bne .Lrow_a")
-    a.label(".Lrows_done")
+    row.setup(a)
+    _end_pointer(a, row, layout)
+    return _rows_loop(a, row, per_row, _unroll(row))
 
 
-def _row_stubs(row, unroll: int) -> list[tuple[str, str]]:
-    """(name, acc) of every per-row compare the loop emits (search's insertion stubs)."""
-    if row.mode == "pair":
-        return [("s", row.acc), ("a", row.acc), ("b", row.acc_b)]
-    return [(name, row.acc) for name in _row_names(unroll)]
-
-
-def _unroll(row) -> int:
-    """Rows per loop trip: the loop branch (1 + P) matters most for short rows."""
-    if row.mode != "resident":
-        return 1
-    return 4 if row.words <= 4 else 2 if row.words <= ROW_UNROLL_MAX_WORDS else 1
-
-
-def _end_pointer(a: _Asm, row, layout) -> None:
+def _end_pointer(a: _Asm, row, layout: RowLayout) -> None:
     """acc = n (for the loop entry); r2 = r1 + n·stride, the end of the database."""
     a.op(f"mov {row.acc}, r2", "n, for the loop entry")
     stride = layout.stride
@@ -676,34 +630,104 @@ def _end_pointer(a: _Asm, row, layout) -> None:
         a.op(f"mla r2, r2, {row.scratch}, r1", "end = db + n·stride")
 
 
-def _distance(spec, layout, variant, a, symbol):
+def _unroll(row) -> int:
+    """Rows per loop trip: the loop branch (1 + P) matters most for short rows."""
+    if row.mode != "resident":
+        return 1
+    return 4 if row.words <= 4 else 2 if row.words <= ROW_UNROLL_MAX_WORDS else 1
+
+
+def _rows_loop(a: _Asm, row, per_row, unroll: int) -> list[tuple[str, str]]:
+    """Walk rows from r1 to the end pointer r2; n is in ``row.acc`` on entry.
+
+    With ``unroll`` rows per trip the loop is entered part-way (Duff's
+    device) so that the n mod unroll leftover rows run first; in pair mode an
+    odd n runs one single row before the pairs.
+    """
+    a.op(f"cmp {row.acc}, #0", "no rows?")
+    a.op("beq .Lrows_done")
+    if row.mode == "pair":
+        a.op(f"tst {row.acc}, #1", "even n: straight to the pairs")
+        a.op("beq .Lrow_a")
+        a.label(".Lrow_s", "odd n: the first row alone")
+        row.body(a, ".Lrow_s")
+        per_row(a, "s", row.acc)
+        a.op("cmp r1, r2")
+        a.op("beq .Lrows_done")
+        a.label(".Lrow_a", "rows A and B of a pair")
+        row.body_pair(a)
+        a.arith("add", "r1", "r1", row.stride, row.scratch, "past row A")
+        per_row(a, "a", row.acc)
+        a.arith("add", "r1", "r1", row.stride, row.scratch, "past row B")
+        per_row(a, "b", row.acc_b)
+        rows = [("s", row.acc), ("a", row.acc), ("b", row.acc_b)]
+    else:
+        rows = [(name, row.acc) for name in ["a", "b", "c", "d"][:unroll]]
+        if unroll == 2:
+            a.op(f"tst {row.acc}, #1", "odd n: enter the two-row loop at its second row")
+            a.op("bne .Lrow_b")
+        elif unroll == 4:
+            a.op(f"and {row.acc}, {row.acc}, #3", "n mod 4 leftover rows: enter the loop at row 4 - n mod 4")
+            a.op(f"cmp {row.acc}, #2")
+            a.op("beq .Lrow_c")
+            a.op("bhi .Lrow_b")
+            a.op(f"cmp {row.acc}, #1")
+            a.op("beq .Lrow_d")
+        for name, _ in rows:
+            a.label(f".Lrow_{name}", "one row" if unroll == 1 else f"row {name} of {unroll} per trip")
+            row.body(a, f".Lrow_{name}")
+            per_row(a, name, row.acc)
+    a.op("cmp r1, r2", "row pointer reached the end?")
+    a.op("bne .Lrow_a")
+    a.label(".Lrows_done")
+    return rows
+
+
+# --- row-index recovery (range's hits, search's write-out) ------------------------
+
+
+def _row_index(a: _Asm, dst: str, past: str, db: str, stride: int, *, divisor: str | None = None,
+               scratch: str | None = None) -> None:
+    """dst = (past − db) / stride − 1: the index of the row that ends at ``past``.
+
+    A power-of-two stride is a shift.  Otherwise ``divisor`` (holding the
+    stride) divides with UDIV, or, without one, the stride's odd part is
+    divided out exactly by its inverse mod 2^32 (core.exact_division),
+    loaded into ``scratch``.
+    """
+    a.op(f"sub {dst}, {past}, {db}", "(i + 1)·stride")
+    shift, inverse = core.exact_division(stride)
+    if divisor is not None and stride >> shift != 1:
+        a.op(f"udiv {dst}, {dst}, {divisor}")
+    else:
+        if shift:
+            a.op(f"lsr {dst}, {dst}, #{shift}")
+        if stride >> shift != 1:
+            a.const(scratch, inverse, f"inverse of the stride's odd part {stride >> shift} mod 2^32")
+            a.op(f"mul {dst}, {dst}, {scratch}", "exact division by the odd part")
+    a.op(f"sub {dst}, {dst}, #1", "row index i")
+
+
+# --- the four kernels ---------------------------------------------------------------
+
+
+def _distance(spec, layout, variant) -> _Function:
     row = _row_emitter(spec, layout, variant, ["r2"] + POOL)
     body = _Asm()
     row.setup(body)
     row.body(body, ".Ldist")
     body.op(f"mov r0, {row.acc}", "return the distance")
-    saved = _saved(row.used)
-    _prologue(a, symbol, saved)
-    a.lines += body.lines
-    _epilogue(a, saved)
-    return row, {"args": "r0 = q, r1 = row"}
+    return _Function(row, _saved(row.used), body, "r0 = q, r1 = row")
 
 
-def _scan(spec, layout, variant, a, symbol):
+def _scan(spec, layout, variant) -> _Function:
     row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3 is the output pointer
     body = _Asm()
-    row.setup(body)
-    _end_pointer(body, row, layout)
-    _rows_loop(body, row, "r2", lambda asm, name, acc: asm.op(f"str {acc}, [r3], #4", "out[i] = distance"),
-               _unroll(row))
-    saved = _saved(row.used)
-    _prologue(a, symbol, saved)
-    a.lines += body.lines
-    _epilogue(a, saved)
-    return row, {"args": "r0 = q, r1 = row pointer, r2 = end of the database, r3 = out"}
+    _row_walk(body, row, layout, lambda a, name, acc: a.op(f"str {acc}, [r3], #4", "out[i] = distance"))
+    return _Function(row, _saved(row.used), body, "r0 = q, r1 = row pointer, r2 = end of the database, r3 = out")
 
 
-def _range(spec, layout, variant, a, symbol):
+def _range(spec, layout, variant) -> _Function:
     row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3 is the radius
     saved = _saved(row.used)
     args = 8 + 4 * len(saved)       # the stacked out_idx and cap, above the frame and the pushed registers
@@ -712,51 +736,39 @@ def _range(spec, layout, variant, a, symbol):
     body.op("str r1, [sp, #0]", "db, for turning a row pointer into a row index")
     body.op("movs r12, #0")
     body.op("str r12, [sp, #4]", "count = 0")
-    row.setup(body)
-    _end_pointer(body, row, layout)
 
-    def per_row(asm: _Asm, name: str, acc: str) -> None:
-        asm.op(f"cmp {acc}, r3", "within the radius?")
-        asm.op(f"bls .Lhit_{name}", "distance <= radius: count it (out of line)")
-        asm.label(f".Lback_{name}")
+    def per_row(a: _Asm, name: str, acc: str) -> None:
+        a.op(f"cmp {acc}, r3", "within the radius?")
+        a.op(f"bls .Lhit_{name}", "distance <= radius: count it (out of line)")
+        a.label(f".Lback_{name}")
 
-    unroll = _unroll(row)
-    _rows_loop(body, row, "r2", per_row, unroll)
+    rows = _row_walk(body, row, layout, per_row)
     body.op("ldr r0, [sp, #4]", "return the count of every row within the radius")
     body.op("add sp, sp, #8")
-    _prologue(a, symbol, saved)
-    a.lines += body.lines
-    _epilogue(a, saved)
     p, x = row.free_after_body[:2]
-    shift, inverse = core.exact_division(layout.stride)
-    for name, acc in _row_stubs(row, unroll):
-        a.label(f".Lhit_{name}", "count the row; write its index while count < cap")
-        a.op(f"ldr {p}, [sp, #4]", "count")
-        a.op(f"ldr {x}, [sp, #{args + 4}]", "cap (stacked argument)")
-        a.op(f"cmp {p}, {x}")
-        a.op(f"bhs .Lfull_{name}", "out_idx is full: only count")
-        a.op(f"ldr {x}, [sp, #0]")
-        a.op(f"sub {acc}, r1, {x}", "(i + 1) * stride: r1 is past the row (its distance is done with)")
-        if shift:
-            a.op(f"lsr {acc}, {acc}, #{shift}")
-        if layout.stride >> shift != 1:
-            a.const(x, inverse, f"inverse of the stride's odd part {layout.stride >> shift} mod 2^32")
-            a.op(f"mul {acc}, {acc}, {x}", "exact division by the odd part")
-        a.op(f"sub {acc}, {acc}, #1", "row index i")
-        a.op(f"ldr {x}, [sp, #{args}]", "out_idx (stacked argument)")
-        a.op(f"str {acc}, [{x}, {p}, lsl #2]", "out_idx[count] = i (row order)")
-        a.label(f".Lfull_{name}")
-        a.op(f"add {p}, {p}, #1")
-        a.op(f"str {p}, [sp, #4]", "count += 1")
-        a.op(f"b .Lback_{name}")
-    return row, {"args": "r0 = q, r1 = row pointer, r2 = end of the database, r3 = radius"}
+    tail = _Asm()
+    for name, acc in rows:
+        tail.label(f".Lhit_{name}", "count the row; write its index while count < cap")
+        tail.op(f"ldr {p}, [sp, #4]", "count")
+        tail.op(f"ldr {x}, [sp, #{args + 4}]", "cap (stacked argument)")
+        tail.op(f"cmp {p}, {x}")
+        tail.op(f"bhs .Lfull_{name}", "out_idx is full: only count")
+        tail.op(f"ldr {x}, [sp, #0]", "db; r1 is past the row (its distance in acc is done with)")
+        _row_index(tail, acc, "r1", x, layout.stride, scratch=x)
+        tail.op(f"ldr {x}, [sp, #{args}]", "out_idx (stacked argument)")
+        tail.op(f"str {acc}, [{x}, {p}, lsl #2]", "out_idx[count] = i (row order)")
+        tail.label(f".Lfull_{name}")
+        tail.op(f"add {p}, {p}, #1")
+        tail.op(f"str {p}, [sp, #4]", "count += 1")
+        tail.op(f"b .Lback_{name}")
+    return _Function(row, saved, body, "r0 = q, r1 = row pointer, r2 = end of the database, r3 = radius", tail)
 
 
 # search frame (below the pushed registers)
 _F_DB, _F_N, _F_K, _F_LAST, _F_WORST, _F_LIST = 0, 4, 8, 12, 16, 24
 
 
-def _search(spec, layout, variant, a, symbol):
+def _search(spec, layout, variant) -> _Function:
     kmax = spec.k_max
     row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3: k, then the threshold
     worst = "r3"
@@ -788,54 +800,54 @@ def _search(spec, layout, variant, a, symbol):
         body.op(f"str r3, [sp, #{dist0 + 4 * i}]")
     if worst is None:
         body.op(f"str r3, [sp, #{_F_WORST}]", "the threshold lives in the frame (no register left)")
-    row.setup(body)
-    _end_pointer(body, row, layout)
 
-    def per_row(asm: _Asm, name: str, acc: str) -> None:
+    def per_row(a: _Asm, name: str, acc: str) -> None:
         if worst is None:
-            asm.op(f"ldr {row.scratch}, [sp, #{_F_WORST}]", "the k-th best distance")
-        asm.op(f"cmp {acc}, {worst or row.scratch}",
-               "strictly closer than the k-th best? (ties keep the lower row)")
-        asm.op(f"blo .Linsert_{name}")
-        asm.label(f".Lback_{name}")
+            a.op(f"ldr {row.scratch}, [sp, #{_F_WORST}]", "the k-th best distance")
+        a.op(f"cmp {acc}, {worst or row.scratch}", "strictly closer than the k-th best? (ties keep the lower row)")
+        a.op(f"blo .Linsert_{name}")
+        a.label(f".Lback_{name}")
 
-    unroll = _unroll(row)
-    _rows_loop(body, row, "r2", per_row, unroll)
+    rows = _row_walk(body, row, layout, per_row)
     body.op("b .Lresults")
     # --- out-of-line insertion (rare: about k·ln(n/k) times for random data) ---
     p, x = row.free_after_body[:2]
-    for name, acc in _row_stubs(row, unroll):
-        body.label(f".Linsert_{name}", "keep the list sorted by (distance, row)")
+
+    def insert(a: _Asm, name: str, acc: str) -> None:
         if kmax == 1:
             if worst is None:
-                body.op(f"str {acc}, [sp, #{_F_WORST}]", "new best")
+                a.op(f"str {acc}, [sp, #{_F_WORST}]", "new best")
             else:
-                body.op(f"mov {worst}, {acc}", "new best (kept in a register)")
-            body.op(f"str {acc}, [sp, #{dist0}]")
-            body.op(f"str r1, [sp, #{ptr0}]", "pointer past the row")
+                a.op(f"mov {worst}, {acc}", "new best (kept in a register)")
+            a.op(f"str {acc}, [sp, #{dist0}]")
+            a.op(f"str r1, [sp, #{ptr0}]", "pointer past the row")
+            return
+        a.op(f"ldr {p}, [sp, #{_F_LAST}]", "start at the k-th slot, shift larger ones up")
+        a.label(f".Lshift_{name}")
+        a.op(f"add {x}, sp, #{dist0}")
+        a.op(f"cmp {p}, {x}", "at the head of the list?")
+        a.op(f"beq .Lplace_{name}")
+        a.op(f"ldr {x}, [{p}, #-4]")
+        a.op(f"cmp {x}, {acc}", "stop below an entry <= d: the earlier row stays first")
+        a.op(f"bls .Lplace_{name}")
+        a.op(f"str {x}, [{p}]")
+        a.op(f"ldr {x}, [{p}, #{4 * kmax - 4}]")
+        a.op(f"str {x}, [{p}, #{4 * kmax}]")
+        a.op(f"sub {p}, {p}, #4")
+        a.op(f"b .Lshift_{name}")
+        a.label(f".Lplace_{name}")
+        a.op(f"str {acc}, [{p}]")
+        a.op(f"str r1, [{p}, #{4 * kmax}]", "pointer past the row")
+        a.op(f"ldr {p}, [sp, #{_F_LAST}]")
+        if worst is None:
+            a.op(f"ldr {x}, [{p}]", "new threshold: the k-th best")
+            a.op(f"str {x}, [sp, #{_F_WORST}]")
         else:
-            body.op(f"ldr {p}, [sp, #{_F_LAST}]", "start at the k-th slot, shift larger ones up")
-            body.label(f".Lshift_{name}")
-            body.op(f"add {x}, sp, #{dist0}")
-            body.op(f"cmp {p}, {x}", "at the head of the list?")
-            body.op(f"beq .Lplace_{name}")
-            body.op(f"ldr {x}, [{p}, #-4]")
-            body.op(f"cmp {x}, {acc}", "stop below an entry <= d: the earlier row stays first")
-            body.op(f"bls .Lplace_{name}")
-            body.op(f"str {x}, [{p}]")
-            body.op(f"ldr {x}, [{p}, #{4 * kmax - 4}]")
-            body.op(f"str {x}, [{p}, #{4 * kmax}]")
-            body.op(f"sub {p}, {p}, #4")
-            body.op(f"b .Lshift_{name}")
-            body.label(f".Lplace_{name}")
-            body.op(f"str {acc}, [{p}]")
-            body.op(f"str r1, [{p}, #{4 * kmax}]", "pointer past the row")
-            body.op(f"ldr {p}, [sp, #{_F_LAST}]")
-            if worst is None:
-                body.op(f"ldr {x}, [{p}]", "new threshold: the k-th best")
-                body.op(f"str {x}, [sp, #{_F_WORST}]")
-            else:
-                body.op(f"ldr {worst}, [{p}]", "new threshold: the k-th best")
+            a.op(f"ldr {worst}, [{p}]", "new threshold: the k-th best")
+
+    for name, acc in rows:
+        body.label(f".Linsert_{name}", "keep the list sorted by (distance, row)")
+        insert(body, name, acc)
         body.op(f"b .Lback_{name}")
     # --- results: pointers -> row indices ---
     body.label(".Lresults", "count = min(k, n); idx = (ptr - db) / stride - 1")
@@ -856,41 +868,33 @@ def _search(spec, layout, variant, a, symbol):
     body.label(".Lout")
     body.op(f"ldr r5, [r12, #{4 * kmax}]", "pointer past the row")
     body.op("ldr r6, [r12], #4", "its distance")
-    body.op("sub r5, r5, r1")
-    if stride & (stride - 1):
-        body.op("udiv r5, r5, lr")
-    else:
-        if stride > 1:
-            body.op(f"lsr r5, r5, #{stride.bit_length() - 1}")
-    body.op("sub r5, r5, #1")
+    _row_index(body, "r5", "r5", "r1", stride, divisor="lr")
     body.op("str r5, [r2], #4")
     body.op("str r6, [r3], #4")
     body.op("subs r4, r4, #1")
     body.op("bne .Lout")
     body.label(".Lout_done")
     body.op(f"add sp, sp, #{frame}")
-    _prologue(a, symbol, saved)
-    a.lines += body.lines
-    _epilogue(a, saved)
-    a.label(".Lempty")
-    a.op("movs r0, #0")
-    a.op(f"add sp, sp, #{frame}")
-    _epilogue(a, saved)
+    tail = _Asm()
+    tail.label(".Lempty")
+    tail.op("movs r0, #0")
+    tail.op(f"add sp, sp, #{frame}")
+    _epilogue(tail, saved)
     threshold = "r3 = k -> threshold (k-th best)" if worst else "r3 = k (saved); threshold in the frame"
-    return row, {"args": f"r0 = q, r1 = row pointer, r2 = end of the database, {threshold}"}
+    return _Function(row, saved, body, f"r0 = q, r1 = row pointer, r2 = end of the database, {threshold}", tail)
 
 
-def _header(target, spec, layout, variant, row, frame, symbol) -> str:
+def _header(target: Target, spec: KernelSpec, layout: RowLayout, variant: str, fn: _Function, symbol: str):
+    """The file's header comment: spec, variant and why, prototype, layout, semantics, register plan."""
     lines = [
-        f"@ torus-hw kernel: {spec.describe()} for {target.name} ({target.description})",
-        f"@ variant: {variant} (of {', '.join(VARIANTS)}) - {row.why()}",
-        *[f"@ {'prototype:' if i == 0 else ' ' * 10} {line.strip()}"
+        f"torus-hw kernel: {spec.describe()} for {target.name} ({target.description})",
+        f"variant: {variant} (of {', '.join(VARIANTS)}) - {fn.row.why()}",
+        *[f"{'prototype:' if i == 0 else ' ' * 10} {line.strip()}"
           for i, line in enumerate(prototype(spec.kernel, symbol).splitlines())],
-        f"@ row layout: stride {layout.stride} bytes (align {layout.align}), zero-padded dims add 0"
+        f"row layout: stride {layout.stride} bytes (align {layout.align}), zero-padded dims add 0"
         + ("; q and db must be 4-byte aligned (LDM faults on unaligned addresses)" if layout.align == 4 else ""),
-        f"@ semantics: per dim t = min((q - r) mod 2^{spec.bits}, (r - q) mod 2^{spec.bits}); "
+        f"semantics: per dim t = min((q - r) mod 2^{spec.bits}, (r - q) mod 2^{spec.bits}); "
         f"{'l1 = sum t' if spec.metric == 'l1' else 'l2 = sum t^2'}",
-        f"@ registers: {frame['args']}",
+        f"registers: {fn.registers}",
     ]
-    lines += [f"@   {p}" for p in row.plan()]
-    return "\n".join(lines) + "\n"
+    return lines + [f"  {p}" for p in fn.row.plan()]
