@@ -183,14 +183,12 @@ def _recipe(bits: int, metric: str) -> _Recipe:
 class _DspRow:
     """Emits the dsp distance of one row into ``acc`` (search/scan/distance share it)."""
 
-    def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str], *, q_reg: str = "r0",
-                 row_reg: str = "r1", pairs: bool = False):
-        self.spec = spec
+    def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str], *, pairs: bool = False):
         self.bits, self.metric = spec.bits, spec.metric
         self.r = _recipe(spec.bits, spec.metric)
         self.words = layout.stride // 4
         self.stride = layout.stride
-        self.q, self.row = q_reg, row_reg
+        self.q, self.row = "r0", "r1"
         self.acc_b, self.rowregs_b = None, []
         pool = list(pool)
         self.acc = pool.pop(0)
@@ -284,92 +282,90 @@ class _DspRow:
             a.op(f"ldr {reg}, [{self.q}, #{4 * i}]", "query word (held for the whole call)" if i == 0 else None)
         for i, reg in enumerate(raw):
             forms = self.qregs[i * self.r.qforms:(i + 1) * self.r.qforms]
-            self._prep(a, reg, forms, direct=True, first=i == 0)
+            self._prep(a, reg, forms, first=i == 0)
 
-    def _prep(self, a: _Asm, raw: str, forms: list[str], *, direct: bool, first: bool) -> None:
+    def _prep(self, a: _Asm, raw: str, forms: list[str], *, first: bool) -> None:
+        """A resident query word in the form(s) the recipe subtracts rows from (biased for l1)."""
         bits, metric = self.bits, self.metric
-        if bits == 8 and metric == "l1" and direct:
+        if bits == 8 and metric == "l1":
             a.op(f"eor {raw}, {raw}, {self.c['c80']}",
                  "q' = q + 128 per byte: USUB8(q', r) = δ + 128, |· − 128| = t" if first else None)
         elif bits == 4:
             lo, hi = forms
             a.op(f"and {hi}, {raw}, {self.c['mF0']}", "odd dims: nibble already on top of its byte" if first else None)
             a.op(f"and {lo}, {self.c['mF0']}, {raw}, lsl #4", "even dims: nibble moved to the top" if first else None)
-            if metric == "l1" and direct:
+            if metric == "l1":
                 a.op(f"eor {hi}, {hi}, {self.c['c80']}", "+128 bias, as for 8-bit" if first else None)
                 a.op(f"eor {lo}, {lo}, {self.c['c80']}")
 
     def _word(self, a: _Asm, forms: list[str], r: str, first: bool, note: bool, acc: str | None = None) -> None:
-        """acc (+)= partial sum of one word; ``r`` (the row word) is clobbered, the query forms are not."""
+        """acc (+)= partial sum of one word; ``r`` (the row word) is clobbered, the query forms are not.
+
+        Only the first word of a row carries comments (``note``).
+        """
         acc, c, t = acc or self.acc, self.c, self.temps
         bits, metric = self.bits, self.metric
 
-        def sad(x: str, k: str, why: str | None):
+        def say(text: str) -> str | None:
+            return text if note else None
+
+        def sad(x: str, k: str, why: str | None, first: bool = first):
             a.op(f"usad8 {acc}, {x}, {k}" if first else f"usada8 {acc}, {x}, {k}, {acc}", why)
 
-        def sq(x: str, why: str | None, again: bool = False):
-            a.op(f"smuad {acc}, {x}, {x}" if first and not again else f"smlad {acc}, {x}, {x}, {acc}", why)
+        def sq(x: str, why: str | None, first: bool = first):
+            a.op(f"smuad {acc}, {x}, {x}" if first else f"smlad {acc}, {x}, {x}, {acc}", why)
 
-        if bits == 8 and metric == "l1":
-            a.op(f"usub8 {r}, {forms[0]}, {r}", "per-byte wrap difference (GE unused)" if note else None)
-            sad(r, c["c80"], ("Σ|y − 128| = Σt (resident q') / Σ(128 − t) (raw q)") if note else None)
-        elif bits == 8:
-            a.op(f"usub8 {r}, {forms[0]}, {r}", "δ per byte; as int8 its square is t²" if note else None)
-            a.op(f"sxtb16 {t[0]}, {r}", "bytes 0, 2 → signed halfwords" if note else None)
-            a.op(f"sxtb16 {r}, {r}, ror #8", "bytes 1, 3 → signed halfwords" if note else None)
-            sq(t[0], "acc += x0² + x2²" if note else None)
-            sq(r, "acc += x1² + x3²" if note else None, again=True)
+        def per_byte(x: str, q: str, first: bool, note: bool):
+            """The 8-bit recipe on the four bytes of ``x`` against the query form ``q`` (4-bit: one half)."""
+            a.op(f"usub8 {x}, {q}, {x}", "y = q − r per byte, wrapping (GE unused)" if note else None)
+            if metric == "l1":
+                sad(x, c["c80"], "Σ|y − 128|: Σt (biased q) or Σ(128 − t) (raw q)" if note else None, first)
+                return
+            spare = t[-1]
+            a.op(f"sxtb16 {spare}, {x}", "bytes 0, 2 → signed halfwords (as int8, δ² = t²)" if note else None)
+            a.op(f"sxtb16 {x}, {x}, ror #8", "bytes 1, 3 → signed halfwords" if note else None)
+            sq(spare, "acc += x0² + x2², then x1² + x3²" if note else None, first)
+            sq(x, None, first=False)
+
+        if bits == 8:
+            per_byte(r, forms[0], first, note)
+        elif bits == 4:
+            lo, hi = forms
+            a.op(f"and {t[0]}, {c['mF0']}, {r}, lsl #4",
+                 say("row even dims to the top of each byte: the 8-bit recipe sees 16·δ (and 16·t or 256·t²)"))
+            per_byte(t[0], lo, first, note)
+            a.op(f"and {r}, {r}, {c['mF0']}", say("row odd dims, already on top"))
+            per_byte(r, hi, False, False)
         elif bits == 16 and metric == "l1":
-            a.op(f"usub16 {r}, {forms[0]}, {r}", "δ per halfword" if note else None)
-            a.op(f"ssub16 {t[0]}, {c['zero']}, {r}", "−x; GE set where x ≤ 0 (x = −32768 too)" if note else None)
-            a.op(f"sel {r}, {t[0]}, {r}", "|x| per halfword: 0x8000 reads as 32768" if note else None)
+            a.op(f"usub16 {r}, {forms[0]}, {r}", say("δ per halfword"))
+            a.op(f"ssub16 {t[0]}, {c['zero']}, {r}", say("−x; GE set where x ≤ 0 (x = −32768 too)"))
+            a.op(f"sel {r}, {t[0]}, {r}", say("|x| per halfword: 0x8000 reads as 32768"))
             if first:
                 a.op(f"uxth {acc}, {r}", "low halfword")
             else:
-                a.op(f"uxtah {acc}, {acc}, {r}", "acc += low halfword" if note else None)
-            a.op(f"add {acc}, {acc}, {r}, lsr #16", "acc += high halfword" if note else None)
+                a.op(f"uxtah {acc}, {acc}, {r}", say("acc += low halfword"))
+            a.op(f"add {acc}, {acc}, {r}, lsr #16", say("acc += high halfword"))
         elif bits == 16:
-            a.op(f"usub16 {r}, {forms[0]}, {r}", "δ per halfword; as int16 its square is t²" if note else None)
-            sq(r, "acc += x0² + x1² (wraps only past 2^32, excluded by max_dims)" if note else None)
-        elif bits == 4 and metric == "l1":
-            lo, hi = forms
-            a.op(f"and {t[0]}, {c['mF0']}, {r}, lsl #4", "row even dims to the top of each byte" if note else None)
-            a.op(f"usub8 {t[0]}, {lo}, {t[0]}", "16·δ mod 256 (+128 when q is biased)" if note else None)
-            sad(t[0], c["c80"], "Σ 16·t (biased q) / Σ 16·(8 − t) (raw q)" if note else None)
-            a.op(f"and {r}, {r}, {c['mF0']}", "row odd dims" if note else None)
-            a.op(f"usub8 {r}, {hi}, {r}")
-            a.op(f"usada8 {acc}, {r}, {c['c80']}, {acc}")
-        elif bits == 4:
-            lo, hi = forms
-            a.op(f"and {t[0]}, {c['mF0']}, {r}, lsl #4", "row even dims to the top of each byte" if note else None)
-            a.op(f"usub8 {t[0]}, {lo}, {t[0]}", "16·s as int8, s the signed nibble difference" if note else None)
-            a.op(f"sxtb16 {t[1]}, {t[0]}")
-            a.op(f"sxtb16 {t[0]}, {t[0]}, ror #8")
-            sq(t[1], "acc += 256·s² (pairs)" if note else None)
-            sq(t[0], None, again=True)
-            a.op(f"and {r}, {r}, {c['mF0']}", "row odd dims" if note else None)
-            a.op(f"usub8 {r}, {hi}, {r}")
-            a.op(f"sxtb16 {t[1]}, {r}")
-            a.op(f"sxtb16 {r}, {r}, ror #8")
-            sq(t[1], None, again=True)
-            sq(r, None, again=True)
+            a.op(f"usub16 {r}, {forms[0]}, {r}", say("δ per halfword; as int16 its square is t²"))
+            sq(r, say("acc += x0² + x1² (wraps only past 2^32, excluded by max_dims)"))
         else:
             x = t[0]
-            a.op(f"eor {r}, {forms[0]}, {r}", "differing bits" if note else None)
-            a.op(f"and {x}, {c['m55']}, {r}, lsr #1", "SWAR popcount: 2-bit counts" if note else None)
+            a.op(f"eor {r}, {forms[0]}, {r}", say("differing bits"))
+            a.op(f"and {x}, {c['m55']}, {r}, lsr #1", say("SWAR popcount: 2-bit counts"))
             a.op(f"sub {r}, {r}, {x}")
-            a.op(f"and {x}, {c['m33']}, {r}, lsr #2", "4-bit counts" if note else None)
+            a.op(f"and {x}, {c['m33']}, {r}, lsr #2", say("4-bit counts"))
             a.op(f"and {r}, {r}, {c['m33']}")
             a.op(f"add {r}, {r}, {x}")
-            a.op(f"add {r}, {r}, {r}, lsr #4", "8-bit counts (≤ 8, no carry out of a byte)" if note else None)
+            a.op(f"add {r}, {r}, {r}, lsr #4", say("8-bit counts (≤ 8, no carry out of a byte)"))
             a.op(f"and {r}, {r}, {c['m0F']}")
-            sad(r, c["zero"], "USAD8 against zero sums the four byte counts" if note else None)
+            sad(r, c["zero"], say("USAD8 against zero sums the four byte counts"))
 
-    def _load_row(self, a: _Asm, regs: list[str], note: str | None) -> None:
+    def _load(self, a: _Asm, base: str, regs: list[str], note: str | None) -> None:
+        """Consecutive words at ``base`` into ``regs``, ``base`` moved past them (LDM: 1 + N cycles)."""
         if len(regs) == 1:
-            a.op(f"ldr {regs[0]}, [{self.row}], #4", note)
+            a.op(f"ldr {regs[0]}, [{base}], #4", note)
         else:
-            a.op(f"ldm {self.row}!, {{{', '.join(regs)}}}", note)
+            a.op(f"ldm {base}!, {{{', '.join(regs)}}}", note)
 
     def body(self, a: _Asm, label: str) -> None:
         """acc = distance of the row at ``row``; ``row`` ends one stride further on."""
@@ -379,7 +375,7 @@ class _DspRow:
             for start in range(0, w, self.chunk):
                 n = min(self.chunk, w - start)
                 regs = self.rowregs[:n]
-                self._load_row(a, regs, f"row words {start}..{start + n - 1} (1 + N cycles)")
+                self._load(a, self.row, regs, f"row words {start}..{start + n - 1} (1 + N cycles)")
                 for i, reg in enumerate(regs):
                     word = start + i
                     forms = self.qregs[word * self.r.qforms:(word + 1) * self.r.qforms]
@@ -392,9 +388,8 @@ class _DspRow:
             loop_words = (w // self.chunk) * self.chunk
             a.op(f"movs {self.acc}, #0")
             a.label(f"{label}_chunk", f"inner loop: {self.chunk} words per trip")
-            a.op(f"ldm {self.qp}!, {{{', '.join(self.qregs)}}}" if self.chunk > 1
-                 else f"ldr {self.qregs[0]}, [{self.qp}], #4", "raw query words")
-            self._load_row(a, self.rowregs, "row words")
+            self._load(a, self.qp, self.qregs, "raw query words")
+            self._load(a, self.row, self.rowregs, "row words")
             self._chunk_ops(a, self.chunk, first=False)
             a.op(f"cmp {self.qp}, {self.qend}")
             a.op(f"bne {label}_chunk")
@@ -402,7 +397,7 @@ class _DspRow:
             if rest:
                 for i in range(rest):
                     a.op(f"ldr {self.qregs[i]}, [{self.qp}, #{4 * i}]", "tail query words" if i == 0 else None)
-                self._load_row(a, self.rowregs[:rest], "tail row words")
+                self._load(a, self.row, self.rowregs[:rest], "tail row words")
                 self._chunk_ops(a, rest, first=False)
             a.arith("sub", self.qp, self.qp, 4 * loop_words, self.scratch, "rewind the query pointer")
         self.finish(a)
@@ -454,7 +449,7 @@ class _DspRow:
         """Turn the SIMD sum into the distance (nothing for most recipes)."""
         bits, metric, acc = self.bits, self.metric, acc or self.acc
         dims = self.words * self.r.dims_per_word
-        scratch = self.rowregs[0]
+        scratch = self.scratch
         if bits == 8 and metric == "l1" and not self.direct:
             a.rsb_const(acc, 128 * dims, scratch, f"Σt = 128·{dims} − Σ(128 − t) (pad dims add 128 each)")
         elif bits == 4 and metric == "l1":
@@ -469,7 +464,7 @@ class _DspRow:
 
 
 class _SimpleRow:
-    def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str], **_):
+    def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str]):
         self.spec = spec
         self.stride = layout.stride
         pool = list(pool)
@@ -477,7 +472,6 @@ class _SimpleRow:
         self.q, self.row = "r0", "r1"
         self.used = {self.acc, self.qp, self.rend, self.a, self.b, self.c}
         self.mode = "simple"
-        self.words = 0
         self.scratch = self.a
         self.free_after_body = [self.a, self.b, self.c]
 
@@ -538,9 +532,6 @@ class _SimpleRow:
             a.label(f"{label}_bits_done")
         a.op(f"cmp {row}, {self.rend}")
         a.op(f"bne {label}_dim")
-
-    def finish(self, a: _Asm) -> None:
-        pass
 
 
 def _regno(reg: str) -> int:
