@@ -54,12 +54,12 @@ distance (or 16×/256× it for 4-bit, checked below 2^32 at 64 KiB rows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torus_hw.errors import TorusInputError
 
 from . import generate as core
-from .emit import Asm, Style
+from .emit import Asm, Style, kernel_header
 from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import AAPCS, Target
 
@@ -552,8 +552,9 @@ class _Function:
     row: _DspRow | _SimpleRow
     saved: list[str]          # pushed by the prologue (lr last), popped by the epilogue (into pc)
     body: _Asm                # between the prologue and the epilogue
-    registers: str            # the arguments' registers, for the header
+    registers: str            # the arguments' registers, for the header's register plan
     tail: _Asm | None = None  # cold code after the epilogue (out-of-line paths, early exits)
+    notes: list[str] = field(default_factory=list)   # for the header: the frame, the rare paths
 
 
 def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
@@ -561,8 +562,10 @@ def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: s
     kernel = {"search": _search, "scan": _scan, "distance": _distance, "range": _range}[spec.kernel]
     fn = kernel(spec, layout, variant)
     a = _Asm()
-    for line in _header(target, spec, layout, variant, fn, symbol):
-        a.header(line)
+    notes = ["q and db must be 4-byte aligned (LDM faults on unaligned addresses)"] if layout.align == 4 else []
+    a.lines += kernel_header(STYLE, target=target, spec=spec, variant=variant, options=VARIANTS, why=fn.row.why(),
+                             prototype=prototype(spec.kernel, symbol), layout=layout,
+                             plan=[fn.registers, *fn.row.plan()], notes=notes + fn.notes)
     for directive in (".text", f".globl {symbol}", f".type {symbol}, %function", ".p2align 2", ".thumb_func"):
         a.directive(directive)
     a.label(symbol)
@@ -752,7 +755,10 @@ def _range(spec, layout, variant) -> _Function:
         tail.op(f"add {p}, {p}, #1")
         tail.op(f"str {p}, [sp, #4]", "count += 1")
         tail.op(f"b .Lback_{name}")
-    return _Function(row, saved, body, "r0 = q, r1 = row pointer, r2 = end of the database, r3 = radius", tail)
+    notes = [f"frame: [sp] db, [sp+4] count; the stacked out_idx and cap at [sp+{args}], [sp+{args + 4}]",
+             "a row within the radius branches out of line: counted, its index written while count < cap"]
+    return _Function(row, saved, body, "r0 = q, r1 = row pointer, r2 = end of the database, r3 = radius", tail,
+                     notes)
 
 
 # search frame (below the pushed registers)
@@ -872,20 +878,9 @@ def _search(spec, layout, variant) -> _Function:
     tail.op(f"add sp, sp, #{frame}")
     _epilogue(tail, saved)
     threshold = "r3 = k -> threshold (k-th best)" if worst else "r3 = k (saved); threshold in the frame"
-    return _Function(row, saved, body, f"r0 = q, r1 = row pointer, r2 = end of the database, {threshold}", tail)
-
-
-def _header(target: Target, spec: KernelSpec, layout: RowLayout, variant: str, fn: _Function, symbol: str):
-    """The file's header comment: spec, variant and why, prototype, layout, semantics, register plan."""
-    lines = [
-        f"torus-hw kernel: {spec.describe()} for {target.name} ({target.description})",
-        f"variant: {variant} (of {', '.join(VARIANTS)}) - {fn.row.why()}",
-        *[f"{'prototype:' if i == 0 else ' ' * 10} {line.strip()}"
-          for i, line in enumerate(prototype(spec.kernel, symbol).splitlines())],
-        f"row layout: stride {layout.stride} bytes (align {layout.align}), zero-padded dims add 0"
-        + ("; q and db must be 4-byte aligned (LDM faults on unaligned addresses)" if layout.align == 4 else ""),
-        f"semantics: per dim t = min((q - r) mod 2^{spec.bits}, (r - q) mod 2^{spec.bits}); "
-        f"{'l1 = sum t' if spec.metric == 'l1' else 'l2 = sum t^2'}",
-        f"registers: {fn.registers}",
-    ]
-    return lines + [f"  {p}" for p in fn.row.plan()]
+    notes = [f"frame: [sp] db, n, k, &dist[k-1], threshold, pad, [sp+{dist0}] dist[{kmax}], [sp+{ptr0}] ptr[{kmax}]; "
+             f"the stacked out_idx and out_dist at [sp+{args}], [sp+{args + 4}]",
+             "a row strictly closer than the k-th best branches out of line to the sorted insertion (ties keep "
+             "the lower row); the list holds the pointer past each row, turned into its index at the end"]
+    return _Function(row, saved, body, f"r0 = q, r1 = row pointer, r2 = end of the database, {threshold}", tail,
+                     notes)
