@@ -1,8 +1,11 @@
 """ARMv7E-M (Cortex-M4) kernel generator: Thumb-2 with the DSP SIMD extension.
 
 Owns the generator contract of docs/kernels.md for the ``armv7em`` family
-(``generate`` / ``variants`` / ``max_dims``): distance, scan and top-k search
-for l1/l2 over 1-, 4-, 8- and 16-bit codes, AAPCS, any D up to ``max_dims``.
+(``generate`` / ``variants`` / ``max_dims``): distance, scan, top-k search
+and range search for l1/l2 over 1-, 4-, 8- and 16-bit codes, AAPCS, any D up
+to ``max_dims``.  The four kernels share one function frame, one row walk
+(end pointer, loop entry, unrolling) and one row-index recovery; only what
+each does with a row's distance differs.
 
 Variants
 --------
@@ -45,6 +48,9 @@ resident, in the frame; a row is inserted only when strictly closer than the
 k-th, so ties keep the lower row.  Rows are walked by pointer; the list
 stores the pointer past each row and the exit code turns it into a row index
 (a shift, or UDIV at most k times when the stride is not a power of two).
+Range compares each row with the radius in r3; a hit branches out of line,
+counts, and while count < cap writes its index (a shift and a multiply by the
+inverse of the stride's odd part: exact, since the offset is a multiple).
 
 Limits (``max_dims``): the uint32 bound of torus_hw.reference, and a packed
 row of at most 64 KiB (the harness's query region; more than the SRAM of
@@ -56,11 +62,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from torus_hw.errors import TorusInputError
-
 from . import generate as core
 from .emit import Asm, Style, kernel_header
 from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .abi import POINTER, U32
 from .targets import AAPCS, Target
 
 VARIANTS = ("dsp", "simple")
@@ -112,6 +117,8 @@ def _t2_imm(value: int) -> bool:
 
 
 class _Asm(Asm):
+    """The shared emitter in this family's style, with Thumb-2 constants and immediates (no literal pool)."""
+
     def __init__(self) -> None:
         super().__init__(STYLE)
 
@@ -127,11 +134,7 @@ class _Asm(Asm):
                 self.op(f"movt {reg}, #{value >> 16:#x}")
 
     def arith(self, op: str, dst: str, src: str, value: int, scratch: str, comment: str) -> None:
-        """dst = src + value (``op`` add) or src − value (``op`` sub).
-
-        The W form takes a 12-bit immediate, the .W form a modified immediate;
-        anything else goes through ``scratch``.
-        """
+        """dst = src ± value (``op`` add or sub): ADDW/SUBW take 12 bits, .W a modified immediate, else ``scratch``."""
         if value < 4096:
             self.op(f"{op}w {dst}, {src}, #{value}", comment)
         elif _t2_imm(value):
@@ -148,6 +151,7 @@ class _Asm(Asm):
             self.const(scratch, value)
             self.op(f"sub {acc}, {scratch}, {acc}", comment)
 
+
 # --- the per-word SIMD recipes (dsp) ---------------------------------------------
 
 
@@ -161,23 +165,22 @@ class _Recipe:
     dims_per_word: int
 
 
-def _recipe(bits: int, metric: str) -> _Recipe:
-    if bits == 8 and metric == "l1":
-        return _Recipe((("c80", 0x8080_8080, "bias 128 per byte for USADA8"),), 1, 0, 4)
-    if bits == 8:
-        return _Recipe((), 1, 1, 4)
-    if bits == 16 and metric == "l1":
-        return _Recipe((("zero", 0, "SSUB16 computes 0 − x for |x|"),), 1, 1, 2)
-    if bits == 16:
-        return _Recipe((), 1, 0, 2)
-    if bits == 4 and metric == "l1":
-        return _Recipe((("mF0", 0xF0F0_F0F0, "keeps the nibble at the top of each byte"),
-                        ("c80", 0x8080_8080, "bias 128 per byte for USADA8")), 2, 1, 8)
-    if bits == 4:
-        return _Recipe((("mF0", 0xF0F0_F0F0, "keeps the nibble at the top of each byte"),), 2, 2, 8)
-    return _Recipe((("m55", 0x5555_5555, "popcount: pairs"), ("m33", 0x3333_3333, "popcount: nibbles"),
-                    ("m0F", 0x0F0F_0F0F, "popcount: bytes"), ("zero", 0, "USAD8 against zero sums bytes")),
-                   1, 1, 32)
+_C80 = ("c80", 0x8080_8080, "bias 128 per byte for USADA8")
+_MF0 = ("mF0", 0xF0F0_F0F0, "keeps the nibble at the top of each byte")
+_POPCOUNT = _Recipe((("m55", 0x5555_5555, "popcount: pairs"), ("m33", 0x3333_3333, "popcount: nibbles"),
+                     ("m0F", 0x0F0F_0F0F, "popcount: bytes"), ("zero", 0, "USAD8 against zero sums bytes")), 1, 1, 32)
+
+# (bits, metric) -> recipe; at 1 bit l2 is l1 (t is 0 or 1)
+_RECIPES = {
+    (8, "l1"): _Recipe((_C80,), 1, 0, 4),
+    (8, "l2"): _Recipe((), 1, 1, 4),
+    (16, "l1"): _Recipe((("zero", 0, "SSUB16 computes 0 − x for |x|"),), 1, 1, 2),
+    (16, "l2"): _Recipe((), 1, 0, 2),
+    (4, "l1"): _Recipe((_MF0, _C80), 2, 1, 8),
+    (4, "l2"): _Recipe((_MF0,), 2, 2, 8),
+    (1, "l1"): _POPCOUNT,
+    (1, "l2"): _POPCOUNT,
+}
 
 
 class _DspRow:
@@ -185,7 +188,7 @@ class _DspRow:
 
     def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str], *, pairs: bool = False):
         self.bits, self.metric = spec.bits, spec.metric
-        self.r = _recipe(spec.bits, spec.metric)
+        self.r = _RECIPES[spec.bits, spec.metric]
         self.words = layout.stride // 4
         self.stride = layout.stride
         self.q, self.row = "r0", "r1"
@@ -213,8 +216,7 @@ class _DspRow:
                 self.qp, self.qend = self.q, pool.pop(0)
             # a 4-bit raw query word expands to two forms: one shared register holds the even-dim form
             self.prep = [pool.pop(0)] if self.r.qforms == 2 else []
-            if len(pool) < 2:
-                raise TorusInputError("armv7em: not enough registers for this spec (internal)")
+            assert len(pool) >= 2, "the largest recipe (1-bit: 4 constants, 1 temp) leaves 3 of 10"
             if pairs and self.mode == "stream" and len(pool) >= 7:
                 # Two rows per pass share each query load: 2 query, 2 + 2 row registers, a second acc.
                 self.mode = "pair"
@@ -586,8 +588,10 @@ def _row_emitter(spec, layout, variant, pool, pairs: bool = False):
 def _saved(used: set[str]) -> list[str]:
     """The registers the prologue pushes: the callee-saved ones in ``used`` (AAPCS), then lr."""
     regs = list(AAPCS.must_save(used))
-    if len(regs) % 2 == 0:
-        # push an even count with lr so the stack stays 8-byte aligned (AAPCS)
+    pushed = AAPCS.slot_bytes * (len(regs) + 1)
+    if AAPCS.aligned_frame(pushed) != pushed:
+        # one more register keeps the stack aligned (AAPCS); with r4–r11 all in use it stays 4 off,
+        # which a leaf may do: the 8-byte rule holds at calls
         spare = next((r for r in AAPCS.callee_saved if r not in regs), None)
         regs = sorted(regs + [spare], key=_regno) if spare else regs
     return regs + ["lr"]
@@ -597,7 +601,20 @@ def _epilogue(a: _Asm, saved: list[str]) -> None:
     a.op(f"pop {{{', '.join(saved[:-1] + ['pc'])}}}", "return")
 
 
+# Where AAPCS passes each argument of the kernels with stacked ones (isa.spec.PROTOTYPES): r0–r3, then the stack.
+_ARGUMENTS = {"search": AAPCS.arguments((POINTER, POINTER, U32, U32, POINTER, POINTER)),
+              "range": AAPCS.arguments((POINTER, POINTER, U32, U32, POINTER, U32))}
+
+
+def _stacked(kernel: str, below: int) -> tuple[int, int]:
+    """The sp offsets of the 5th and 6th argument once ``below`` bytes (pushed registers, frame) were taken."""
+    fifth, sixth = _ARGUMENTS[kernel][4:]
+    return below + fifth.offset, below + sixth.offset
+
+
 # --- the row walk (scan, range, search) ------------------------------------------
+
+_WALKED = "r0 = q, r1 = row pointer, r2 = n, then the end of the database"   # the header's register plan
 
 
 def _row_walk(a: _Asm, row, layout: RowLayout, per_row) -> list[tuple[str, str]]:
@@ -718,13 +735,13 @@ def _scan(spec, layout, variant) -> _Function:
     row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3 is the output pointer
     body = _Asm()
     _row_walk(body, row, layout, lambda a, name, acc: a.op(f"str {acc}, [r3], #4", "out[i] = distance"))
-    return _Function(row, _saved(row.used), body, "r0 = q, r1 = row pointer, r2 = end of the database, r3 = out")
+    return _Function(row, _saved(row.used), body, f"{_WALKED}, r3 = out")
 
 
 def _range(spec, layout, variant) -> _Function:
     row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3 is the radius
     saved = _saved(row.used)
-    args = 8 + 4 * len(saved)       # the stacked out_idx and cap, above the frame and the pushed registers
+    out_idx, cap = _stacked("range", 8 + 4 * len(saved))   # above the frame and the pushed registers
     body = _Asm()
     body.op("sub sp, sp, #8", "frame: db, count")
     body.op("str r1, [sp, #0]", "db, for turning a row pointer into a row index")
@@ -744,20 +761,20 @@ def _range(spec, layout, variant) -> _Function:
     for name, acc in rows:
         tail.label(f".Lhit_{name}", "count the row; write its index while count < cap")
         tail.op(f"ldr {p}, [sp, #4]", "count")
-        tail.op(f"ldr {x}, [sp, #{args + 4}]", "cap (stacked argument)")
+        tail.op(f"ldr {x}, [sp, #{cap}]", "cap (stacked argument)")
         tail.op(f"cmp {p}, {x}")
         tail.op(f"bhs .Lfull_{name}", "out_idx is full: only count")
         tail.op(f"ldr {x}, [sp, #0]", "db; r1 is past the row (its distance in acc is done with)")
         _row_index(tail, acc, "r1", x, layout.stride, scratch=x)
-        tail.op(f"ldr {x}, [sp, #{args}]", "out_idx (stacked argument)")
+        tail.op(f"ldr {x}, [sp, #{out_idx}]", "out_idx (stacked argument)")
         tail.op(f"str {acc}, [{x}, {p}, lsl #2]", "out_idx[count] = i (row order)")
         tail.label(f".Lfull_{name}")
         tail.op(f"add {p}, {p}, #1")
         tail.op(f"str {p}, [sp, #4]", "count += 1")
         tail.op(f"b .Lback_{name}")
-    notes = [f"frame: [sp] db, [sp+4] count; the stacked out_idx and cap at [sp+{args}], [sp+{args + 4}]",
+    notes = [f"frame: [sp] db, [sp+4] count; the stacked out_idx and cap at [sp+{out_idx}], [sp+{cap}]",
              "a row within the radius branches out of line: counted, its index written while count < cap"]
-    return _Function(row, saved, body, "r0 = q, r1 = row pointer, r2 = end of the database, r3 = radius", tail,
+    return _Function(row, saved, body, f"{_WALKED}, r3 = radius", tail,
                      notes)
 
 
@@ -779,7 +796,7 @@ def _search(spec, layout, variant) -> _Function:
     body = _Asm()
     frame = (_F_LIST + 8 * kmax + 7) & ~7
     dist0, ptr0 = _F_LIST, _F_LIST + 4 * kmax
-    args = frame + 4 * len(saved)
+    out_idx, out_dist = _stacked("search", frame + 4 * len(saved))
     body.op(f"sub sp, sp, #{frame}", f"frame: db, n, k, &dist[k-1], threshold, pad, dist[{kmax}], ptr[{kmax}]")
     body.op(f"cmp r3, #{kmax}", "k = min(k, k_max)")
     body.op("it hi")
@@ -854,8 +871,8 @@ def _search(spec, layout, variant) -> _Function:
     body.op("it hi")
     body.op("movhi r0, r1")
     body.op(f"ldr r1, [sp, #{_F_DB}]")
-    body.op(f"ldr r2, [sp, #{args}]", "out_idx (stacked argument)")
-    body.op(f"ldr r3, [sp, #{args + 4}]", "out_dist (stacked argument)")
+    body.op(f"ldr r2, [sp, #{out_idx}]", "out_idx (stacked argument)")
+    body.op(f"ldr r3, [sp, #{out_dist}]", "out_dist (stacked argument)")
     body.op(f"add r12, sp, #{dist0}")
     body.op("movs r4, r0")
     body.op("beq .Lout_done")
@@ -879,8 +896,8 @@ def _search(spec, layout, variant) -> _Function:
     _epilogue(tail, saved)
     threshold = "r3 = k -> threshold (k-th best)" if worst else "r3 = k (saved); threshold in the frame"
     notes = [f"frame: [sp] db, n, k, &dist[k-1], threshold, pad, [sp+{dist0}] dist[{kmax}], [sp+{ptr0}] ptr[{kmax}]; "
-             f"the stacked out_idx and out_dist at [sp+{args}], [sp+{args + 4}]",
+             f"the stacked out_idx and out_dist at [sp+{out_idx}], [sp+{out_dist}]",
              "a row strictly closer than the k-th best branches out of line to the sorted insertion (ties keep "
              "the lower row); the list holds the pointer past each row, turned into its index at the end"]
-    return _Function(row, saved, body, f"r0 = q, r1 = row pointer, r2 = end of the database, {threshold}", tail,
+    return _Function(row, saved, body, f"{_WALKED}, {threshold}", tail,
                      notes)
