@@ -63,9 +63,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import generate as core
+from .abi import POINTER, U32
 from .emit import Asm, Style, kernel_header
 from .spec import Kernel, KernelSpec, RowLayout, prototype
-from .abi import POINTER, U32
 from .targets import AAPCS, Target
 
 VARIANTS = ("dsp", "simple")
@@ -184,7 +184,7 @@ _RECIPES = {
 
 
 class _DspRow:
-    """Emits the dsp distance of one row into ``acc`` (search/scan/distance share it)."""
+    """Emits the dsp distance of one row into ``acc`` (every kernel shares it)."""
 
     def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str], *, pairs: bool = False):
         self.bits, self.metric = spec.bits, spec.metric
