@@ -74,7 +74,8 @@ from __future__ import annotations
 from torus_hw.errors import TorusInputError
 
 from . import generate as core
-from .emit import Asm, Style
+from .abi import POINTER, U32
+from .emit import Asm, Style, kernel_header
 from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import CDECL16_COMPACT, Target
 
@@ -96,10 +97,9 @@ MAX_ROW_BYTES = 4096
 # groups and add each group's sum into a 32-bit total.
 GROUP_BYTES = 64
 
-# Stack frame (offsets from BP).  Arguments: [bp+4] q.off, [bp+6] q.seg,
-# [bp+8] db/row.off, [bp+10] seg, [bp+12] n.lo, [bp+14] n.hi, then search:
-# [bp+16] k.lo, [bp+18] k.hi, [bp+20] out_idx far, [bp+24] out_dist far;
-# scan: [bp+16] out far.  Saved: [bp-2] SI, [bp-4] DI, [bp-6] DS.
+# Stack frame (offsets from BP).  The arguments lie above the saved BP where
+# the ABI puts them (see ``_arguments``: [bp+4] q, [bp+8] db or row, [bp+12] n,
+# then k / radius / out, ...).  Saved: [bp-2] SI, [bp-4] DI, [bp-6] DS; the locals:
 TLO, THI = -8, -10          # 32-bit row total when a row spans several groups
 QEND = -12                  # query offset where the full groups end
 QOFF = -14                  # query offset (DI at entry)
@@ -125,8 +125,26 @@ STYLE = Style(comment="//", column=34, gap=" ", label_pad=28)
 
 # The callee-saved registers the kernels use besides BP (the frame pointer);
 # SS is never written.  [bp-2], [bp-4], [bp-6] hold them, so locals start at [bp-8].
-SAVED = tuple(r for r in CDECL16_COMPACT.callee_saved if r not in ("bp", "ss"))
+SAVED = CDECL16_COMPACT.must_save(("si", "di", "ds"))
 assert SAVED == ("si", "di", "ds") and TLO == -2 * len(SAVED) - 2
+
+# Each kernel's C arguments (isa.spec.PROTOTYPES) in order, with their ABI kinds;
+# CDECL16_COMPACT.arguments places them on the stack.
+_ARGUMENTS = {
+    "distance": (("q", POINTER), ("row", POINTER)),
+    "scan": (("q", POINTER), ("db", POINTER), ("n", U32), ("out", POINTER)),
+    "search": (("q", POINTER), ("db", POINTER), ("n", U32), ("k", U32), ("out_idx", POINTER),
+               ("out_dist", POINTER)),
+    "range": (("q", POINTER), ("db", POINTER), ("n", U32), ("radius", U32), ("out_idx", POINTER),
+              ("cap", U32)),
+}
+
+
+def _arguments(kernel: str) -> dict[str, int]:
+    """BP offset of each argument of ``kernel``: its ABI stack offset at entry, past the pushed BP."""
+    names, kinds = zip(*_ARGUMENTS[kernel])
+    at_entry = CDECL16_COMPACT.arguments(kinds)
+    return {name: CDECL16_COMPACT.slot_bytes + where.offset for name, where in zip(names, at_entry)}
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
@@ -187,20 +205,18 @@ def _w(off: int) -> str:
 # A body computes the distance of the row at DS:SI to the query at ES:DI
 # (DI preserved, SI advanced by exactly one stride) into DX:AX, or into AX
 # alone when ``hi_zero`` (then DX is not set).  It may use AX BX DX and CH;
-# CL is the row counter unless ``uses_cx``.
+# CL is the row counter unless ``loop`` (the baseline's LOOP counts in CX).
 
 
 class _Body:
     def __init__(self, name: str, *, unit: int, per_unit, init, finish, hi_zero: bool,
-                 uses_cx: bool = False, uses_total: bool = False, regs: str = "", loop: bool = False,
-                 tables: tuple[str, ...] = ()):
+                 uses_total: bool = False, regs: str = "", loop: bool = False, tables: tuple[str, ...] = ()):
         self.name = name
         self.unit = unit              # bytes per unrolled step
         self.per_unit = per_unit      # (a, disp) -> None
         self.init = init              # (a) -> None
         self.finish = finish          # (a) -> None: group sum into DX:AX (or AX)
         self.hi_zero = hi_zero
-        self.uses_cx = uses_cx
         self.uses_total = uses_total  # accumulates straight into [bp+TLO]/[bp+THI]
         self.regs = regs
         self.loop = loop              # baseline: one LOOP over the row, no unrolling
@@ -213,8 +229,7 @@ def _q(disp: int, size: str = "byte") -> str:
 
 # fast: 8-bit l1 -------------------------------------------------------------------
 
-def _word8_l1(q=None, les: int = 0) -> _Body:
-    q = q or _q
+def _word8_l1(q, les: int) -> _Body:
 
     def init(a):
         a("xor bx, bx", "BX = group sum of AX values (t - 257 per negative)")
@@ -252,8 +267,7 @@ def _word8_l1(q=None, les: int = 0) -> _Body:
 
 # fast: 8-bit l2 -------------------------------------------------------------------
 
-def _word8_l2(q=None) -> _Body:
-    q = q or _q
+def _word8_l2(q) -> _Body:
 
     def init(a):
         a("xor dx, dx", "CH:DX = 24-bit group sum (<= 64*16384)")
@@ -287,8 +301,7 @@ def _abs16_cwd(a):
     a("sub ax, dx", "AX = |int16| as unsigned (-32768 gives 32768)")
 
 
-def _word16_l1(q=None) -> _Body:
-    q = q or _q
+def _word16_l1(q) -> _Body:
 
     def init(a):
         a("xor bx, bx", "CH:BX = 24-bit group sum (<= 32*32768)")
@@ -320,8 +333,7 @@ def _total_finish(a):
     a(f"mov dx, {_w(THI)}")
 
 
-def _word16_l2(q=None, name="word 16-bit l2") -> _Body:
-    q = q or _q
+def _word16_l2(q) -> _Body:
 
     def unit(a, o):
         a("lodsw", "AX = row code")
@@ -331,14 +343,13 @@ def _word16_l2(q=None, name="word 16-bit l2") -> _Body:
         a(f"add {_w(TLO)}, ax")
         a(f"adc {_w(THI)}, dx")
 
-    return _Body(name, unit=2, per_unit=unit, init=_total_init, finish=_total_finish, hi_zero=False,
+    return _Body("word 16-bit l2", unit=2, per_unit=unit, init=_total_init, finish=_total_finish, hi_zero=False,
                  uses_total=True, regs="AX difference / square, DX sign / square high")
 
 
 # fast: 4-bit -----------------------------------------------------------------------
 
-def _word4(metric: str, q=None) -> _Body:
-    q = q or _q
+def _word4(metric: str, q) -> _Body:
     table = f".Lnib4{metric}"
 
     def init(a):
@@ -370,8 +381,7 @@ def _word4(metric: str, q=None) -> _Body:
 
 # fast: 1-bit -----------------------------------------------------------------------
 
-def _word1(q=None) -> _Body:
-    q = q or _q
+def _word1(q) -> _Body:
 
     def init(a):
         a("mov bx, offset .Lpop8", "XLAT table: popcount of a byte")
@@ -441,7 +451,7 @@ def _plain(bits: int, metric: str, loop: bool) -> _Body:
             _abs8(a)
             _acc_byte_t(a, metric)
         return _Body(name, unit=1, per_unit=unit, init=init, finish=finish, hi_zero=False, loop=loop,
-                     uses_cx=loop, regs="AX code / t, DX:BX sum")
+                     regs="AX code / t, DX:BX sum")
     if bits == 16:
         def unit16(a, o):
             a("lodsw", "AX = row code")
@@ -459,9 +469,9 @@ def _plain(bits: int, metric: str, loop: bool) -> _Body:
                 a(f"adc {_w(THI)}, dx")
         if metric == "l1":
             return _Body(name, unit=2, per_unit=unit16, init=init, finish=finish, hi_zero=False, loop=loop,
-                         uses_cx=loop, regs="AX code / t, DX:BX sum")
+                         regs="AX code / t, DX:BX sum")
         return _Body(name, unit=2, per_unit=unit16, init=_total_init, finish=_total_finish, hi_zero=False,
-                     loop=loop, uses_cx=loop, uses_total=True, regs="AX code / t, DX:AX square, sum in frame")
+                     loop=loop, uses_total=True, regs="AX code / t, DX:AX square, sum in frame")
     if bits == 4:
         def unit4(a, o):
             a("lodsb", "AL = two row dims (low nibble: even dim)")
@@ -487,7 +497,7 @@ def _plain(bits: int, metric: str, loop: bool) -> _Body:
                 a("shr al, 1", "t << 4 -> t (8086: shifts by 1 or CL only)")
             _acc_byte_t(a, metric)
         return _Body(name, unit=1, per_unit=unit4, init=init, finish=finish, hi_zero=False, loop=loop,
-                     uses_cx=loop, regs="AX codes / t, DX:BX sum" + ("" if loop else ", CH row byte"))
+                     regs="AX codes / t, DX:BX sum" + ("" if loop else ", CH row byte"))
     # bits == 1
     def unit1(a, o):
         a("lodsb", "AL = 8 row bits")
@@ -498,10 +508,10 @@ def _plain(bits: int, metric: str, loop: bool) -> _Body:
             a("adc bx, 0", "count it" if i == 0 else "")
             a("adc dx, 0")
     return _Body(name, unit=1, per_unit=unit1, init=init, finish=finish, hi_zero=False, loop=loop,
-                 uses_cx=loop, regs="AL differing bits, DX:BX sum")
+                 regs="AL differing bits, DX:BX sum")
 
 
-def _body(spec: KernelSpec, variant: str, q=None, les: int = 0) -> _Body:
+def _body(spec: KernelSpec, variant: str, q, les: int) -> _Body:
     if variant == "word":
         if spec.bits == 8:
             return _word8_l1(q, les) if spec.metric == "l1" else _word8_l2(q)
@@ -557,6 +567,7 @@ class _Gen:
         self.target = target
         self.spec = spec
         self.variant = variant
+        self.args = _arguments(spec.kernel)
         self.layout = layout(target, spec, variant)
         self.stride = self.layout.stride
         # Scan/search with a one-group row: copy the query (<= GROUP_BYTES) into
@@ -570,8 +581,8 @@ class _Gen:
             les = self.stride if (spec.bits, spec.metric) == (8, "l1") else 0
             self.body = _body(spec, variant, q, les)
         else:
-            self.body = _body(spec, variant)
-        self.counter = "mem" if self.body.uses_cx else "cl"
+            self.body = _body(spec, variant, _q, 0)
+        self.counter = "mem" if self.body.loop else "cl"
         b = self.body
         if b.loop:
             self.groups, self.tail, self.group = 0, 0, 0
@@ -593,6 +604,11 @@ class _Gen:
     @property
     def hi_zero(self) -> bool:
         return self.body.hi_zero and not self.multi
+
+    @property
+    def threshold_in_di(self) -> bool:
+        """Search keeps its 16-bit threshold in DI when the query is in the frame and distances fit 16 bits."""
+        return self.spec.kernel == "search" and self.copy and self.hi_zero
 
     # -- the row body: DS:SI row, ES:DI query -> DX:AX (or AX if hi_zero) --------
 
@@ -650,6 +666,14 @@ class _Gen:
 
     # -- frame ------------------------------------------------------------------------
 
+    def arg(self, name: str, half: int = 0) -> str:
+        """Word ``half`` of argument ``name``: 0 the low word (a pointer's offset), 1 the high (its segment)."""
+        return _w(self.args[name] + 2 * half)
+
+    def far(self, name: str) -> str:
+        """Pointer argument ``name`` as the operand of LDS / LES."""
+        return f"dword ptr [bp+{self.args[name]}]"
+
     def frame_bytes(self) -> int:
         return -(self.qc if self.copy else LIST - 8 * self.spec.k_max) - 6
 
@@ -659,7 +683,7 @@ class _Gen:
 
     def prologue(self, a: _Asm) -> None:
         a("push bp")
-        a("mov bp, sp", "frame: arguments at [bp+4], locals below")
+        a("mov bp, sp", f"frame: arguments at [bp+{self.args['q']}], locals below")
         for i, reg in enumerate(SAVED):
             a(f"push {reg}", f"callee-saved: {' '.join(r.upper() for r in ('bp', *SAVED))}" if i == 0 else None)
         a(f"sub sp, {self.frame_bytes()}", "locals (see the frame map above)")
@@ -674,7 +698,7 @@ class _Gen:
         a(".byte 0xc3", "RET near (this clang encodes 'ret' in .code16 as 66 C3, a 386 form)")
 
     def query_setup(self, a: _Asm) -> None:
-        a("les di, dword ptr [bp+4]", "ES:DI = query (far)")
+        a(f"les di, {self.far('q')}", "ES:DI = query (far)")
         a(f"mov {_w(QOFF)}, di")
         if self.copy:
             a.note(f"copy the {self.stride}-byte query into the frame at [bp{self.qc:+d}] (SS, even address)")
@@ -690,7 +714,7 @@ class _Gen:
 
     def distance(self, a: _Asm) -> None:
         self.query_setup(a)
-        a("lds si, dword ptr [bp+8]", "DS:SI = row (far, normalised: the row fits the segment)")
+        a(f"lds si, {self.far('row')}", "DS:SI = row (far, normalised: the row fits the segment)")
         self.row(a)
         if self.hi_zero:
             a("xor dx, dx", "distance < 2^16")
@@ -698,10 +722,10 @@ class _Gen:
 
     def rows(self, a: _Asm, per_row) -> None:
         """The row walk shared by scan and search: chunks of <= 255 rows."""
-        a("lds si, dword ptr [bp+8]", "DS:SI = database (far)")
-        a(f"mov ax, {_w(12)}")
+        a(f"lds si, {self.far('db')}", "DS:SI = database (far)")
+        a(f"mov ax, {self.arg('n')}")
         a(f"mov {_w(REM_LO)}, ax", "rows left = n (32-bit)")
-        a(f"mov ax, {_w(14)}")
+        a(f"mov ax, {self.arg('n', 1)}")
         a(f"mov {_w(REM_HI)}, ax")
         a(f"mov {_w(BASE_LO)}, 0", "row index of the chunk's first row")
         a(f"mov {_w(BASE_HI)}, 0")
@@ -766,9 +790,9 @@ class _Gen:
 
     def scan(self, a: _Asm) -> None:
         self.query_setup(a)
-        a(f"mov ax, {_w(16)}")
+        a(f"mov ax, {self.arg('out')}")
         a(f"mov {_w(OUT_OFF)}, ax", "out (far), advanced per row")
-        a(f"mov ax, {_w(18)}")
+        a(f"mov ax, {self.arg('out', 1)}")
         a(f"mov {_w(OUT_SEG)}, ax")
 
         def store(a: _Asm) -> None:
@@ -794,8 +818,8 @@ class _Gen:
         base = self.list_base()
         self.query_setup(a)
         a.note("k_eff = min(k, k_max); k = 0 returns 0")
-        a(f"mov ax, {_w(16)}")
-        a(f"cmp {_w(18)}, 0")
+        a(f"mov ax, {self.arg('k')}")
+        a(f"cmp {self.arg('k', 1)}, 0")
         a("jne .Lk_clamp")
         a(f"cmp ax, {k_max}")
         a("jbe .Lk_ok")
@@ -821,7 +845,7 @@ class _Gen:
         a(f"mov {_w(W16)}, 0xffff")
         a(f"mov {_w(WLO)}, 0xffff")
         a(f"mov {_w(WHI)}, 0xffff")
-        reg_w16 = self.copy and self.hi_zero
+        reg_w16 = self.threshold_in_di
         if reg_w16:
             a("mov di, 0xffff", "DI = k-th distance clamped to 16 bits (the query is in the frame)")
 
@@ -882,19 +906,19 @@ class _Gen:
         a("jmp .Lnext")
         a.label(".Ldone", "write min(k_eff, n) entries to out_idx / out_dist")
         a(f"mov cx, {_w(KEFF)}")
-        a(f"cmp {_w(14)}, 0")
+        a(f"cmp {self.arg('n', 1)}, 0")
         a("jne .Lcount")
-        a(f"cmp {_w(12)}, cx")
+        a(f"cmp {self.arg('n')}, cx")
         a("jae .Lcount")
-        a(f"mov cx, {_w(12)}", "n < k_eff")
+        a(f"mov cx, {self.arg('n')}", "n < k_eff")
         a.label(".Lcount")
         a(f"mov {_w(CNT)}, cx")
         a("jcxz .Lout_done")
         a("push ss")
         a("pop ds", "DS = SS: the list is the string source")
-        for name, arg, field in (("idx", 20, 4), ("dist", 24, 0)):
+        for name, field in (("idx", 4), ("dist", 0)):
             a(f"mov cx, {_w(CNT)}")
-            a(f"les di, dword ptr [bp+{arg}]", f"ES:DI = out_{name} (far)")
+            a(f"les di, {self.far('out_' + name)}", f"ES:DI = out_{name} (far)")
             a(f"lea si, [bp{base + field:+d}]")
             lbl = f".Lout_{name}"
             a.label(lbl)
@@ -913,8 +937,8 @@ class _Gen:
         self.query_setup(a)
         a(f"mov {_w(COUNT_LO)}, 0", "count = 0 (32-bit)")
         a(f"mov {_w(COUNT_HI)}, 0")
-        a(f"mov ax, {_w(16)}", "radius clamped to 16 bits, for distances < 2^16")
-        a(f"cmp {_w(18)}, 0")
+        a(f"mov ax, {self.arg('radius')}", "radius clamped to 16 bits, for distances < 2^16")
+        a(f"cmp {self.arg('radius', 1)}, 0")
         a("je .Lr_w16")
         a("mov ax, 0xffff")
         a.label(".Lr_w16")
@@ -925,16 +949,16 @@ class _Gen:
                 a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped radius")
                 a("jbe .Ltrampoline", "within the radius: count it (out of line)")
             else:
-                _compare32(a, _w(16), _w(18), "jbe", "within the radius: count it (out of line)")
+                _compare32(a, self.arg("radius"), self.arg("radius", 1), "jbe", "within the radius: count it (out of line)")
 
         self.rows(a, test)
         a.label(".Linsert", "a row within the radius: write its index while count < cap, count it")
         a(f"mov ax, {_w(COUNT_LO)}")
         a(f"mov dx, {_w(COUNT_HI)}")
-        a(f"cmp dx, {_w(26)}", "count < cap (32-bit)?")
+        a(f"cmp dx, {self.arg('cap', 1)}", "count < cap (32-bit)?")
         a("jb .Lr_store")
         a("ja .Lr_count")
-        a(f"cmp ax, {_w(24)}")
+        a(f"cmp ax, {self.arg('cap')}")
         a("jae .Lr_count", "out_idx is full: only count")
         a.label(".Lr_store")
         a("push cx")
@@ -948,7 +972,7 @@ class _Gen:
         a("rcr ax, 1")
         a("shr dx, 1")
         a("rcr ax, 1", "segment += count / 4 (16 bytes a paragraph)")
-        a("les di, dword ptr [bp+20]", "ES:DI = out_idx (far)")
+        a(f"les di, {self.far('out_idx')}", "ES:DI = out_idx (far)")
         a("add di, bx")
         a("mov bx, es")
         a("add bx, ax")
@@ -971,29 +995,47 @@ class _Gen:
 
     # -- whole file ------------------------------------------------------------------------
 
-    def text(self, why: str, symbol: str, dialect: str) -> str:
+    def plan(self) -> list[str]:
+        """The register plan for the header, one line per register or group."""
+        lines = ["DS:SI  the row (LODS stream)" + ("" if self.spec.kernel == "distance" else
+                                                 ", folded into DS once per chunk of rows")]
+        if self.copy:
+            lines += [f"SS:[bp{self.qc:+d}]  the query, copied into the frame (no segment override); ES scratch",
+                      f"DI  {'the threshold clamped to 16 bits' if self.threshold_in_di else 'unused'}"]
+        else:
+            lines.append("ES:DI  the query")
+        lines.append(self.body.regs)
+        if self.spec.kernel != "distance":
+            lines.append("CL  rows left in the chunk" if self.counter == "cl" else
+                         f"rows left in the chunk: [bp{INNER}] (the body's LOOP counts in CX)")
+        lines += ["BP  the frame (map below)",
+                  "DX:AX  the row distance" + (" (< 2^16: AX alone, 16-bit compares)" if self.hi_zero else "")]
+        return lines
+
+    def notes(self) -> list[str]:
+        """The row body's shape and the frame map, for the header."""
+        b = self.body
+        shape = (f"a LOOP of {self.stride // b.unit} steps of {b.unit} byte(s)" if b.loop else
+                 f"unrolled groups of {self.group} bytes ({self.groups} full group(s), {self.tail}-byte tail)")
+        return [
+            f"body: {b.name}, {shape}",
+            f"frame: [bp+{self.args['q']}].. arguments; [bp{TLO}] total lo, [bp{THI}] hi, [bp{QEND}] query end, "
+            f"[bp{QOFF}] query off,",
+            f"       [bp{REM_LO}/{REM_HI}] rows left, [bp{BASE_LO}/{BASE_HI}] chunk base row, [bp{CHUNK}] chunk, "
+            f"[bp{INNER}] counter,",
+            f"       [bp{W16}] threshold (16-bit clamp), [bp{WLO}/{WHI}] k-th, [bp{KEFF}] k_eff, [bp{LAST}] last entry,",
+            f"       [bp{OUT_OFF}/{OUT_SEG}] scan out far, [bp{CNT}] count, then the top-k list (8 bytes an entry)",
+        ]
+
+    def why(self) -> str:
+        return _WHY[self.variant]
+
+    def text(self, symbol: str, dialect: str) -> str:
         s, b = self.spec, self.body
         a = _Asm(STYLE.with_dialect(dialect))
-        head = [
-            f"torus-hw kernel: {s.describe()} for {self.target.name} (8086 real mode, __cdecl compact)",
-            f"variant: {self.variant} ({b.name}); {why}",
-            *[f"{'prototype: ' if i == 0 else ' ' * 11}{ln.strip()}"
-              for i, ln in enumerate(prototype(s.kernel, symbol).splitlines())],
-            f"row layout: {self.layout.stride}-byte stride, align {self.layout.align}, zero-padded dims",
-            f"body: {'a LOOP over the row' if b.loop else f'unrolled groups of {self.group} bytes'}"
-            f" ({self.groups} full group(s), {self.tail}-byte tail)" + ("" if b.loop else ""),
-            (f"registers: DS:SI row, query copied to [bp{self.qc:+d}] (SS), ES scratch, "
-             f"DI {'k-th distance (16-bit clamp)' if s.kernel == 'search' and self.hi_zero else 'unused'}"
-             if self.copy else "registers: DS:SI row, ES:DI query")
-            + f", {b.regs}; row counter {'CL' if self.counter == 'cl' else 'in the frame'}; BP frame",
-            f"distance {'< 2^16 (16-bit compare)' if self.hi_zero else 'full 32-bit in DX:AX'}",
-            "frame: [bp+4].. arguments; [bp-8] total lo, [bp-10] hi, [bp-12] query end, [bp-14] query off,",
-            "       [bp-16/-18] rows left, [bp-20/-22] chunk base row, [bp-24] chunk, [bp-26] counter,",
-            "       [bp-28] k-th (16-bit clamp), [bp-30/-32] k-th, [bp-34] k_eff, [bp-36] last entry,",
-            "       [bp-40/-38] scan out far, [bp-42] count, then the top-k list (8 bytes an entry)",
-        ]
-        for line in head:
-            a.header(line)
+        a.lines += kernel_header(a.style, target=self.target, spec=s, variant=self.variant, options=VARIANTS,
+                                 why=self.why(), prototype=prototype(s.kernel, symbol), layout=self.layout,
+                                 plan=self.plan(), notes=self.notes())
         a.blank()
         if dialect == "nasm":
             a.directive("bits 16", "NASM: 16-bit code, 8086 instructions only")
@@ -1020,4 +1062,4 @@ _WHY = {
 
 def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     gen = _Gen(target, spec, variant)
-    return gen.text(_WHY[variant], symbol, dialect), gen.layout, [f"{gen.body.name}; stride {gen.stride}"]
+    return gen.text(symbol, dialect), gen.layout, [f"{gen.body.name}; stride {gen.stride}"]
