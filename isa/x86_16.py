@@ -71,7 +71,13 @@ the 32-bit form 66 C3.  isa.checker proves it on every build.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
 from torus_hw.errors import TorusInputError
+from torus_hw.reference import dim_distance
 
 from . import generate as core
 from .abi import POINTER, U32
@@ -173,9 +179,6 @@ def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
 
 
 class _Asm(Asm):
-    def __init__(self, style: Style = STYLE) -> None:
-        super().__init__(style)
-
     def jfar(self, cond: str, label: str, uid: str, comment: str = "") -> None:
         """Conditional jump of any distance: 8086 Jcc reach only ±127 bytes."""
         inverse = {"z": "nz", "nz": "z", "b": "ae", "ae": "b", "a": "be", "be": "a"}[cond]
@@ -189,8 +192,7 @@ class _Quiet(_Asm):
     """Writes into another builder without per-instruction comments."""
 
     def __init__(self, into: _Asm) -> None:
-        super().__init__(into.style)
-        self.lines = into.lines
+        super().__init__(into.style, into.lines)
 
     def __call__(self, insn: str, comment: str = "") -> None:
         super().__call__(insn)
@@ -208,19 +210,18 @@ def _w(off: int) -> str:
 # CL is the row counter unless ``loop`` (the baseline's LOOP counts in CX).
 
 
+@dataclass(frozen=True)
 class _Body:
-    def __init__(self, name: str, *, unit: int, per_unit, init, finish, hi_zero: bool,
-                 uses_total: bool = False, regs: str = "", loop: bool = False, tables: tuple[str, ...] = ()):
-        self.name = name
-        self.unit = unit              # bytes per unrolled step
-        self.per_unit = per_unit      # (a, disp) -> None
-        self.init = init              # (a) -> None
-        self.finish = finish          # (a) -> None: group sum into DX:AX (or AX)
-        self.hi_zero = hi_zero
-        self.uses_total = uses_total  # accumulates straight into [bp+TLO]/[bp+THI]
-        self.regs = regs
-        self.loop = loop              # baseline: one LOOP over the row, no unrolling
-        self.tables = tables
+    name: str
+    unit: int                     # bytes per unrolled step
+    per_unit: Callable            # (a, disp) -> None
+    init: Callable                # (a) -> None
+    finish: Callable              # (a) -> None: group sum into DX:AX (or AX)
+    hi_zero: bool                 # the group sum is AX alone (< 2^16)
+    uses_total: bool = False      # accumulates straight into [bp+TLO]/[bp+THI]
+    regs: str = ""                # the registers it uses, for the header's plan
+    loop: bool = False            # baseline: one LOOP over the row, no unrolling
+    tables: tuple[str, ...] = ()  # lookup tables it reads through CS: (see _tables)
 
 
 def _q(disp: int, size: str = "byte") -> str:
@@ -301,28 +302,6 @@ def _abs16_cwd(a):
     a("sub ax, dx", "AX = |int16| as unsigned (-32768 gives 32768)")
 
 
-def _word16_l1(q) -> _Body:
-
-    def init(a):
-        a("xor bx, bx", "CH:BX = 24-bit group sum (<= 32*32768)")
-        a("xor ch, ch")
-
-    def unit(a, o):
-        a("lodsw", "AX = row code")
-        a(f"sub ax, {q(o, 'word')}", "AX = r - q mod 2^16")
-        _abs16_cwd(a)
-        a("add bx, ax")
-        a("adc ch, 0")
-
-    def finish(a):
-        a("mov ax, bx")
-        a("mov dl, ch")
-        a("xor dh, dh")
-
-    return _Body("word 16-bit l1", unit=2, per_unit=unit, init=init, finish=finish, hi_zero=False,
-                 regs="AX difference, DX sign, CH:BX sum")
-
-
 def _total_init(a):
     a(f"mov {_w(TLO)}, 0", "32-bit sum in the frame (D <= 3: t^2 < 2^30)")
     a(f"mov {_w(THI)}, 0")
@@ -333,18 +312,38 @@ def _total_finish(a):
     a(f"mov dx, {_w(THI)}")
 
 
-def _word16_l2(q) -> _Body:
+def _add_square_to_total(a):
+    a("mul ax", "DX:AX = t^2 (MUL r16)")
+    a(f"add {_w(TLO)}, ax")
+    a(f"adc {_w(THI)}, dx")
+
+
+def _word16(metric: str, q) -> _Body:
+
+    def init(a):
+        a("xor bx, bx", "CH:BX = 24-bit group sum (<= 32*32768)")
+        a("xor ch, ch")
 
     def unit(a, o):
         a("lodsw", "AX = row code")
         a(f"sub ax, {q(o, 'word')}", "AX = r - q mod 2^16")
         _abs16_cwd(a)
-        a("mul ax", "DX:AX = t^2 (MUL r16)")
-        a(f"add {_w(TLO)}, ax")
-        a(f"adc {_w(THI)}, dx")
+        if metric == "l2":
+            _add_square_to_total(a)
+            return
+        a("add bx, ax")
+        a("adc ch, 0")
 
-    return _Body("word 16-bit l2", unit=2, per_unit=unit, init=_total_init, finish=_total_finish, hi_zero=False,
-                 uses_total=True, regs="AX difference / square, DX sign / square high")
+    def finish(a):
+        a("mov ax, bx")
+        a("mov dl, ch")
+        a("xor dh, dh")
+
+    if metric == "l2":
+        return _Body("word 16-bit l2", unit=2, per_unit=unit, init=_total_init, finish=_total_finish,
+                     hi_zero=False, uses_total=True, regs="AX difference / square, DX sign / square high")
+    return _Body("word 16-bit l1", unit=2, per_unit=unit, init=init, finish=finish, hi_zero=False,
+                 regs="AX difference, DX sign, CH:BX sum")
 
 
 # fast: 4-bit -----------------------------------------------------------------------
@@ -464,9 +463,7 @@ def _plain(bits: int, metric: str, loop: bool) -> _Body:
                 a("add bx, ax")
                 a("adc dx, 0")
             else:
-                a("mul ax", "DX:AX = t^2")
-                a(f"add {_w(TLO)}, ax")
-                a(f"adc {_w(THI)}, dx")
+                _add_square_to_total(a)
         if metric == "l1":
             return _Body(name, unit=2, per_unit=unit16, init=init, finish=finish, hi_zero=False, loop=loop,
                          regs="AX code / t, DX:BX sum")
@@ -516,7 +513,7 @@ def _body(spec: KernelSpec, variant: str, q, les: int) -> _Body:
         if spec.bits == 8:
             return _word8_l1(q, les) if spec.metric == "l1" else _word8_l2(q)
         if spec.bits == 16:
-            return _word16_l1(q) if spec.metric == "l1" else _word16_l2(q)
+            return _word16(spec.metric, q)
         if spec.bits == 4:
             return _word4(spec.metric, q)
         return _word1(q)
@@ -535,26 +532,21 @@ def _compare32(a: _Asm, lo: str, hi: str, jump: str, comment: str) -> None:
 # --- tables (in .rodata, read through CS:) ------------------------------------------
 
 
-def _t(d: int, bits: int) -> int:
-    m = 1 << bits
-    d %= m
-    return min(d, m - d)
-
-
 def _tables(a: _Asm, names) -> None:
+    """The lookup tables the word bodies name, each computed from torus_hw.reference's per-dim distance."""
+    x = np.arange(256)
     for name in names:
         if name == "sq8":
-            vals, directive, what = [_t(d, 8) ** 2 for d in range(256)], ".word", "t(d)^2, d = byte difference"
+            vals, directive, what = dim_distance(x, 0, bits=8) ** 2, ".word", "t(d)^2, d = byte difference"
         elif name.startswith("nib4"):
-            sq = name.endswith("l2")
-            f = (lambda t: t * t) if sq else (lambda t: t)
-            vals = [f(_t(x & 15, 4)) + f(_t(x >> 4, 4)) for x in range(256)]
-            directive, what = ".byte", f"{'t0^2+t1^2' if sq else 't0+t1'} of the two nibble differences in x"
+            power = 2 if name.endswith("l2") else 1
+            vals = dim_distance(x & 15, 0, bits=4) ** power + dim_distance(x >> 4, 0, bits=4) ** power
+            directive, what = ".byte", f"{'t0^2+t1^2' if power == 2 else 't0+t1'} of the two nibble differences in x"
         else:
-            vals, directive, what = [bin(x).count("1") for x in range(256)], ".byte", "popcount(x)"
+            vals, directive, what = [bin(v).count("1") for v in x], ".byte", "popcount(x)"
         a.blank()
         a.directive(".balign 2")
-        a.lines.append(f".L{name}:{'':<26}{a.style.comment} {what}")
+        a.label(f".L{name}", what)
         for i in range(0, 256, 16):
             a.directive(f"{directive} " + ", ".join(str(v) for v in vals[i:i + 16]))
 
@@ -607,8 +599,24 @@ class _Gen:
 
     @property
     def threshold_in_di(self) -> bool:
-        """Search keeps its 16-bit threshold in DI when the query is in the frame and distances fit 16 bits."""
-        return self.spec.kernel == "search" and self.copy and self.hi_zero
+        """Search and range keep their 16-bit threshold in DI when the query is in the frame and distances fit 16 bits."""
+        return self.spec.kernel in ("search", "range") and self.copy and self.hi_zero
+
+    def threshold_test(self, jump: str, lo: str, hi: str, what: str, action: str):
+        """The per-row test of search and range: to the out-of-line path when DX:AX ``jump``s the threshold hi:lo.
+
+        A distance below 2^16 is compared in AX alone with the threshold clamped
+        to 16 bits: DI when it holds it (a register operand, no EA clocks), else
+        [bp+W16].
+        """
+        def test(a: _Asm) -> None:
+            if self.hi_zero:
+                a(f"cmp ax, {'di' if self.threshold_in_di else _w(W16)}",
+                  f"distance < 2^16: compare with the clamped {what}")
+                a(f"{jump} .Ltrampoline", action)
+            else:
+                _compare32(a, lo, hi, jump, action)
+        return test
 
     # -- the row body: DS:SI row, ES:DI query -> DX:AX (or AX if hi_zero) --------
 
@@ -657,12 +665,8 @@ class _Gen:
         b.init(a)
         self._units(a, nbytes)
         b.finish(a)
-        if b.hi_zero:
-            a(f"add {_w(TLO)}, ax", "group sum into the 32-bit total")
-            a(f"adc {_w(THI)}, 0")
-        else:
-            a(f"add {_w(TLO)}, ax", "group sum into the 32-bit total")
-            a(f"adc {_w(THI)}, dx")
+        a(f"add {_w(TLO)}, ax", "group sum into the 32-bit total")
+        a(f"adc {_w(THI)}, {0 if b.hi_zero else 'dx'}")
 
     # -- frame ------------------------------------------------------------------------
 
@@ -845,21 +849,10 @@ class _Gen:
         a(f"mov {_w(W16)}, 0xffff")
         a(f"mov {_w(WLO)}, 0xffff")
         a(f"mov {_w(WHI)}, 0xffff")
-        reg_w16 = self.threshold_in_di
-        if reg_w16:
+        if self.threshold_in_di:
             a("mov di, 0xffff", "DI = k-th distance clamped to 16 bits (the query is in the frame)")
-
-        def test(a: _Asm) -> None:
-            if reg_w16:
-                a("cmp ax, di", "distance < 2^16: compare with the clamped k-th")
-                a("jb .Ltrampoline", "strictly below: insert (ties keep the lower row)")
-            elif self.hi_zero:
-                a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped k-th")
-                a("jb .Ltrampoline", "strictly below: insert (ties keep the lower row)")
-            else:
-                _compare32(a, _w(WLO), _w(WHI), "jb", "strictly below the k-th: insert")
-
-        self.rows(a, test)
+        self.rows(a, self.threshold_test("jb", _w(WLO), _w(WHI), "k-th",
+                                         "strictly below: insert (ties keep the lower row)"))
         a.label(".Linsert", "DX:AX = distance of the current row, below the k-th")
         if self.hi_zero:
             a("xor dx, dx")
@@ -901,7 +894,7 @@ class _Gen:
         a("pop di")
         a("pop si")
         a("pop cx")
-        if reg_w16:
+        if self.threshold_in_di:
             a(f"mov di, {_w(W16)}", "the new threshold register")
         a("jmp .Lnext")
         a.label(".Ldone", "write min(k_eff, n) entries to out_idx / out_dist")
@@ -942,16 +935,12 @@ class _Gen:
         a("je .Lr_w16")
         a("mov ax, 0xffff")
         a.label(".Lr_w16")
-        a(f"mov {_w(W16)}, ax")
-
-        def test(a: _Asm) -> None:
-            if self.hi_zero:
-                a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped radius")
-                a("jbe .Ltrampoline", "within the radius: count it (out of line)")
-            else:
-                _compare32(a, self.arg("radius"), self.arg("radius", 1), "jbe", "within the radius: count it (out of line)")
-
-        self.rows(a, test)
+        if self.threshold_in_di:
+            a("mov di, ax", "DI = the clamped radius (the query is in the frame)")
+        else:
+            a(f"mov {_w(W16)}, ax")
+        self.rows(a, self.threshold_test("jbe", self.arg("radius"), self.arg("radius", 1), "radius",
+                                         "within the radius: count it (out of line)"))
         a.label(".Linsert", "a row within the radius: write its index while count < cap, count it")
         a(f"mov ax, {_w(COUNT_LO)}")
         a(f"mov dx, {_w(COUNT_HI)}")
