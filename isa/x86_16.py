@@ -346,23 +346,35 @@ def _word16(metric: str, q) -> _Body:
                  regs="AX difference, DX sign, CH:BX sum")
 
 
-# fast: 4-bit -----------------------------------------------------------------------
+# fast: 4-bit and 1-bit: sums of CS: XLAT table bytes -------------------------------
 
-def _word4(metric: str, q) -> _Body:
-    table = f".Lnib4{metric}"
+def _xlat_add(a, comment: str) -> None:
+    a("cs xlatb", comment)
+    a("add dl, al")
+    a("adc dh, 0")
+
+
+def _xlat_body(name: str, table: str, what: str, bound: str, unit, regs: str) -> _Body:
+    """A word body summing bytes of one 256-byte table (BX = its offset, read with CS: XLAT) into DX."""
 
     def init(a):
-        a(f"mov bx, offset {table}", "XLAT table: byte of two nibble differences -> t0+t1 / t0^2+t1^2")
-        a("xor dx, dx", "DX = group sum (<= 64*128)")
+        a(f"mov bx, offset .L{table}", f"XLAT table: {what}")
+        a("xor dx, dx", f"DX = group sum (<= {bound})")
+
+    def finish(a):
+        a("mov ax, dx")
+
+    return _Body(name, unit=2, per_unit=unit, init=init, finish=finish, hi_zero=True, regs=regs, tables=(table,))
+
+
+def _word4(metric: str, q) -> _Body:
 
     def byte(a, o):
         a(f"sub al, {q(o)}", "per-nibble r - q; AF = borrow out of the low nibble")
         a("lahf", "AH bit 4 = AF")
         a("and ah, 0x10")
         a("add al, ah", "give the high nibble back its borrow: both nibbles exact mod 16")
-        a("cs xlatb", "AL = table[AL] (table in the code segment)")
-        a("add dl, al")
-        a("adc dh, 0")
+        _xlat_add(a, "AL = table[AL] (table in the code segment)")
 
     def unit(a, o):
         a("lodsw", "AX = two row bytes = four dims")
@@ -371,37 +383,21 @@ def _word4(metric: str, q) -> _Body:
         a("mov al, ch")
         byte(a, o + 1)
 
-    def finish(a):
-        a("mov ax, dx")
+    return _xlat_body(f"word 4-bit {metric}", f"nib4{metric}",
+                      "byte of two nibble differences -> t0+t1 / t0^2+t1^2", "64*128", unit,
+                      "AX row bytes, BX table, CH saved byte, DX sum")
 
-    return _Body(f"word 4-bit {metric}", unit=2, per_unit=unit, init=init, finish=finish, hi_zero=True,
-                 regs="AX row bytes, BX table, CH saved byte, DX sum", tables=(f"nib4{metric}",))
-
-
-# fast: 1-bit -----------------------------------------------------------------------
 
 def _word1(q) -> _Body:
-
-    def init(a):
-        a("mov bx, offset .Lpop8", "XLAT table: popcount of a byte")
-        a("xor dx, dx", "DX = group sum (<= 64*8)")
 
     def unit(a, o):
         a("lodsw", "AX = 16 row bits")
         a(f"xor ax, {q(o, 'word')}", "differing bits")
-        a("cs xlatb", "AL = popcount(low byte)")
-        a("add dl, al")
-        a("adc dh, 0")
+        _xlat_add(a, "AL = popcount(low byte)")
         a("mov al, ah")
-        a("cs xlatb", "AL = popcount(high byte)")
-        a("add dl, al")
-        a("adc dh, 0")
+        _xlat_add(a, "AL = popcount(high byte)")
 
-    def finish(a):
-        a("mov ax, dx")
-
-    return _Body("word 1-bit", unit=2, per_unit=unit, init=init, finish=finish, hi_zero=True,
-                 regs="AX row bits, BX table, DX sum", tables=("pop8",))
+    return _xlat_body("word 1-bit", "pop8", "popcount of a byte", "64*8", unit, "AX row bits, BX table, DX sum")
 
 
 # simple / baseline per-dim code --------------------------------------------------------
@@ -442,60 +438,50 @@ def _plain(bits: int, metric: str, loop: bool) -> _Body:
     def finish(a):
         a("mov ax, bx")
 
-    if bits == 8:
-        def unit(a, o):
-            a("lodsb", "AL = row code")
-            a(f"sub al, {q(o)}", "AL = r - q mod 256")
-            step(a, 1)
-            _abs8(a)
-            _acc_byte_t(a, metric)
-        return _Body(name, unit=1, per_unit=unit, init=init, finish=finish, hi_zero=False, loop=loop,
-                     regs="AX code / t, DX:BX sum")
-    if bits == 16:
-        def unit16(a, o):
-            a("lodsw", "AX = row code")
-            a(f"sub ax, {q(o, 'word')}", "AX = r - q mod 2^16")
-            a("jns 1f", "|int16|: negate when negative")
-            a("neg ax", "-32768 stays 0x8000 = 32768 unsigned")
-            a("1:")
-            step(a, 2)
-            if metric == "l1":
-                a("add bx, ax")
-                a("adc dx, 0")
-            else:
-                _add_square_to_total(a)
+    def unit8(a, o):
+        a("lodsb", "AL = row code")
+        a(f"sub al, {q(o)}", "AL = r - q mod 256")
+        step(a, 1)
+        _abs8(a)
+        _acc_byte_t(a, metric)
+
+    def unit16(a, o):
+        a("lodsw", "AX = row code")
+        a(f"sub ax, {q(o, 'word')}", "AX = r - q mod 2^16")
+        a("jns 1f", "|int16|: negate when negative")
+        a("neg ax", "-32768 stays 0x8000 = 32768 unsigned")
+        a("1:")
+        step(a, 2)
         if metric == "l1":
-            return _Body(name, unit=2, per_unit=unit16, init=init, finish=finish, hi_zero=False, loop=loop,
-                         regs="AX code / t, DX:BX sum")
-        return _Body(name, unit=2, per_unit=unit16, init=_total_init, finish=_total_finish, hi_zero=False,
-                     loop=loop, uses_total=True, regs="AX code / t, DX:AX square, sum in frame")
-    if bits == 4:
-        def unit4(a, o):
-            a("lodsb", "AL = two row dims (low nibble: even dim)")
-            if not loop:
-                a("mov ch, al", "keep the row byte")
-            a(f"mov ah, {q(o)}", "AH = two query dims")
-            a("sub al, ah", "low nibble = (r - q) mod 16 for the even dim")
-            a("and al, 0x0f")
-            a("xor al, 8")
-            a("sub al, 8", "sign-extend the 4-bit difference: int8 in [-8, 7]")
-            _abs8(a)
-            _acc_byte_t(a, metric)
-            if loop:
-                a("mov al, byte ptr [si-1]", "the row byte again (CX is the loop counter)")
-            else:
-                a("mov al, ch")
-            a(f"mov ah, {q(o)}")
-            step(a, 1)
-            a("and ax, 0xf0f0", "the odd dims, still in the high nibbles")
-            a("sub al, ah", "AL = (r - q) << 4 mod 256: no borrow from below")
-            _abs8(a)
-            for _ in range(4):
-                a("shr al, 1", "t << 4 -> t (8086: shifts by 1 or CL only)")
-            _acc_byte_t(a, metric)
-        return _Body(name, unit=1, per_unit=unit4, init=init, finish=finish, hi_zero=False, loop=loop,
-                     regs="AX codes / t, DX:BX sum" + ("" if loop else ", CH row byte"))
-    # bits == 1
+            a("add bx, ax")
+            a("adc dx, 0")
+        else:
+            _add_square_to_total(a)
+
+    def unit4(a, o):
+        a("lodsb", "AL = two row dims (low nibble: even dim)")
+        if not loop:
+            a("mov ch, al", "keep the row byte")
+        a(f"mov ah, {q(o)}", "AH = two query dims")
+        a("sub al, ah", "low nibble = (r - q) mod 16 for the even dim")
+        a("and al, 0x0f")
+        a("xor al, 8")
+        a("sub al, 8", "sign-extend the 4-bit difference: int8 in [-8, 7]")
+        _abs8(a)
+        _acc_byte_t(a, metric)
+        if loop:
+            a("mov al, byte ptr [si-1]", "the row byte again (CX is the loop counter)")
+        else:
+            a("mov al, ch")
+        a(f"mov ah, {q(o)}")
+        step(a, 1)
+        a("and ax, 0xf0f0", "the odd dims, still in the high nibbles")
+        a("sub al, ah", "AL = (r - q) << 4 mod 256: no borrow from below")
+        _abs8(a)
+        for _ in range(4):
+            a("shr al, 1", "t << 4 -> t (8086: shifts by 1 or CL only)")
+        _acc_byte_t(a, metric)
+
     def unit1(a, o):
         a("lodsb", "AL = 8 row bits")
         a(f"xor al, {q(o)}", "differing bits")
@@ -504,8 +490,17 @@ def _plain(bits: int, metric: str, loop: bool) -> _Body:
             a("shr al, 1", "next bit into CF" if i == 0 else "")
             a("adc bx, 0", "count it" if i == 0 else "")
             a("adc dx, 0")
-    return _Body(name, unit=1, per_unit=unit1, init=init, finish=finish, hi_zero=False, loop=loop,
-                 regs="AL differing bits, DX:BX sum")
+
+    per_unit, regs = {
+        8: (unit8, "AX code / t, DX:BX sum"),
+        16: (unit16, "AX code / t, DX:BX sum" if metric == "l1" else "AX code / t, DX:AX square, sum in frame"),
+        4: (unit4, "AX codes / t, DX:BX sum" + ("" if loop else ", CH row byte")),
+        1: (unit1, "AL differing bits, DX:BX sum"),
+    }[bits]
+    in_frame = bits == 16 and metric == "l2"  # t^2 < 2^30 overflows DX:BX's ADC: the sum lives in the frame
+    return _Body(name, unit=2 if bits == 16 else 1, per_unit=per_unit, init=_total_init if in_frame else init,
+                 finish=_total_finish if in_frame else finish, hi_zero=False, uses_total=in_frame, loop=loop,
+                 regs=regs)
 
 
 def _body(spec: KernelSpec, variant: str, q, les: int) -> _Body:
@@ -518,15 +513,6 @@ def _body(spec: KernelSpec, variant: str, q, les: int) -> _Body:
             return _word4(spec.metric, q)
         return _word1(q)
     return _plain(spec.bits, spec.metric, loop=variant == "baseline")
-
-
-def _compare32(a: _Asm, lo: str, hi: str, jump: str, comment: str) -> None:
-    """Branch to the out-of-line path when DX:AX compares to hi:lo by ``jump`` (jb: below, jbe: at most)."""
-    a(f"cmp dx, {hi}")
-    a("jb .Ltrampoline")
-    a("ja .Lnext")
-    a(f"cmp ax, {lo}")
-    a(f"{jump} .Ltrampoline", comment)
 
 
 # --- tables (in .rodata, read through CS:) ------------------------------------------
@@ -555,6 +541,10 @@ def _tables(a: _Asm, names) -> None:
 
 
 class _Gen:
+    """One kernel file.  Its row code follows :class:`isa.generate.RowBody`: :meth:`query_setup`
+    (once per call), :meth:`row` (one row's distance into DX:AX), :meth:`plan` and :meth:`why`;
+    the kernels around it share the frame, the row walk, the row-index recovery and the output walk."""
+
     def __init__(self, target: Target, spec: KernelSpec, variant: str):
         self.target = target
         self.spec = spec
@@ -591,7 +581,7 @@ class _Gen:
 
     @property
     def multi(self) -> bool:
-        return self.groups > 1 or (self.groups == 1 and self.tail > 0)
+        return self.groups > 1 or self.tail > 0
 
     @property
     def hi_zero(self) -> bool:
@@ -603,7 +593,8 @@ class _Gen:
         return self.spec.kernel in ("search", "range") and self.copy and self.hi_zero
 
     def threshold_test(self, jump: str, lo: str, hi: str, what: str, action: str):
-        """The per-row test of search and range: to the out-of-line path when DX:AX ``jump``s the threshold hi:lo.
+        """The per-row test of search and range: to the out-of-line path when DX:AX ``jump``s the threshold hi:lo
+        (jb: strictly below, jbe: at most).
 
         A distance below 2^16 is compared in AX alone with the threshold clamped
         to 16 bits: DI when it holds it (a register operand, no EA clocks), else
@@ -613,9 +604,12 @@ class _Gen:
             if self.hi_zero:
                 a(f"cmp ax, {'di' if self.threshold_in_di else _w(W16)}",
                   f"distance < 2^16: compare with the clamped {what}")
-                a(f"{jump} .Ltrampoline", action)
             else:
-                _compare32(a, lo, hi, jump, action)
+                a(f"cmp dx, {hi}")
+                a("jb .Ltrampoline")
+                a("ja .Lnext")
+                a(f"cmp ax, {lo}")
+            a(f"{jump} .Ltrampoline", action)
         return test
 
     # -- the row body: DS:SI row, ES:DI query -> DX:AX (or AX if hi_zero) --------
@@ -725,7 +719,7 @@ class _Gen:
         a("jmp .Lreturn")
 
     def rows(self, a: _Asm, per_row) -> None:
-        """The row walk shared by scan and search: chunks of <= 255 rows."""
+        """The row walk shared by scan, search and range: chunks of <= 255 rows, ``per_row`` after each row's body."""
         a(f"lds si, {self.far('db')}", "DS:SI = database (far)")
         a(f"mov ax, {self.arg('n')}")
         a(f"mov {_w(REM_LO)}, ax", "rows left = n (32-bit)")
@@ -790,28 +784,39 @@ class _Gen:
             a(f"sub {lo}, {tmp}")
         a(f"xor {hi}, {hi}")
         a(f"add {lo}, {_w(BASE_LO)}")
-        a(f"adc {hi}, {_w(BASE_HI)}", f"{hi.upper()}:{lo.upper()} = row index" if hi == "di" else None)
+        a(f"adc {hi}, {_w(BASE_HI)}", f"{hi.upper()}:{lo.upper()} = row index")
+
+    def output_setup(self, a: _Asm, name: str, per: str) -> None:
+        """The output far pointer of scan and range, from argument ``name``, kept in the frame."""
+        a(f"mov ax, {self.arg(name)}")
+        a(f"mov {_w(OUT_OFF)}, ax", f"{name} (far), advanced per {per}")
+        a(f"mov ax, {self.arg(name, 1)}")
+        a(f"mov {_w(OUT_SEG)}, ax")
+
+    def output_store(self, a: _Asm, what: str) -> None:
+        """Write DX:AX (uint32) at the output pointer and advance it, folding it into the segment every 32 KiB.
+
+        Falls through with the pointer advanced; the usual case (no fold) jumps to .Lnext.
+        """
+        a("push es", "ES is the query segment; borrow it for the output")
+        a(f"les bx, dword ptr [bp{OUT_OFF:+d}]")
+        a("mov word ptr es:[bx], ax", f"{what} (uint32)")
+        a("mov word ptr es:[bx+2], dx")
+        a("pop es")
+        a(f"add {_w(OUT_OFF)}, 4")
+        a(f"cmp {_w(OUT_OFF)}, 0x8000", "keep the output offset below 32 KiB")
+        a("jb .Lnext")
+        a(f"sub {_w(OUT_OFF)}, 0x8000")
+        a(f"add {_w(OUT_SEG)}, 0x800")
 
     def scan(self, a: _Asm) -> None:
         self.query_setup(a)
-        a(f"mov ax, {self.arg('out')}")
-        a(f"mov {_w(OUT_OFF)}, ax", "out (far), advanced per row")
-        a(f"mov ax, {self.arg('out', 1)}")
-        a(f"mov {_w(OUT_SEG)}, ax")
+        self.output_setup(a, "out", "row")
 
         def store(a: _Asm) -> None:
             if self.hi_zero:
                 a("xor dx, dx")
-            a("push es", "ES is the query segment; borrow it for the output")
-            a(f"les bx, dword ptr [bp{OUT_OFF:+d}]")
-            a("mov word ptr es:[bx], ax", "out[i] = distance (uint32)")
-            a("mov word ptr es:[bx+2], dx")
-            a("pop es")
-            a(f"add {_w(OUT_OFF)}, 4")
-            a(f"cmp {_w(OUT_OFF)}, 0x8000", "keep the output offset below 32 KiB")
-            a("jb .Lnext")
-            a(f"sub {_w(OUT_OFF)}, 0x8000")
-            a(f"add {_w(OUT_SEG)}, 0x800")
+            self.output_store(a, "out[i] = distance")
 
         self.rows(a, store)
         a.label(".Ldone")
@@ -930,6 +935,7 @@ class _Gen:
         self.query_setup(a)
         a(f"mov {_w(COUNT_LO)}, 0", "count = 0 (32-bit)")
         a(f"mov {_w(COUNT_HI)}, 0")
+        self.output_setup(a, "out_idx", "index written")
         a(f"mov ax, {self.arg('radius')}", "radius clamped to 16 bits, for distances < 2^16")
         a(f"cmp {self.arg('radius', 1)}, 0")
         a("je .Lr_w16")
@@ -941,41 +947,16 @@ class _Gen:
             a(f"mov {_w(W16)}, ax")
         self.rows(a, self.threshold_test("jbe", self.arg("radius"), self.arg("radius", 1), "radius",
                                          "within the radius: count it (out of line)"))
-        a.label(".Linsert", "a row within the radius: write its index while count < cap, count it")
-        a(f"mov ax, {_w(COUNT_LO)}")
-        a(f"mov dx, {_w(COUNT_HI)}")
-        a(f"cmp dx, {self.arg('cap', 1)}", "count < cap (32-bit)?")
-        a("jb .Lr_store")
-        a("ja .Lr_count")
-        a(f"cmp ax, {self.arg('cap')}")
-        a("jae .Lr_count", "out_idx is full: only count")
-        a.label(".Lr_store")
-        a("push cx")
-        a("push di")
-        a("push es")
-        a("mov bx, ax", "&out_idx[count] = out_idx + 4 * count, as a far pointer:")
-        a("and bx, 3")
-        a("shl bx, 1")
-        a("shl bx, 1", "offset += 4 * (count mod 4)")
-        a("shr dx, 1")
-        a("rcr ax, 1")
-        a("shr dx, 1")
-        a("rcr ax, 1", "segment += count / 4 (16 bytes a paragraph)")
-        a(f"les di, {self.far('out_idx')}", "ES:DI = out_idx (far)")
-        a("add di, bx")
-        a("mov bx, es")
-        a("add bx, ax")
-        a("mov es, bx")
-        self.row_index(a, "ax", "dx", "bx")
-        a("stosw", "out_idx[count] = row index (uint32, row order)")
-        a("mov ax, dx")
-        a("stosw")
-        a("pop es")
-        a("pop di")
-        a("pop cx")
-        a.label(".Lr_count")
-        a(f"add {_w(COUNT_LO)}, 1", "count += 1")
+        a.label(".Linsert", "a row within the radius: count it, and write its index while count <= cap")
+        a(f"add {_w(COUNT_LO)}, 1", "count += 1 (32-bit)")
         a(f"adc {_w(COUNT_HI)}, 0")
+        a(f"mov ax, {self.arg('cap')}")
+        a(f"mov dx, {self.arg('cap', 1)}")
+        a(f"sub ax, {_w(COUNT_LO)}")
+        a(f"sbb dx, {_w(COUNT_HI)}", "cap - count borrows when count > cap ...")
+        a("jb .Lnext", "... out_idx is full: only counted")
+        self.row_index(a, "ax", "dx", "bx")
+        self.output_store(a, "out_idx[count - 1] = row index (row order)")
         a("jmp .Lnext")
         a.label(".Ldone")
         a(f"mov ax, {_w(COUNT_LO)}", "return the count of every row within the radius")
