@@ -24,10 +24,11 @@ documented maximum D, and three variants of code (fastest first):
     * 16-bit — LODSW / SUB / CWD / XOR / SUB (|int16| with −32768 → 32768),
       MUL AX for l2.
 
-    Scan and search over rows of one group (stride <= 64 bytes) first copy
-    the query into the stack frame: SS:[BP+disp] needs no segment override,
-    which frees ES and DI.  The 8-bit l1 body then loads four query bytes
-    with one LES (DX and ES) and search keeps its 16-bit threshold in DI.
+    Scan, search and range over rows of one group (stride <= 64 bytes) first
+    copy the query into the stack frame: SS:[BP+disp] needs no segment
+    override, which frees ES and DI.  The 8-bit l1 body then loads four query
+    bytes with one LES (DX and ES), and search and range keep their 16-bit
+    threshold in DI.
 
     Measured (sim/cycles/i8086.py, 8-bit l1 top-1 search over 1,000 random
     rows, clocks per query): D=8 273k, D=16 493k, D=32 938k, D=64 1,827k,
@@ -60,7 +61,10 @@ Search keeps its sorted top-k list (k ≤ 16 entries of distance and row
 index, 32 bits each) on the stack.  Rows are scanned in order and enter only
 when *strictly* below the current k-th distance, so ties keep the lower row;
 the hot path compares against a cached 16-bit threshold when the kernel's
-distances provably fit 16 bits.  Insertion is out of line.
+distances provably fit 16 bits.  Insertion is out of line.  Range tests each
+row the same way against the radius (distance <= radius), counts the row out
+of line in 32 bits and writes its index while the count is at most ``cap``,
+through the same far output pointer as scan's.
 
 Only 8086 instructions are emitted: no 186 shifts by immediate, PUSH imm,
 ENTER/LEAVE, no 386 prefixes; conditional jumps are short (±127 bytes), so
