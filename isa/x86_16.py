@@ -677,7 +677,7 @@ class _Gen:
         return f"dword ptr [bp+{self.args[name]}]"
 
     def frame_bytes(self) -> int:
-        return -(self.qc if self.copy else LIST - 8 * self.spec.k_max) - 6
+        return -(self.qc if self.copy else LIST - 8 * self.spec.k_max) - 2 * len(SAVED)
 
     def list_base(self) -> int:
         """BP offset of list entry 0 (entries ascend by 8)."""
@@ -964,8 +964,7 @@ class _Gen:
         a("jmp .Lnext")
         a.label(".Ldone")
         a(f"mov ax, {_w(COUNT_LO)}", "return the count of every row within the radius")
-        a(f"mov dx, {_w(COUNT_HI)}")
-        a("jmp .Lreturn")
+        a(f"mov dx, {_w(COUNT_HI)}", "(on into the epilogue)")
 
     # -- whole file ------------------------------------------------------------------------
 
