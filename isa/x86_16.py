@@ -64,7 +64,8 @@ the hot path compares against a cached 16-bit threshold when the kernel's
 distances provably fit 16 bits.  Insertion is out of line.  Range tests each
 row the same way against the radius (distance <= radius), counts the row out
 of line in 32 bits and writes its index while the count is at most ``cap``,
-through the same far output pointer as scan's.
+with scan's output walk (the far pointer advanced in out_idx's own argument
+slot, folded into the segment every 32 KiB).
 
 Only 8086 instructions are emitted: no 186 shifts by immediate, PUSH imm,
 ENTER/LEAVE, no 386 prefixes; conditional jumps are short (±127 bytes), so
@@ -117,7 +118,7 @@ REM_LO, REM_HI = -16, -18   # rows not yet started in a chunk
 BASE_LO, BASE_HI = -20, -22 # row index of the current chunk's first row
 CHUNK = -24                 # rows in the current chunk (<= 255)
 INNER = -26                 # rows left in the chunk (memory counter variant)
-W16 = -28                   # k-th distance clamped to 0xFFFF (16-bit fast path)
+W16 = -28                   # k-th distance / radius clamped to 0xFFFF (16-bit fast path)
 WLO, WHI = -30, -32         # k-th distance (32-bit)
 KEFF = -34                  # min(k, k_max)
 LAST = -36                  # SS offset of list entry k-1
@@ -790,37 +791,31 @@ class _Gen:
         a(f"add {lo}, {_w(BASE_LO)}")
         a(f"adc {hi}, {_w(BASE_HI)}", f"{hi.upper()}:{lo.upper()} = row index")
 
-    def output_setup(self, a: _Asm, name: str, per: str) -> None:
-        """The output far pointer of scan and range, from argument ``name``, kept in the frame."""
-        a(f"mov ax, {self.arg(name)}")
-        a(f"mov {_w(OUT_OFF)}, ax", f"{name} (far), advanced per {per}")
-        a(f"mov ax, {self.arg(name, 1)}")
-        a(f"mov {_w(OUT_SEG)}, ax")
-
-    def output_store(self, a: _Asm, what: str) -> None:
-        """Write DX:AX (uint32) at the output pointer and advance it, folding it into the segment every 32 KiB.
-
-        Falls through with the pointer advanced; the usual case (no fold) jumps to .Lnext.
-        """
+    def output_store(self, a: _Asm, at: int, what: str) -> None:
+        """Write DX:AX (uint32) through the far pointer at [bp+at] and advance it, folding it into the
+        segment every 32 KiB.  The usual case (no fold) jumps to .Lnext; a fold falls through."""
         a("push es", "ES is the query segment; borrow it for the output")
-        a(f"les bx, dword ptr [bp{OUT_OFF:+d}]")
+        a(f"les bx, dword ptr [bp{at:+d}]")
         a("mov word ptr es:[bx], ax", f"{what} (uint32)")
         a("mov word ptr es:[bx+2], dx")
         a("pop es")
-        a(f"add {_w(OUT_OFF)}, 4")
-        a(f"cmp {_w(OUT_OFF)}, 0x8000", "keep the output offset below 32 KiB")
+        a(f"add {_w(at)}, 4")
+        a(f"cmp {_w(at)}, 0x8000", "keep the output offset below 32 KiB")
         a("jb .Lnext")
-        a(f"sub {_w(OUT_OFF)}, 0x8000")
-        a(f"add {_w(OUT_SEG)}, 0x800")
+        a(f"sub {_w(at)}, 0x8000")
+        a(f"add {_w(at + 2)}, 0x800")
 
     def scan(self, a: _Asm) -> None:
         self.query_setup(a)
-        self.output_setup(a, "out", "row")
+        a(f"mov ax, {self.arg('out')}")
+        a(f"mov {_w(OUT_OFF)}, ax", "out (far), advanced per row")
+        a(f"mov ax, {self.arg('out', 1)}")
+        a(f"mov {_w(OUT_SEG)}, ax")
 
         def store(a: _Asm) -> None:
             if self.hi_zero:
                 a("xor dx, dx")
-            self.output_store(a, "out[i] = distance")
+            self.output_store(a, OUT_OFF, "out[i] = distance")
 
         self.rows(a, store)
         a.label(".Ldone")
@@ -939,7 +934,8 @@ class _Gen:
         self.query_setup(a)
         a(f"mov {_w(COUNT_LO)}, 0", "count = 0 (32-bit)")
         a(f"mov {_w(COUNT_HI)}, 0")
-        self.output_setup(a, "out_idx", "index written")
+        a.note("out_idx's own argument slot is the output pointer, advanced per index written")
+        a.note("(cdecl: the arguments belong to the callee)")
         a(f"mov ax, {self.arg('radius')}", "radius clamped to 16 bits, for distances < 2^16")
         a(f"cmp {self.arg('radius', 1)}, 0")
         a("je .Lr_w16")
@@ -960,7 +956,7 @@ class _Gen:
         a(f"sbb dx, {_w(COUNT_HI)}", "cap - count borrows when count > cap ...")
         a("jb .Lnext", "... out_idx is full: only counted")
         self.row_index(a, "ax", "dx", "bx")
-        self.output_store(a, "out_idx[count - 1] = row index (row order)")
+        self.output_store(a, self.args["out_idx"], "out_idx[count - 1] = row index (row order)")
         a("jmp .Lnext")
         a.label(".Ldone")
         a(f"mov ax, {_w(COUNT_LO)}", "return the count of every row within the radius")
