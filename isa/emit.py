@@ -34,6 +34,10 @@ class Style:
     gap: str = ""               # between the padded instruction and the comment marker
     label_pad: int = 20         # spaces between "label:" and its comment
     dialect: str = "gnu"
+    # The ELF function around the kernel, "{symbol}" filled in: directives before its label, after its code.
+    function_entry: tuple[str, ...] = (".text", ".globl {symbol}")
+    function_exit: tuple[str, ...] = ()
+    directive_indent: str = ""  # how far the function's directives are indented
 
     def with_dialect(self, dialect: str) -> "Style":
         if dialect not in DIALECTS:
@@ -87,6 +91,17 @@ class Asm:
         if comment:
             line = f"{line:<{column or 0}}{'' if column else ' '}{self.style.comment} {comment}"
         self.lines.append(line)
+
+    def begin_function(self, symbol: str) -> None:
+        """The style's entry directives and the global label the harness and firmware call."""
+        for text in self.style.function_entry:
+            self.lines.append(self.style.directive_indent + self.style._text(text.format(symbol=symbol)))
+        self.lines.append(f"{symbol}:")
+
+    def end_function(self, symbol: str) -> None:
+        """The style's exit directives (``.size``: debuggers and ``nm -S`` see the function's extent)."""
+        for text in self.style.function_exit:
+            self.lines.append(self.style.directive_indent + self.style._text(text.format(symbol=symbol)))
 
     def blank(self) -> None:
         self.lines.append("")

@@ -110,12 +110,6 @@ class Kernel:
     def prototype(self) -> str:
         return prototype(self.spec.kernel, self.symbol)
 
-    def header(self, stack_bytes: int | None = None) -> str:
-        """The C header firmware builds against (rendered by isa/header.py)."""
-        from .header import render_header
-
-        return render_header(self, stack_bytes)
-
 
 def dims_limit(spec: KernelSpec, max_row_bytes: int) -> int:
     """A generator's documented maximum D: distances fit uint32 and a packed row fits ``max_row_bytes``."""

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from baselines.build import build_c_baseline
 from isa.assembler import assemble
-from isa.baseline import build_c_baseline
 from isa.spec import KernelSpec
 from isa.targets import TARGETS, get_target
 from sim.machine import REAL_MODE, EmulatorFault, Machine
