@@ -87,7 +87,7 @@ from torus_hw.reference import dim_distance
 from . import generate as core
 from .abi import POINTER, U32
 from .emit import Asm, Style, kernel_header
-from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .spec import KernelSpec, RowLayout, prototype
 from .targets import CDECL16_COMPACT, Target
 
 VARIANTS = ("word", "simple", "baseline")
@@ -131,7 +131,7 @@ COUNT_LO, COUNT_HI = CNT, KEFF  # range: the 32-bit hit count (search's count an
 KERNELS = ("distance", "scan", "search", "range")
 DIALECTS = ("gnu", "nasm")
 ROW_LIMIT = "a row must fit the 8086 kernels' row limit"
-STYLE = Style(comment="//", column=34, gap=" ", label_pad=28)
+STYLE = Style(comment="//", column=34, gap=" ", label_pad=28, directive_indent="    ")
 
 
 # The callee-saved registers the kernels use besides BP (the frame pointer);
@@ -163,14 +163,9 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
     return list(VARIANTS)
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
-    """:func:`isa.generate.generate`, refusing a target of another family."""
-    return core.generate(target, spec, variant, module=__name__, **options)
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    """The documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES."""
-    return core.max_dims(target, spec, module=__name__)
+# isa.generate's entry points, refusing a target of another family; max_dims is the
+# documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES.
+generate, max_dims = core.family_entry_points(__name__)
 
 
 def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
@@ -1009,12 +1004,11 @@ class _Gen:
         if dialect == "nasm":
             a.directive("bits 16", "NASM: 16-bit code, 8086 instructions only")
             a.directive("cpu 8086")
-        a.directive(".text")
-        a.directive(f".globl {symbol}")
-        a.label(symbol)
+        a.begin_function(symbol)
         self.prologue(a)
         getattr(self, s.kernel)(a)
         self.epilogue(a)
+        a.end_function(symbol)
         if b.tables:
             a.blank()
             a.directive(".section .rodata", "read through CS: (tiny-code, far-data model)", column=38)
