@@ -22,7 +22,7 @@ from sim.machine import X86_DB, X86_DB_END, EmulatorFault
 from sim.runner import KernelRunner
 from torus_hw import reference
 
-from crosscheck import check_scan, check_search
+from crosscheck import check_range, check_scan, check_search
 
 TARGET = "i8086"
 T = get_target(TARGET)
@@ -104,6 +104,23 @@ def test_scan_output_beyond_64_kib():
     database = rng.integers(0, 256, size=(30_000, 8), dtype=np.uint8)
     for variant in ("word", "baseline"):
         check_scan(TARGET, KernelSpec("scan", "l2", 8, 8), database, database[123], variant=variant)
+
+
+def test_range_output_beyond_64_kib_and_n_above_65535():
+    """70,000 rows, 20,000 within the radius: 80 KB of indices walk out_idx's segment forward past
+    the 32 KiB folds, a cap below the count stops the writes, n.hi is non-zero."""
+    rng = np.random.default_rng(13)
+    database = rng.integers(0, 256, size=(70_000, 4), dtype=np.uint8)
+    query = database[0].copy()
+    hits = np.sort(rng.choice(np.arange(1, 70_000), size=20_000, replace=False))
+    database[hits] = query
+    database[hits[::7], 1] ^= 1                          # distance 1: within radius 1, not radius 0
+    spec = KernelSpec("range", "l1", 8, 4)
+    for variant in ("word", "baseline"):
+        for radius, cap in ((1, 20_001), (0, 9_000)):
+            got = check_range(TARGET, spec, database, query, radius, cap, variant=variant)
+            assert got.count > 8_192                      # past the first 32 KiB of indices
+    assert check_range(TARGET, spec, database, query, 1, 20_001).indices[-1] == hits[-1]
 
 
 def test_largest_row_at_max_dims():
