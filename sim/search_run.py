@@ -2,11 +2,10 @@
 
 This is the loop behind ``torus-hw run`` and the demo: build (or take) the
 backend, run the kernel for each query, count instructions and cycles, and
-compare every field of the answer bit-exactly with the reference
-computation its description names (:class:`isa.spec.KernelKind`:
-:func:`torus_hw.reference.search` for top-k, ``range_search`` for every row
-within a radius, ``scan``, the distance).  :func:`run_kernel` knows no
-kernel by name.  ISA targets run under Unicorn through
+compare every field of the answer bit-exactly with the
+:mod:`torus_hw.reference` computation its description names
+(:class:`isa.spec.KernelKind`).  :func:`run_kernel` knows no kernel by
+name.  ISA targets run under Unicorn through
 :class:`sim.runner.KernelRunner`; the ``rtl`` target runs the Amaranth units
 through :mod:`sim.rtl_sim`.
 """
