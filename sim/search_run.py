@@ -188,20 +188,10 @@ def _cpu_runner(target, spec, database, core, extra_cores, variant, lanes, built
 
 
 def _rtl_answers(kind, database, queries, bits, metric, values, lanes, progress):
-    """(answers as (fields, cycles) per query, core name, variant name) from the RTL unit in simulation."""
-    from .rtl_sim import run_rtl_range, run_rtl_search
+    """(answers as (fields, cycles) per query, core name, variant name) from the kernel's RTL unit in simulation."""
+    from .rtl_sim import run_rtl
 
     lanes = 8 if lanes is None else lanes
-    if kind.name == "search":
-        got = run_rtl_search(database, queries, bits=bits, metric=metric, k=values["k"], lanes=lanes)
-        answers = [({"indices": a.indices, "distances": a.distances}, a.cycles) for a in got]
-        if progress:
-            for _ in answers:
-                progress()
-    elif kind.name == "range":
-        got, _ = run_rtl_range(database, queries, bits=bits, metric=metric, radius=values["radius"],
-                               cap=values["cap"], lanes=lanes, progress=progress)
-        answers = [({"count": a.count, "indices": a.indices, "distances": a.distances}, a.cycles) for a in got]
-    else:
-        raise TorusInputError(f"--target rtl runs the search and range kernels, not {kind.name}")
-    return answers, f"rtl-{lanes}lane", f"{lanes} lanes"
+    got = run_rtl(kind.name, database, queries, bits=bits, metric=metric, lanes=lanes, params=values,
+                  progress=progress)
+    return [(a.values, a.cycles) for a in got], f"rtl-{lanes}lane", f"{lanes} lanes"

@@ -52,7 +52,7 @@ def test_table(codes_file, capsys):
      "--cap must be between 0 and 4294967295, got -1"),
     (["run", "--target", "rv32im", "--codes", "{codes}", "--k", "17"], "--k must be between 1 and 16, got 17"),
     (["run", "--target", "rv32im", "--codes", "{codes}", "--kernel", "knn"], "invalid choice"),
-    (["run", "--target", "rtl", "--codes", "{codes}", "--kernel", "scan"], "--target rtl runs"),
+    (["run", "--target", "rtl", "--codes", "{codes}", "--kernel", "scan"], "the RTL has no 'scan' kernel"),
     (["run", "--target", "rv32im", "--codes", "{codes}", "--kernel", "distance", "--row", "30"],
      "row=30 outside 0..29 (a row of the database)"),
     (["run", "--target", "rv32im", "--codes", "{codes}", "--kernel", "range", "--radius", "-1"], "--radius must be"),

@@ -135,12 +135,11 @@ def run_run(args) -> int:
     wait_states = parse_wait_states(args.wait_states)
     params = _kernel_params(args)
     codes = TorusCodes.load(args.codes, max_bytes=args.max_codes_bytes)
-    if args.target == "rtl" and args.kernel == "search":  # the unit's size before its (long) elaboration
-        from rtl.size import MAX_FLIPFLOPS, check_design_size
+    if args.target == "rtl":  # the unit's size before its (long) elaboration
+        from sim.rtl_sim import check_rtl_size
 
-        check_design_size(8 if args.lanes is None else args.lanes, codes.bits, codes.dims, args.metric,
-                          params.get("k", 1),
-                          limit=args.max_flipflops or MAX_FLIPFLOPS)
+        check_rtl_size(args.kernel, lanes=8 if args.lanes is None else args.lanes, bits=codes.bits, dims=codes.dims,
+                       metric=args.metric, params=params, limit=args.max_flipflops)
     ids = select_queries(len(codes.queries), args.queries)
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as bar:
