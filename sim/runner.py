@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from isa.build import BuiltKernel
-from isa.spec import DB, ELEMENTS, OUT, PARAM, QUERY, ROW, ROWS
+from isa.spec import DB, ELEMENTS, OUT, PARAM, QUERY, ROW, ROWS, Arg
 from torus_hw.errors import TorusInputError
 from torus_hw.quantize import pack_rows
 
@@ -78,13 +78,6 @@ class KernelRunner:
         packed = self._pack(np.asarray(query).reshape(-1), "query")
         self.machine.write(self.region.query, packed.tobytes())
 
-    def _output_areas(self):
-        """Where output buffers go: (start, end) of the two small areas for buffers the spec bounds (k_max
-        entries), and of the large one the buffers that grow with the rows share, one after another."""
-        r = self.region
-        small_size = r.out_dist - r.out_idx  # the harness spaces its two small output areas one area apart
-        return [(r.out_idx, r.out_dist), (r.out_dist, r.out_dist + small_size)], (r.scan_out, r.scan_end)
-
     def call(self, query, **params) -> KernelAnswer:
         """Call the kernel for ``query`` with its parameters (defaults from the description); read the answer.
 
@@ -93,53 +86,73 @@ class KernelRunner:
         the 8086's real-mode memory cannot fault, so an overrun would
         otherwise go unseen.
         """
-        kind = self.kind
-        values = kind.parameters(params, self.rows, self.spec)
+        values = self.kind.parameters(params, self.rows, self.spec)
         self._load_query(query)
-        small, (large, large_end) = self._output_areas()
-        placed, args = [], []
-        for arg in kind.args:
-            if arg.kind == QUERY:
-                args.append(("ptr", self.region.query))
-            elif arg.kind == DB:
-                args.append(("ptr", self.region.db))
-            elif arg.kind == ROW:
-                args.append(("ptr", self.region.db + values[arg.name] * self.layout.stride))
-            elif arg.kind == ROWS:
-                args.append(("u32", self.rows))
-            elif arg.kind == PARAM:
-                args.append(("u32", values[arg.name]))
-            elif arg.kind == OUT:
-                slots = arg.slots(values, self.rows)
-                item = ELEMENTS[arg.element].itemsize
-                size = item * (slots + arg.guard)
-                if arg.grows_with_rows:  # mapped per call (flat targets); the small areas always are
-                    start, end = large, large_end
-                    large += -(-size // 4) * 4
-                    self.machine.check_fits(f"{kind.name} output {arg.name}", start, size, end)
-                    self.machine.map_range(start, max(size, 1))
-                else:
-                    start, end = small.pop(0)
-                    self.machine.check_fits(f"{kind.name} output {arg.name}", start, size, end)
-                self.machine.write(start, bytes([SENTINEL]) * size)
-                placed.append((arg, start, slots))
-                args.append(("ptr", start))
-            else:
-                raise AssertionError(f"argument kind {arg.kind!r} of {kind.name} has no placement")
+        outputs = self._place_outputs(values)
+        args = [(arg.abi_kind, self._argument(arg, values, outputs)) for arg in self.kind.args]
         returned, stats = self.machine.call(self.built.kernel.symbol, args)
-        if kind.returns is None:
+        if self.kind.returns is None:
             returned = None
+        return KernelAnswer(self._read_back(returned, values, outputs), returned,
+                            stats.instructions if stats else None, stats.cycles if stats else {})
+
+    def _argument(self, arg: Arg, values: dict, outputs: dict) -> int:
+        """What the caller passes for ``arg``: an address, the row count or a parameter's value."""
+        if arg.kind == QUERY:
+            return self.region.query
+        if arg.kind == DB:
+            return self.region.db
+        if arg.kind == ROW:
+            return self.region.db + values[arg.name] * self.layout.stride
+        if arg.kind == ROWS:
+            return self.rows
+        if arg.kind == PARAM:
+            return values[arg.name]
+        if arg.kind == OUT:
+            return outputs[arg.name][0]
+        raise AssertionError(f"argument kind {arg.kind!r} of the {self.kind.name} kernel has no placement")
+
+    def _place_outputs(self, values: dict) -> dict[str, tuple[int, int]]:
+        """Each output buffer's (address, slots), mapped, checked to fit and filled with the sentinel.
+
+        Buffers the spec bounds (search's k_max entries) take the harness's
+        two small areas after the query, in argument order; buffers that grow
+        with the rows share its large output area, one after another.
+        """
+        r = self.region
+        small_size = r.out_dist - r.out_idx  # the harness spaces its two small output areas one area apart
+        small = [(r.out_idx, r.out_dist), (r.out_dist, r.out_dist + small_size)]
+        large = r.scan_out
+        placed = {}
+        for arg in self.kind.outputs:
+            slots = arg.slots(values, self.rows)
+            size = ELEMENTS[arg.element].itemsize * (slots + arg.guard)
+            if arg.grows_with_rows:
+                start, end = large, r.scan_end
+                large += -(-size // 4) * 4  # the next buffer stays word-aligned
+            else:
+                start, end = small.pop(0)
+            self.machine.check_fits(f"{self.kind.name} output {arg.name}", start, size, end)
+            if arg.grows_with_rows:  # mapped per call on flat targets; the small areas always are
+                self.machine.map_range(start, max(size, 1))
+            self.machine.write(start, bytes([SENTINEL]) * size)
+            placed[arg.name] = (start, slots)
+        return placed
+
+    def _read_back(self, returned: int | None, values: dict, outputs: dict) -> dict:
+        """The answer's fields: the return value's, and each output's valid entries after its guard is checked."""
+        kind = self.kind
         fields = {}
         if kind.returns is not None and kind.returns.field:
             fields[kind.returns.field] = returned
         valid = kind.valid(returned, values, self.rows)
-        for arg, start, slots in placed:
+        for arg in kind.outputs:
+            start, slots = outputs[arg.name]
             dtype = ELEMENTS[arg.element]
             guard = dtype.itemsize * arg.guard
             if guard and self.machine.read(start + dtype.itemsize * slots, guard) != bytes([SENTINEL]) * guard:
                 raise EmulatorFault(f"{self.built.target.name}: the {kind.name} kernel wrote past "
                                     f"{arg.name}[{slots - 1}]")
-            got = min(valid, slots)
-            data = self.machine.read(start, dtype.itemsize * got)
+            data = self.machine.read(start, dtype.itemsize * min(valid, slots))
             fields[arg.field] = np.frombuffer(data, dtype=dtype).astype(np.int64)
-        return KernelAnswer(fields, returned, stats.instructions if stats else None, stats.cycles if stats else {})
+        return fields
