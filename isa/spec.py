@@ -67,8 +67,13 @@ class Param:
     call_high: Callable[[KernelSpec, int], int] | None = None
     why: str = "a uint32"
 
-    def check(self, value, low: int, high: int, why: str) -> int:
-        """``value`` as an int within low..high, or the one refusal naming the parameter and the bound."""
+    def call_limit(self, spec: KernelSpec, rows: int) -> int:
+        """The largest value a call may pass, for this spec over ``rows`` rows."""
+        return self.high if self.call_high is None else min(self.high, self.call_high(spec, rows))
+
+    def check(self, value, spec: KernelSpec, rows: int) -> int:
+        """``value`` as an int within a call's limits, or the one refusal naming the parameter and the bound."""
+        low, high, why = self.low, self.call_limit(spec, rows), self.why
         if isinstance(value, bool):
             raise TorusInputError(f"{self.name} must be an integer, got {value!r}")
         try:
@@ -151,9 +156,6 @@ class KernelKind:
     def outputs(self) -> tuple[Arg, ...]:
         return tuple(arg for arg in self.args if arg.kind == OUT)
 
-    def param(self, name: str) -> Param:
-        return next(p for p in self.params if p.name == name)
-
     def prototype(self, symbol: str) -> str:
         """The C prototype under ``symbol`` (a long one continues aligned after the parenthesis)."""
         head = f"{'void' if self.returns is None else 'uint32_t'} {symbol}("
@@ -186,8 +188,7 @@ class KernelKind:
             elif spec is None:
                 values[p.name] = p.check_option(value)
             else:
-                high = p.high if p.call_high is None else min(p.high, p.call_high(spec, rows))
-                values[p.name] = p.check(value, p.low, high, p.why)
+                values[p.name] = p.check(value, spec, rows)
         return values
 
     def complete(self, answer: dict, query, database, *, bits: int, metric: str) -> dict:

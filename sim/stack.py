@@ -35,10 +35,7 @@ def _calls(runner: KernelRunner, rng: np.random.Generator):
         db = rng.integers(0, 1 << spec.bits, size=(rows, spec.dims))
         runner.load_database(db)
         query = rng.integers(0, 1 << spec.bits, size=spec.dims)
-        ends = []
-        for p in kind.params:
-            high = p.high if p.call_high is None else min(p.high, p.call_high(spec, rows))
-            ends.append(sorted({p.low, high}))
+        ends = [sorted({p.low, p.call_limit(spec, rows)}) for p in kind.params]
         for values in itertools.product(*ends):
             params = dict(zip((p.name for p in kind.params), values))
             yield lambda query=query, params=params: runner.call(query, **params)

@@ -49,7 +49,7 @@ def _boundary_values(kind, spec, query, db) -> dict[str, list[int]]:
     rows = len(db)
     values = {}
     for p in kind.params:
-        high = p.high if p.call_high is None else min(p.high, p.call_high(spec, rows))
+        high = p.call_limit(spec, rows)
         values[p.name] = {p.low, high, p.default(rows) if p.default else p.low}
     if "radius" in values:   # just below, at and above the distances that occur, and the largest possible
         values["radius"] |= {int(dist.min()), int(dist.min()) - 1 if dist.min() else 0, int(np.median(dist)),
@@ -151,7 +151,7 @@ def test_parameter_refusals_name_the_parameter_and_the_bound(kernel):
         runner.call(queries[0], knob=1)
     for p in kind.params:
         others = {q.name: q.low for q in kind.params if q.name != p.name}
-        high = p.high if p.call_high is None else min(p.high, p.call_high(spec, ROWS))
+        high = p.call_limit(spec, ROWS)
         with pytest.raises(TorusInputError, match=rf"^{p.name}={high + 1} outside {p.low}\.\.{high} "):
             runner.call(queries[0], **others, **{p.name: high + 1})
         with pytest.raises(TorusInputError, match=rf"^{p.name} must be an integer, got True$"):
