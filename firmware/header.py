@@ -1,7 +1,6 @@
-"""A kernel's files for its caller: the assembly source, the C header and the assembler include.
+"""A kernel's C header (and assembler include): the contract a caller builds against.
 
-The header (and its ``.inc``) is the contract a caller builds against.  This
-module owns what firmware is told about one generated kernel: the
+This module owns what firmware is told about one generated kernel: the
 prototype under the kernel's own symbol, an include guard and macro prefix
 derived from that symbol (so kernels coexist in one image), ``extern "C"``,
 the layout constants (dims, bits, stride, alignment of q and db, k_max), what
@@ -20,12 +19,6 @@ from __future__ import annotations
 
 from isa.spec import Kernel
 from isa.targets import get_target
-
-
-def kernel_source(kernel: Kernel) -> str:
-    """The kernel's assembly as a file for any assembler: with the target's directives (.code16, .thumb…)."""
-    prologue = get_target(kernel.target).asm_prologue
-    return kernel.asm if kernel.asm.startswith(prologue) else prologue + kernel.asm
 
 
 def macro_prefix(symbol: str) -> str:

@@ -1,12 +1,13 @@
 """A buildable firmware project for one kernel on one board.
 
 This module owns the project a ``torus-hw firmware`` run writes: the kernel
-(``SYMBOL.S`` + ``SYMBOL.h``/``.inc`` from firmware/header.py), the database and
-queries exported by torus_hw/c_export.py, ``main.c`` (or the 8086 ``.COM``
-driver ``main86.S``), startup code and vector table, the linker script from
-the board's memory map (firmware/boards.py), the board's output layer
-(semihosting, Linux system calls or DOS), and one ``Makefile`` whose targets
-are the contract other tools script against:
+(``SYMBOL.S`` as ``isa.assembler`` writes it, ``SYMBOL.h``/``.inc`` from
+firmware/header.py), the database and queries exported by
+torus_hw/c_export.py, ``main.c`` (or the 8086 ``.COM`` driver ``main86.S``),
+startup code and vector table, the linker script from the board's memory map
+(firmware/boards.py), the board's output layer (semihosting, Linux system
+calls or DOS), and one ``Makefile`` whose targets are the contract other
+tools script against:
 
 ``make gnu``    build/firmware.elf (dos: build/FW.COM) with the GNU toolchain
 ``make clang``  the same file with the ziglang clang and ld.lld (pip only)
@@ -28,13 +29,13 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 
+from isa.assembler import source_file
+from isa.build import BuiltKernel, generate
 from torus_hw.c_export import KernelTie, PackedExport, asm_export, c_export
 from torus_hw.errors import TorusInputError
 
-from isa.build import BuiltKernel, generate
-
 from .boards import Board
-from .header import header_name, kernel_source, macro_prefix, render_header, render_inc
+from .header import header_name, macro_prefix, render_header, render_inc
 
 DB_NAME = "torus_db"
 RUNTIME_BYTES = 4096     # main.c, startup and output layer, generously (measured: < 1.5 KiB on every target)
@@ -129,7 +130,7 @@ def project_files(board: Board, built: BuiltKernel, packed: PackedExport, ks: li
     check_fits(board, packed, built.code_bytes)
     symbol = kernel.symbol
     prefix = macro_prefix(symbol)
-    files = {f"{symbol}.S": kernel_source(kernel), header_name(symbol): render_header(kernel, stack_bytes),
+    files = {f"{symbol}.S": source_file(target, kernel.asm), header_name(symbol): render_header(kernel, stack_bytes),
              f"{symbol}.inc": render_inc(kernel, stack_bytes)}
     fields = dict(SYMBOL=symbol, PREFIX=prefix, BOARD=board.name, TARGET=target.name,
                   KS=", ".join(str(k) for k in ks), NKS=len(ks), STACK_BYTES=board.stack_bytes, ENTRY="_start")

@@ -225,9 +225,6 @@ class RangeUnitSpec(UnitSpec):
             limits.append((reg_radius & ((1 << (W + 1)) - 1)) | (reg_cap << (W + 1)))
         return {"limits": limits}
 
-    def final_bit(self, unit):
-        return max(unit.index_width + unit.width, unit.count_width)
-
     def read_answer(self, unit, payloads):
         I, W, C = unit.index_width, unit.width, unit.count_width
         *matches, closing = payloads

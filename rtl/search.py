@@ -135,9 +135,6 @@ class SearchUnitSpec(UnitSpec):
         kept = min(max(int(k), 1), MAX_K)  # an out-of-range k is refused by the unit itself, with its own message
         return kept * (width + index_width + 1) + index_width + 1  # top-k list and the row counter
 
-    def final_bit(self, unit):
-        return unit.index_width + unit.width
-
     def read_answer(self, unit, payloads):
         I, W = unit.index_width, unit.width
         return {"indices": [p & ((1 << I) - 1) for p in payloads],

@@ -1,6 +1,7 @@
 """Verilog and synthesis reports: ``amaranth.back.verilog`` for every RTL
-unit (:func:`rtl.units.build_unit`, one per ``--kernel``), and a YoWASP Yosys + nextpnr driver that returns LUT4, carry, FF, BRAM
-and fmax for iCE40 UP5K and ECP5-25k.
+unit (:func:`rtl.units.build_unit`, one per ``--kernel``), and a YoWASP
+Yosys + nextpnr driver that returns LUT4, carry, FF, BRAM and fmax for
+iCE40 UP5K and ECP5-25k.
 
 The unit has hundreds of I/O bits and the UP5K package 39 pins, so place and
 route runs on :class:`SynthTop`: a small wrapper that feeds both payloads

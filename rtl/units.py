@@ -13,15 +13,14 @@ SomeUnitSpec()``: a :class:`UnitSpec` that names the kernel the unit implements
   registers beyond the front end every unit shares (:mod:`rtl.size` adds
   that part);
 * how a host talks to it: the payloads loaded on its extra input streams for
-  each query (:meth:`UnitSpec.query_loads`), which result bit ends a query
-  (:meth:`UnitSpec.final_bit`) and how the result payloads read back as the
-  kernel's answer (:meth:`UnitSpec.read_answer`).  The one testbench in
-  :mod:`sim.rtl_sim` streams the query and the rows and drives every unit
-  through these.
+  each query (:meth:`UnitSpec.query_loads`) and how the result payloads read
+  back as the kernel's answer (:meth:`UnitSpec.read_answer`).  The one
+  testbench in :mod:`sim.rtl_sim` streams the query and the rows and drives
+  every unit through these.
 
 Every unit is a :class:`rtl.distance.DatabaseScanUnit`: ``query`` and
-``rows`` in, ``results`` out (a ``last`` bit marks a query's final beat),
-and any further input stream loaded between queries.  The registry finds the
+``rows`` in, ``results`` out (a struct whose ``last`` field marks a query's
+final beat), and any further input stream loaded between queries.  The registry finds the
 modules by itself (no list to edit), so :mod:`rtl.synth` (Verilog,
 synthesis), :mod:`rtl.size` (the pre-elaboration limit), ``torus-hw rtl
 --kernel`` and :mod:`sim.rtl_sim` (simulation, cycles per query) know a new
@@ -48,8 +47,7 @@ REQUIRED = object()  # a parameter with no default: the caller must give it
 @dataclass(frozen=True)
 class UnitParam:
     """One parameter of a unit: ``hardware`` ones are fixed when it is built (Verilog,
-    synthesis; the component keeps each as an attribute of that name, which ``torus-hw rtl``
-    reports); the others are loaded per query at run time."""
+    synthesis, ``torus-hw rtl``'s summary); the others are loaded per query at run time."""
 
     name: str
     default: object = REQUIRED
@@ -97,10 +95,6 @@ class UnitSpec:
         """Payloads of the unit's extra input streams, one per query (loaded with its first query
         beat when it differs from the previous query's), from the checked run-time parameters."""
         return {}
-
-    def final_bit(self, unit) -> int:
-        """The bit of a ``results`` payload that marks a query's final beat."""
-        raise NotImplementedError
 
     def read_answer(self, unit, payloads: list[int]) -> dict:
         """One query's answer, the kernel's fields as Python ints, from its ``results`` payloads."""

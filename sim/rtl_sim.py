@@ -4,8 +4,8 @@
 
 The testbench is the same for every unit: it loads a query (and the unit's
 extra input streams, from its spec's :meth:`~rtl.units.UnitSpec.query_loads`),
-streams the database and takes ``results`` beats until the spec's final bit;
-the spec reads them back as the kernel's answer.  :func:`simulate` and
+streams the database and takes ``results`` beats until one has its ``last``
+field set; the spec reads them back as the kernel's answer.  :func:`simulate` and
 :func:`run_rtl` take the kernel by name, so a new unit needs nothing here.
 
 One design and one simulator serve a whole batch: every query is loaded,
@@ -305,8 +305,9 @@ def simulate(kernel: str, database, queries, *, bits: int, metric: str, lanes: i
         silence_unused(dut)
         return [RtlAnswer(spec.empty_answer(), 0) for _ in range(qs.shape[0])], stats
     answers = _drive_queries(dut, _query_beats(qs, bits, lanes), _row_stream(db, bits, lanes, dut.beats),
-                             last_bit=spec.final_bit(dut), stats=stats, loads=spec.query_loads(dut, n_rows, **query),
-                             vcd=vcd, valid_prob=valid_prob, ready_prob=ready_prob, seed=seed, progress=progress)
+                             last_bit=dut.results.payload.shape()["last"].offset, stats=stats,
+                             loads=spec.query_loads(dut, n_rows, **query), vcd=vcd, valid_prob=valid_prob,
+                             ready_prob=ready_prob, seed=seed, progress=progress)
     return [RtlAnswer(spec.read_answer(dut, got), cycles) for got, cycles in answers], stats
 
 
@@ -330,14 +331,13 @@ def rtl_cycles(kernel: str, n_rows: int, *, lanes: int, bits: int, dims: int, me
 
     The simulation measures the same quantity; the tests check that the two agree.
     """
-    from rtl.distance import check_unit_params
     from rtl.units import split_params
 
-    check_unit_params(lanes, bits, dims, metric)
-    spec, hardware, _ = split_params(kernel, params or {}, run=False)
+    latency = rtl_latency(lanes=lanes, bits=bits, dims=dims, metric=metric, adder_stages=adder_stages, kernel=kernel,
+                          params=params)
     if n_rows < 1:
         return 0
-    latency = spec.latency(lanes, bits, metric, adder_stages, **hardware)
+    spec, hardware, _ = split_params(kernel, params or {}, run=False)
     return spec.cycles_per_query(n_rows, beats=-(-dims // lanes), latency=latency, **hardware)
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from firmware.boards import BOARDS, get_board
-from isa.build import build_kernel
 from firmware.project import APT_PACKAGES, DB_NAME, TOOLCHAINS, image_name, project_files
+from isa.build import build_kernel
 from isa.spec import KernelSpec
 from isa.targets import get_target
 from sim.boot import boot

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_cases import OPTS, Case, check, gnu_tools_missing, make, write_project
 from firmware.boards import BOARDS
+from firmware_cases import OPTS, Case, check, gnu_tools_missing, make, write_project
 
 pytestmark = pytest.mark.boards
 

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from isa.build import build_kernel
 from firmware.header import header_name, macro_prefix, render_header
+from isa.build import build_kernel
 from isa.spec import KernelSpec
 from isa.targets import TARGETS
 from sim.runner import KernelRunner

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from isa.assembler import assemble
 from baselines.build import build_c_baseline
+from isa.assembler import assemble
 from isa.spec import KernelSpec
 from isa.targets import TARGETS, get_target
 from sim.machine import REAL_MODE, EmulatorFault, Machine

@@ -20,7 +20,7 @@ SYNTH_TARGETS = ("ice40", "ecp5")
 
 def _kernel_help() -> str:
     """--kernel's help, from the unit registry (imported here: torus_hw ← rtl, and it imports amaranth)."""
-    from rtl.units import kernels, unit_spec
+    from rtl.units import kernels, split_params, unit_spec
 
     described = [f"{kernel} ({unit_spec(kernel).summary})" for kernel in kernels()]
     listed = described[0] if len(described) == 1 else f"{', '.join(described[:-1])} or {described[-1]}"
@@ -67,7 +67,7 @@ def run(args) -> int:
     from rtl.distance import silence_unused
     from rtl.size import check_unit_size
     from rtl.synth import build_unit, require_tools, synthesize, unit_verilog
-    from rtl.units import kernels, unit_spec
+    from rtl.units import kernels, split_params, unit_spec
 
     # A unit's hardware parameters; k (--k) is the search unit's, and a kernel that takes none accepts its default.
     params = {"k": args.k}
@@ -80,7 +80,7 @@ def run(args) -> int:
     check_unit_size(args.kernel, lanes=args.lanes, bits=args.bits, dims=args.dims, metric=args.metric, params=params,
                     limit=args.max_flipflops, adder_stages=args.adder_stages, max_rows=args.max_rows)
     unit = build()  # bad parameters raise TorusInputError here, before anything is written
-    hardware = unit_spec(args.kernel).hardware_params()
+    spec, hardware, _ = split_params(args.kernel, params, run=False)  # the values it was built with
     targets = list(dict.fromkeys(args.synth or []))
     try:
         if targets:
@@ -101,12 +101,13 @@ def run(args) -> int:
             except RuntimeError as exc:
                 raise TorusInputError(str(exc).splitlines()[0]) from None
 
+    latency = spec.latency(args.lanes, args.bits, args.metric, args.adder_stages, **hardware)
     # Every unit's hardware parameters appear, None where this unit has none of that name.
     every_param = dict.fromkeys(name for kernel in kernels() for name in unit_spec(kernel).hardware_params())
     summary = {
         "kernel": args.kernel, "lanes": unit.lanes, "bits": unit.bits, "dims": unit.dims, "metric": unit.metric,
-        **{name: getattr(unit, name) if name in hardware else None for name in every_param},
-        "beats_per_row": unit.beats, "latency_cycles": unit.latency, "distance_width": unit.width,
+        **{name: hardware.get(name) for name in every_param},
+        "beats_per_row": unit.beats, "latency_cycles": latency, "distance_width": unit.width,
         "index_width": unit.index_width, "verilog": str(vpath),
         "synth": [r.as_dict() for r in reports],
     }
@@ -117,8 +118,8 @@ def run(args) -> int:
 
     console = stdout_console()
     console.print(f"wrote {vpath}: {unit.lanes} lanes × {unit.bits}-bit {unit.metric}, D={unit.dims}, "
-                  f"{', '.join(f'{name}={getattr(unit, name)}' for name in hardware) or args.kernel}; "
-                  f"{unit.beats} cycle(s) per row, latency {unit.latency} cycles")
+                  f"{', '.join(f'{name}={value}' for name, value in hardware.items()) or args.kernel}; "
+                  f"{unit.beats} cycle(s) per row, latency {latency} cycles")
     if reports:
         table = Table(title="synthesis (whole wrapped design, see rtl/synth.py)")
         for col in ("target", "LUT4", "LUT4 total", "LUT4/lane", "carry", "FF", "BRAM", "DSP", "fmax MHz"):

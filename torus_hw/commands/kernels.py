@@ -105,10 +105,11 @@ def run_gen(args) -> int:
     nasm = generate(target, spec, args.variant, symbol=symbol, dialect="nasm").asm if args.syntax == "nasm" else None
     built = build_kernel(target, spec, variant=args.variant, symbol=symbol)  # everything is built before anything is written
     kernel = built.kernel
-    from firmware.header import kernel_source, render_header
+    from firmware.header import render_header
+    from isa.assembler import source_file
     from sim.stack import measure_stack
 
-    source = ("kernel.asm", nasm) if nasm else ("kernel.S", kernel_source(kernel))
+    source = ("kernel.asm", nasm) if nasm else ("kernel.S", source_file(target, kernel.asm))
     files = {source[0]: source[1].encode(), "kernel.o": built.image.obj,
              "kernel.h": render_header(kernel, measure_stack(built)).encode()}  # the stack figure is measured, not guessed
     with output_folder(out) as stage:  # the three files appear together or not at all
