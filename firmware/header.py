@@ -45,14 +45,7 @@ def _contract(kernel: Kernel, stack_bytes: int | None) -> list[str]:
         f"{lay.stride} bytes per row, zero-padded; the query is packed the same way.",
         f"Alignment: q and db must both start at a multiple of {lay.align} bytes.",
     ]
-    if s.kernel == "search":
-        lines += [
-            f"k: the kernel keeps at most k_max = {s.k_max} results.  It writes min(k, {s.k_max}, n) entries",
-            "to out_idx/out_dist (ascending distance, ties by lower row index) and returns that count;",
-            "for k > k_max it returns k_max (not k), k = 0 returns 0; later entries are left untouched.",
-        ]
-    elif s.kernel == "range":
-        lines.append("Range: returns the number of rows within radius and writes the first min(count, cap) indices.")
+    lines += [line.format(k_max=s.k_max) for line in s.kind.contract]  # the kernel's own, isa/spec.py
     lines += [
         f"Stack: {stack}.",
         f"Clobbers: {clobbered}; preserves {kept}.",

@@ -89,7 +89,7 @@ class DemoRow:
 def _p_at_1(run: SearchRun, db_labels, q_labels) -> tuple[float, float]:
     ids = np.array(run.query_ids)
     got = np.array([q.indices[0] for q in run.queries])
-    want = run.expected[0][:, 0]
+    want = np.array([e["indices"][0] for e in run.expected])
     return float(np.mean(db_labels[got] == q_labels[ids])), float(np.mean(db_labels[want] == q_labels[ids]))
 
 
