@@ -146,7 +146,7 @@ def test_max_dims_runs_at_the_bound_without_overflow(bits, metric):
 def test_header_names_spec_variant_and_register_plan():
     kernel = armv6m.generate(M0, KernelSpec("search", "l1", 8, 16, 4))
     head = kernel.asm.split("torus_search:")[0]
-    assert "search 8-bit l1 D=16 k<=4" in head and "variant: swar (default" in head
+    assert "search 8-bit l1 D=16 k<=4" in head and "variant: swar (the default" in head
     assert "register plan" in head and "r6 H = 0x80808080" in head
     assert kernel.layout.stride == 16 and kernel.layout.align == 4
     assert armv6m.variants(M0, kernel.spec) == ["swar", "simple"]
