@@ -175,10 +175,8 @@ def _noted(note: bool):
 
 
 class _Body:
-    row = "r0"
     dist = "r2"
     spare = "r3"            # a low register free after the body (scan's store)
-    unroll_rows = True      # search may emit the body twice per trip (bodies without loops only)
 
     def __init__(self, spec: KernelSpec, layout: RowLayout):
         self.spec = spec
@@ -207,8 +205,6 @@ class _Body:
 
 class _Simple(_Body):
     """One dim (4-bit: one byte, two dims) per loop trip; r10 = query, r11 = query end."""
-
-    unroll_rows = False
 
     dist = "r4"
     spare = "r2"
@@ -773,20 +769,29 @@ def _walk_setup(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     _end_pointer(a, body)
 
 
-def _two_rows_per_trip(body: _Body) -> bool:
-    """Whether the row loop holds two copies of the body: short bodies without loops of their own."""
+def _two_rows_per_trip(a: _Asm, body: _Body) -> bool:
+    """Whether the row loop holds two copies of the body (short bodies without loops of their own).
+
+    If so, the parity of n (r2) goes to SLOT_ODD: an odd n enters the loop at its second copy.
+    """
     probe = _Asm()
     body.body(probe)
-    return body.unroll_rows and probe.count <= ROW_PAIR_INSNS and not any(
-        line.startswith(".L") for line in probe.lines)
+    two = probe.count <= ROW_PAIR_INSNS and not any(line.startswith(".L") for line in probe.lines)
+    if two:
+        a.op("movs r4, #1")
+        a.op("ands r4, r2")
+        a.op(f"str r4, [sp, #{SLOT_ODD}]", "n odd: enter the two-row loop at its second row")
+    return two
 
 
-def _row_loop(a: _Asm, body: _Body, two: bool, branch: str, path: str, notes: tuple[str, str], result: str) -> None:
+def _row_loop(a: _Asm, body: _Body, two: bool, branch: str, path: str, notes: tuple[str, str],
+              result: str) -> list[tuple[str, str]]:
     """The row walk of search and range: each row's distance against r9, `branch` to `path` when it passes.
 
-    With `two`, two copies of the body per trip (an odd n enters at the second,
-    SLOT_ODD); copy a branches to `path`_a and comes back to .Lnext_a, copy b
-    to `path`_b and back to .Lnext.  One copy branches to `path`, back to .Lnext.
+    With `two`, two copies of the body per trip; copy a branches to `path`_a and
+    is resumed at .Lnext_a, copy b branches to `path`_b and is resumed at
+    .Lnext.  One copy branches to `path` and is resumed at .Lnext.  Returns the
+    (suffix, resume label) of each copy.
     """
     d = body.dist
     start = a.count
@@ -808,6 +813,7 @@ def _row_loop(a: _Asm, body: _Body, two: bool, branch: str, path: str, notes: tu
     a.label(".Ldone")
     a.op(f"ldr r0, [sp, #{SLOT_FOUND}]", result)
     a.op("b .Lexit")
+    return [(suffix, back) for _, _, suffix, back in copies]
 
 
 def _row_index(a: _Asm, body: _Body, i: str, tmp: str) -> None:
@@ -874,19 +880,15 @@ def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     a.op("movs r4, #0")
     a.op("mvns r4, r4")
     a.op("mov r9, r4", "r9 = k-th best distance so far: 0xffffffff until k rows are kept")
-    two = _two_rows_per_trip(body)
-    if two:
-        a.op("movs r4, #1")
-        a.op("ands r4, r2")
-        a.op(f"str r4, [sp, #{SLOT_ODD}]", "n odd: enter the two-row loop at its second row")
+    two = _two_rows_per_trip(a, body)
     _enter_rows(a, body)
-    _row_loop(a, body, two, "lo", ".Linsert",
-              ("closer than the k-th kept row?", "rarely: strictly closer (ties keep the lower row)"),
-              "return found = min(k, n)")
+    copies = _row_loop(a, body, two, "lo", ".Linsert",
+                       ("closer than the k-th kept row?", "rarely: strictly closer (ties keep the lower row)"),
+                       "return found = min(k, n)")
     if two:
         # Which copy entered the insertion path, kept on the stack (it clobbers the low registers).
-        for copy, flag in (("a", 0), ("b", 1)):
-            a.label(f".Linsert_{copy}")
+        for flag, (suffix, _) in enumerate(copies):
+            a.label(f".Linsert{suffix}")
             a.op(f"movs {body.spare}, #{flag}")
             a.op(f"str {body.spare}, [sp, #{SLOT_COPY}]",
                  f"return to the {'first' if flag == 0 else 'second'} row copy")
@@ -963,13 +965,28 @@ def _range(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     a.bcc_far("eq", ".Ldone", True)
     _walk_setup(a, spec, body)
     a.op("mov r9, r3", "r9 = radius")
+    two = _two_rows_per_trip(a, body)
     _enter_rows(a, body)
-    _row_loop(a, body, False, "ls", ".Lhit",
-              ("within the radius?", "distance <= radius: count it (out of line)"),
-              "return the count of every row within the radius")
+    copies = _row_loop(a, body, two, "ls", ".Lhit",
+                       ("within the radius?", "distance <= radius: count it (out of line)"),
+                       "return the count of every row within the radius")
+    for suffix, back in copies:
+        _count_hit(a, body, suffix, back)
+    a.label(".Lexit")
+    _epilogue(a, local)
+
+
+def _count_hit(a: _Asm, body: _Body, suffix: str, back: str) -> None:
+    """Range's out-of-line path of one row copy: count the row, write its index while count < cap.
+
+    One copy per row copy, each resuming its own copy, so a hit costs no more
+    with two rows per trip.  It uses only r1-r4, which every body recomputes
+    per row: the body's constants in r5-r7 and the high registers survive, so
+    nothing is reloaded.
+    """
     d = body.dist
-    i, cnt, tmp = _scratch(body)[:3]
-    a.label(".Lhit", "count the row; write its index while count < cap")
+    i, cnt, tmp = [r for r in ("r1", "r2", "r3", "r4") if r != d]
+    a.label(f".Lhit{suffix}", "count the row; write its index while count < cap")
     a.op(f"ldr {cnt}, [sp, #{SLOT_FOUND}]", "count")
     a.op(f"ldr {tmp}, [sp, #{SLOT_LIMIT}]", "cap")
     a.op(f"cmp {cnt}, {tmp}")
@@ -981,10 +998,7 @@ def _range(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     a.label("2")
     a.op(f"adds {cnt}, #1")
     a.op(f"str {cnt}, [sp, #{SLOT_FOUND}]", "count += 1")
-    body.reload(a)
-    a.op("b .Lnext")
-    a.label(".Lexit")
-    _epilogue(a, local)
+    a.op(f"b {back}")
 
 
 KERNEL_CODE = {"distance": _distance, "scan": _scan, "search": _search, "range": _range}
