@@ -1,9 +1,9 @@
 """ARMv6-M (Cortex-M0) kernel generator: 16-bit Thumb only.
 
 Owns the generator contract of docs/kernels.md for the ``armv6m`` family
-(``generate`` / ``variants`` / ``max_dims``): distance, scan and top-k search
-for l1/l2 over 1-, 4-, 8- and 16-bit codes, AAPCS, every D up to
-``max_dims``.
+(``generate`` / ``variants`` / ``max_dims``): distance, scan, top-k search
+and range search for l1/l2 over 1-, 4-, 8- and 16-bit codes, AAPCS, every D
+up to ``max_dims``.
 
 What ARMv6-M leaves you: eight low registers (r0-r7) for nearly every
 instruction, two-operand flag-setting ALU ops, no IT/CBZ, no DSP SIMD, no
@@ -52,15 +52,18 @@ word kernels cost 1.8-5x fewer cycles than ``simple`` on every spec
 bits/metric).  Both l2 kernels spend one MULS per dim, so on a part with
 the 32-cycle multiplier option either pays 31 more cycles per dim.
 
-Search keeps the sorted top-k list in the caller's ``out_idx``/``out_dist``
-arrays and the current k-th distance in a high register (0xffffffff while
-fewer than k rows are kept), so a row that cannot enter costs one CMP and
-one not-taken branch; a row enters only when strictly closer, which keeps
-ties in row order.  Row bodies of up to ``ROW_PAIR_INSNS`` instructions are
-emitted twice per loop trip (an odd n enters at the second copy).  Rows are
-walked by pointer; the insertion path turns the pointer back into a row
-index with an exact division (shift by the stride's power of two, multiply
-by the inverse of its odd part mod 2^32).
+The four kernels share one frame, prologue and epilogue; search and range
+share one row walk.  Search keeps the sorted top-k list in the caller's
+``out_idx``/``out_dist`` arrays and the current k-th distance in a high
+register (0xffffffff while fewer than k rows are kept); range keeps its
+radius there.  A row that does not pass costs one CMP and one not-taken
+branch; the rare one that passes leaves the loop (search: enters only when
+strictly closer, which keeps ties in row order; range: distance <= radius,
+index written while count < cap).  Row bodies of up to ``ROW_PAIR_INSNS``
+instructions are emitted twice per loop trip (an odd n enters at the second
+copy).  Rows are walked by pointer; the out-of-line paths turn the pointer
+back into a row index with an exact division (shift by the stride's power of
+two, multiply by the inverse of its odd part mod 2^32).
 
 Limits: rows (and the query) of at most ``MAX_ROW_BYTES`` = 1020 bytes, and
 D within the uint32 bound of torus_hw.reference; ``max_dims`` is the smaller.
@@ -95,9 +98,7 @@ STYLE = Style(comment="@", column=28, label_pad=21)
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
-    if spec.bits == 1:
-        return ["popcount", "simple"]
-    return ["swar", "simple"]
+    return ["popcount" if spec.bits == 1 else "swar", "simple"]
 
 
 def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
@@ -117,14 +118,9 @@ class _Asm(Asm):
         super().__init__(STYLE)
 
     def const(self, reg: str, value: int, comment: str | None = None) -> None:
-        """Build a 32-bit constant in a low register without a literal pool."""
-        value &= 0xFFFF_FFFF
+        """Build a 32-bit constant in a low register without a literal pool (MOVS, then LSLS/ADDS per byte)."""
         if value < 256:
             self.op(f"movs {reg}, #{value}", comment)
-            return
-        if (~value & 0xFFFF_FFFF) < 256:
-            self.op(f"movs {reg}, #{~value & 0xFFFF_FFFF}", comment)
-            self.op(f"mvns {reg}, {reg}")
             return
         chunks = [(value >> s) & 0xFF for s in (24, 16, 8, 0)]
         while chunks[0] == 0:
@@ -140,15 +136,13 @@ class _Asm(Asm):
         if not far:
             self.op(f"b{cond} {label}")
             return
-        inverse = {"ne": "eq", "eq": "ne", "lo": "hs", "hs": "lo"}[cond]
+        inverse = {"ne": "eq", "eq": "ne"}[cond]
         self.op(f"b{inverse} 9f", "long branch: B<cc> reaches only ±256 bytes")
         self.op(f"b {label}")
         self.label("9")
 
     def sp_adjust(self, delta: int, scratch: str) -> None:
         """sp += delta (a multiple of 4); beyond ADD/SUB SP's 508-byte immediate, through `scratch`."""
-        if delta == 0:
-            return
         if abs(delta) <= 508:
             self.op(f"{'add' if delta > 0 else 'sub'} sp, #{abs(delta)}")
             return
@@ -175,6 +169,8 @@ def _noted(note: bool):
 
 
 class _Body:
+    """Defaults of a row body; each subclass adds body, plan and why (isa.generate.RowBody)."""
+
     dist = "r2"
     spare = "r3"            # a low register free after the body (scan's store)
 
@@ -192,15 +188,6 @@ class _Body:
 
     def reload(self, a: _Asm) -> None:
         """Restore the loop-invariant low registers after the insertion path clobbered them."""
-
-    def body(self, a: _Asm) -> None:
-        raise NotImplementedError
-
-    def plan(self) -> list[str]:
-        raise NotImplementedError
-
-    def why(self) -> str:
-        raise NotImplementedError
 
 
 class _Simple(_Body):
@@ -301,10 +288,11 @@ class _SwarBody(_Body):
 
         With a looped group, r12 = the table address where the looped groups end.
         """
+        a.note(f"Query resident in high registers: per word j, q_j | {self.guard:#010x} and ~q_j "
+               "(MOV brings them back)." if self.homes else
+               f"Query table: per word j, q_j | {self.guard:#010x} (guard bits) then ~q_j.")
+        a.const("r6", self.guard, "H: the top bit of every lane")
         if self.homes:
-            a.note(f"Query resident in high registers: per word j, q_j | {self.guard:#010x} and ~q_j "
-                   "(MOV brings them back).")
-            a.const("r6", self.guard, "H: the top bit of every lane")
             for hi_a, hi_b in self.homes:
                 a.op(f"ldm {QUERY}!, {{r3}}")
                 a.op("mvns r4, r3", "~q")
@@ -312,8 +300,6 @@ class _SwarBody(_Body):
                 a.op(f"mov {hi_a}, r3")
                 a.op(f"mov {hi_b}, r4")
             return
-        a.note(f"Query table: per word j, q_j | {self.guard:#010x} (guard bits) then ~q_j.")
-        a.const("r6", self.guard, "H: the top bit of every lane")
         a.op(f"add r1, sp, #{FRAME}", "table start")
         a.const("r2", self.words, "words to convert")
         a.label(".Lqtab")
@@ -337,41 +323,21 @@ class _SwarBody(_Body):
         if not self.homes:
             a.op(f"add r1, sp, #{FRAME}", "query table")
 
-
-def _query_pair(a: _Asm, x: str, home: tuple[str, str] | None, note: bool) -> None:
-    """x = q_j | H, r4 = ~q_j: from high registers (2 cycles) or the stacked table (LDM, 3 cycles)."""
-    if home:
-        a.op(f"mov {x}, {home[0]}", "q|H (resident)" if note else None)
-        a.op(f"mov r4, {home[1]}", "~q (resident)" if note else None)
-    else:
-        a.op(f"ldm r1!, {{{x}, r4}}", "q|H, ~q (query table)" if note else None)
-
-
-def _lane_difference(a: _Asm, note: bool, lanes: str, home: tuple[str, str] | None = None) -> None:
-    """r3 = exact per-lane (q - r) mod 2^n of the next word (r4, r5 clobbered; r6 = guard bits H)."""
-    c = _noted(note)
-    _query_pair(a, "r3", home, note)
-    a.op("ldm r0!, {r5}", c("R = row word"))
-    a.op("eors r4, r5", c("~q ^ r"))
-    a.op("ands r4, r6", c("c = ~(q ^ r) in each lane's top bit: fixes the guard bit"))
-    a.op("bics r5, r6", c("r with lane top bits cleared"))
-    a.op("subs r3, r3, r5", c("(q|H) - (r&~H): each guard bit absorbs its lane's borrow"))
-    a.op("eors r3, r4", c(f"d = (q - r) mod 2^n in every {lanes}"))
+    def pair(self, a: _Asm, x: str, j: int, note: bool) -> None:
+        """x = q_j | H, r4 = ~q_j: from high registers (2 cycles) or the stacked table (LDM, 3 cycles)."""
+        if self.homes:
+            a.op(f"mov {x}, {self.homes[j][0]}", "q|H (resident)" if note else None)
+            a.op(f"mov r4, {self.homes[j][1]}", "~q (resident)" if note else None)
+        else:
+            a.op(f"ldm r1!, {{{x}, r4}}", "q|H, ~q (query table)" if note else None)
 
 
 def _split_lanes(a: _Asm, x: str, t: str, shift: int, mask: str, lanes: str, note: bool) -> None:
-    """x's lanes of `shift` bits, odd ones to t and even ones kept, each widened: t = (x >> shift) & mask, x &= mask."""
+    """x's `shift`-bit lanes widened, the odd ones to t: t = (x >> shift) & mask, x &= mask."""
     c = _noted(note)
     a.op(f"lsrs {t}, {x}, #{shift}", c(f"odd {lanes} ..."))
     a.op(f"ands {t}, {mask}", c(f"... to {2 * shift}-bit lanes"))
     a.op(f"ands {x}, {mask}", c(f"even {lanes} to {2 * shift}-bit lanes"))
-
-
-def _add_halves(a: _Asm, x: str, t: str, into: str, comment: str) -> None:
-    """into = the low half of x plus its high half (t and x clobbered): the sum of two 16-bit lanes."""
-    a.op(f"uxth {t}, {x}")
-    a.op(f"lsrs {x}, {x}, #16")
-    a.op(f"adds {into}, {t if into == x else x}", comment)
 
 
 @contextmanager
@@ -421,8 +387,16 @@ class _SwarLanes(_SwarBody):
                 f"{self.words} word(s) per row, {'fully unrolled' if self.unroll else f'groups of {self.group} words'}")
 
     def _word(self, a: _Asm, first: bool, note: bool, j: int = 0) -> None:
+        """Word j: r3 = the exact per-lane (q - r) mod 2^n (r4, r5 clobbered), then each lane into r2."""
         n = self.spec.bits
-        _lane_difference(a, note, f"{n}-bit lane", self.homes[j] if self.homes else None)
+        c = _noted(note)
+        self.pair(a, "r3", j, note)
+        a.op("ldm r0!, {r5}", c("R = row word"))
+        a.op("eors r4, r5", c("~q ^ r"))
+        a.op("ands r4, r6", c("c = ~(q ^ r) in each lane's top bit: fixes the guard bit"))
+        a.op("bics r5, r6", c("r with lane top bits cleared"))
+        a.op("subs r3, r3, r5", c("(q|H) - (r&~H): each guard bit absorbs its lane's borrow"))
+        a.op("eors r3, r4", c(f"d = (q - r) mod 2^n in every {n}-bit lane"))
         for j in range(self.lanes):
             c = _noted(note and j < 2)
             if j == self.lanes - 1:
@@ -484,9 +458,9 @@ class _Swar8(_SwarBody):
                 "r12 end of the query table's looped groups (rows longer than the unrolled limit)"]
 
     def why(self) -> str:
+        shape = "fully unrolled" if self.words <= UNROLL_WORDS else f"unrolled groups of {SWAR_GROUP_WORDS} words"
         return ("SWAR over four bytes per word: borrow-free wrap subtract with guard bits, |int8| by sign masks, "
-                f"{self.words} word(s) per row, {'fully unrolled' if self.words <= UNROLL_WORDS else 'unrolled groups of 16 words'}; "
-                "about 19 cycles per word against ~75 for one byte at a time")
+                f"{self.words} word(s) per row, {shape}; about 19 cycles per word against ~75 for one byte at a time")
 
     def setup(self, a: _Asm) -> None:
         super().setup(a)
@@ -499,7 +473,7 @@ class _Swar8(_SwarBody):
     def _word(self, a: _Asm, x: str, first_word: bool, note: bool) -> None:
         """One word into `x` (= |d| - m per byte); m added to r10."""
         c = _noted(note)
-        _query_pair(a, x, self.homes[0] if self.homes else None, note)
+        self.pair(a, x, 0, note)
         # The nine-operation step of isa/c/torus_swar.c (only the top bits of ~q are
         # read, and they equal those of q ^ H): z = (q|H) - (r&L), s = (z ^ r ^ ~q) & H
         # the sign of d = q - r per byte, m = s >> 7, x = (z ^ (s - m)) & L = |d| - m.
@@ -556,7 +530,9 @@ class _Swar8(_SwarBody):
         a.op("adds r2, r3")
         a.op("mov r3, r11")
         a.op("adds r2, r3", "two 16-bit lanes, each < 2^16 (<= 255 words)")
-        _add_halves(a, "r2", "r3", into="r3", comment="distance")
+        a.op("uxth r3, r2")
+        a.op("lsrs r2, r2, #16")
+        a.op("adds r3, r2", "distance")
 
 
 class _Popcount(_Body):
@@ -574,14 +550,13 @@ class _Popcount(_Body):
         self.homes = self.HOMES[:self.words] if self.words <= len(self.HOMES) else None
 
     def plan(self) -> list[str]:
-        if self.homes:
-            return ["r0 row pointer (LDM r0!)", f"query words resident in {', '.join(self.homes)} (MOV per use)",
-                    "r2 N: nibble counts of up to three words (<= 12)", "r3, r4 scratch / row word",
-                    "r5 0x55555555, r6 0x33333333, r7 0x0f0f0f0f", "r10 byte counters"]
-        return ["r0 row pointer (LDM r0!)", "r1 query pointer (LDM r1!, reset from r11 per row)",
+        return ["r0 row pointer (LDM r0!)",
+                f"query words resident in {', '.join(self.homes)} (MOV per use)" if self.homes else
+                "r1 query pointer (LDM r1!, reset from r11 per row)",
                 "r2 N: nibble counts of up to three words (<= 12)", "r3, r4 scratch / row word",
                 "r5 0x55555555, r6 0x33333333, r7 0x0f0f0f0f", "r10 byte counters (<= 240)",
-                "r11 query start", "r12 running sum and lr end of looped chunks (rows > 30 words)"]
+                *([] if self.homes else ["r11 query start",
+                                         "r12 running sum and lr end of looped chunks (rows > 30 words)"])]
 
     def why(self) -> str:
         return (f"XOR + SWAR popcount on {self.words} word(s) per row; three words share the nibble-to-byte step "
@@ -645,7 +620,9 @@ class _Popcount(_Body):
         a.op("ands r3, r4")
         a.op("ands r2, r4")
         a.op("adds r2, r3", "two 16-bit lanes")
-        _add_halves(a, "r2", "r3", into="r2", comment="popcount of the chunk")
+        a.op("uxth r3, r2")
+        a.op("lsrs r2, r2, #16")
+        a.op("adds r2, r3", "popcount of the chunk")
         if into_sum:
             a.op("add r12, r2")
 
@@ -769,10 +746,15 @@ def _walk_setup(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     _end_pointer(a, body)
 
 
-def _two_rows_per_trip(a: _Asm, body: _Body) -> bool:
-    """Whether the row loop holds two copies of the body (short bodies without loops of their own).
+def _row_loop(a: _Asm, body: _Body, branch: str, path: str, notes: tuple[str, str],
+              result: str) -> list[tuple[str, str]]:
+    """The row walk of search and range: each row's distance against r9, `branch` to `path` when it passes.
 
-    If so, the parity of n (r2) goes to SLOT_ODD: an odd n enters the loop at its second copy.
+    Short bodies without loops of their own come twice per trip (an odd n,
+    noted in SLOT_ODD, enters at the second copy): copy a branches to
+    `path`_a and is resumed at .Lnext_a, copy b branches to `path`_b and is
+    resumed at .Lnext.  One copy branches to `path`, resumed at .Lnext.
+    Returns the (suffix, resume label) of each copy.
     """
     probe = _Asm()
     body.body(probe)
@@ -781,18 +763,7 @@ def _two_rows_per_trip(a: _Asm, body: _Body) -> bool:
         a.op("movs r4, #1")
         a.op("ands r4, r2")
         a.op(f"str r4, [sp, #{SLOT_ODD}]", "n odd: enter the two-row loop at its second row")
-    return two
-
-
-def _row_loop(a: _Asm, body: _Body, two: bool, branch: str, path: str, notes: tuple[str, str],
-              result: str) -> list[tuple[str, str]]:
-    """The row walk of search and range: each row's distance against r9, `branch` to `path` when it passes.
-
-    With `two`, two copies of the body per trip; copy a branches to `path`_a and
-    is resumed at .Lnext_a, copy b branches to `path`_b and is resumed at
-    .Lnext.  One copy branches to `path` and is resumed at .Lnext.  Returns the
-    (suffix, resume label) of each copy.
-    """
+    _enter_rows(a, body)
     d = body.dist
     start = a.count
     if two:
@@ -828,11 +799,6 @@ def _row_index(a: _Asm, body: _Body, i: str, tmp: str) -> None:
         a.op(f"ldr {tmp}, [sp, #{SLOT_INVERSE}]")
         a.op(f"muls {i}, {tmp}, {i}", "exact division by the odd part: multiply by its inverse mod 2^32")
     a.op(f"subs {i}, #1", "row index i")
-
-
-def _scratch(body: _Body) -> list[str]:
-    """The low registers an out-of-line path may use: all but r0 (the row pointer) and the distance."""
-    return [r for r in ("r1", "r2", "r3", "r4", "r5", "r6", "r7") if r != body.dist]
 
 
 def _distance(a: _Asm, spec: KernelSpec, body: _Body) -> None:
@@ -880,11 +846,10 @@ def _search(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     a.op("movs r4, #0")
     a.op("mvns r4, r4")
     a.op("mov r9, r4", "r9 = k-th best distance so far: 0xffffffff until k rows are kept")
-    two = _two_rows_per_trip(a, body)
-    _enter_rows(a, body)
-    copies = _row_loop(a, body, two, "lo", ".Linsert",
+    copies = _row_loop(a, body, "lo", ".Linsert",
                        ("closer than the k-th kept row?", "rarely: strictly closer (ties keep the lower row)"),
                        "return found = min(k, n)")
+    two = len(copies) == 2
     if two:
         # Which copy entered the insertion path, kept on the stack (it clobbers the low registers).
         for flag, (suffix, _) in enumerate(copies):
@@ -912,7 +877,7 @@ def _insert(a: _Asm, body: _Body) -> None:
     so the body's invariants are reloaded at the end.
     """
     d = body.dist
-    i, pos, dist, idx, tmp, e = _scratch(body)[:6]
+    i, pos, dist, idx, tmp, e = [r for r in ("r1", "r2", "r3", "r4", "r5", "r6", "r7") if r != d][:6]
     a.label(".Linsert", "insert row i with distance d into the sorted list")
     _row_index(a, body, i, tmp)
     a.op(f"ldr {dist}, [sp, #{SLOT_OUT_DIST}]", "out_dist")
@@ -965,9 +930,7 @@ def _range(a: _Asm, spec: KernelSpec, body: _Body) -> None:
     a.bcc_far("eq", ".Ldone", True)
     _walk_setup(a, spec, body)
     a.op("mov r9, r3", "r9 = radius")
-    two = _two_rows_per_trip(a, body)
-    _enter_rows(a, body)
-    copies = _row_loop(a, body, two, "ls", ".Lhit",
+    copies = _row_loop(a, body, "ls", ".Lhit",
                        ("within the radius?", "distance <= radius: count it (out of line)"),
                        "return the count of every row within the radius")
     for suffix, back in copies:
