@@ -27,7 +27,7 @@ Variants
 
     * 8-bit l1: |int8| is taken as (d & 0x7f7f7f7f) ^ (m * 0x7f) + m with m
       the byte sign bits (so −128 → 128 exactly), in the nine-operation step
-      of ``isa/c/torus_swar.c`` (ten Thumb instructions with the LDM); the
+      of ``baselines/c/torus_swar.c`` (ten Thumb instructions with the LDM); the
       "+ m" is deferred to a byte counter, and two words of (|d| − m) ≤ 0x7f per byte add
       without overflow before being widened to two 16-bit lanes: about 19
       cycles per four dims.  Rows are fully unrolled up to ``UNROLL_WORDS``;
@@ -474,7 +474,7 @@ class _Swar8(_SwarBody):
         """One word into `x` (= |d| - m per byte); m added to r10."""
         c = _noted(note)
         self.pair(a, x, 0, note)
-        # The nine-operation step of isa/c/torus_swar.c (only the top bits of ~q are
+        # The nine-operation step of baselines/c/torus_swar.c (only the top bits of ~q are
         # read, and they equal those of q ^ H): z = (q|H) - (r&L), s = (z ^ r ^ ~q) & H
         # the sign of d = q - r per byte, m = s >> 7, x = (z ^ (s - m)) & L = |d| - m.
         a.op("ldm r0!, {r5}", c("R = row word"))
