@@ -8,7 +8,7 @@ maps every address back to its source line (the checker reports lines).
 
 Every flag comes from the target's description (``Target.toolchain``):
 :func:`compile_flags` and :func:`link_flags` are the one place they are
-spelled out, and the C baselines (``isa.baseline``) build with them too.
+spelled out, and the C baselines (``baselines.build``) build with them too.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The C baselines of isa/c/: the SWAR step proved over every byte pair, every source cross-checked
+"""The C baselines of baselines/c/: the SWAR step proved over every byte pair, every source cross-checked
 bit-exactly with the reference (hypothesis, adversarial values and ties), by clang and by GCC."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crosscheck import check_scan, check_search, code_matrix, examples
-from isa.baseline import GCC, OPT_LEVELS, SOURCES, build_c_baseline
+from baselines.build import GCC, OPT_LEVELS, SOURCES, build_c_baseline
 from isa.spec import KernelSpec
 
 # (target, source) for every intrinsics/SWAR source (the plain C is cross-checked in test_machine.py).

@@ -1,6 +1,6 @@
 """Firmware images booted from reset in Unicorn give the reference's answers.
 
-Each case writes a ``torus-hw firmware`` project (isa/firmware.py), builds it
+Each case writes a ``torus-hw firmware`` project (firmware/project.py), builds it
 with its own Makefile and the ziglang clang (``make clang``: pip only), boots
 the image from its reset vector in Unicorn (sim/boot.py: vector table,
 ``.data`` copied from flash by the startup code, ``.bss`` cleared,
@@ -24,7 +24,7 @@ import shutil
 import pytest
 
 from firmware_cases import BOARD_OF, OPTS, Case, check, make, run_case, write_project
-from isa.boards import BOARDS
+from firmware.boards import BOARDS
 from isa.targets import TARGETS, get_target
 from sim.boot import boot
 
@@ -164,7 +164,7 @@ def test_two_kernels_in_one_image(tmp_path, target):
 
     from firmware_cases import codes
     from isa.build import build_kernel
-    from isa.header import header_name, kernel_source, macro_prefix
+    from firmware.header import header_name, kernel_source, macro_prefix, render_header
     from isa.spec import KernelSpec
     from torus_hw.c_export import KernelTie, c_export, pack_export
 
@@ -177,7 +177,7 @@ def test_two_kernels_in_one_image(tmp_path, target):
     sym = built.kernel.symbol
     files = c_export(pack_export("other_db", built.kernel.layout, db2, q2, bits=4),
                      KernelTie(header_name(sym), macro_prefix(sym)))
-    files[header_name(sym)] = built.kernel.header()
+    files[header_name(sym)] = render_header(built.kernel)
     files[f"{sym}.S"] = kernel_source(built.kernel)
     files["main2.c"] = SECOND_MAIN.replace("@B@", sym).replace("@P@", macro_prefix(sym))
     for name, text in files.items():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from firmware_cases import OPTS, Case, check, gnu_tools_missing, make, write_project
-from isa.boards import BOARDS
+from firmware.boards import BOARDS
 
 pytestmark = pytest.mark.boards
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from torus_hw.errors import TorusInputError
 
-from .targets import get_target
+from isa.targets import get_target
 
 
 @dataclass(frozen=True)

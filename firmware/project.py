@@ -1,10 +1,10 @@
 """A buildable firmware project for one kernel on one board.
 
 This module owns the project a ``torus-hw firmware`` run writes: the kernel
-(``SYMBOL.S`` + ``SYMBOL.h``/``.inc`` from isa/header.py), the database and
+(``SYMBOL.S`` + ``SYMBOL.h``/``.inc`` from firmware/header.py), the database and
 queries exported by torus_hw/c_export.py, ``main.c`` (or the 8086 ``.COM``
 driver ``main86.S``), startup code and vector table, the linker script from
-the board's memory map (isa/boards.py), the board's output layer
+the board's memory map (firmware/boards.py), the board's output layer
 (semihosting, Linux system calls or DOS), and one ``Makefile`` whose targets
 are the contract other tools script against:
 
@@ -18,7 +18,7 @@ are the contract other tools script against:
 
 Both builds use ``-Os -ffunction-sections -fdata-sections -Wl,--gc-sections``
 (``make OPT=-O2`` overrides the level).  The templates are package data in
-isa/fw_templates/; ``@NAME@`` fields are filled in here and nowhere else.
+firmware/templates/; ``@NAME@`` fields are filled in here and nowhere else.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from importlib import resources
 from torus_hw.c_export import KernelTie, PackedExport, asm_export, c_export
 from torus_hw.errors import TorusInputError
 
+from isa.build import BuiltKernel, generate
+
 from .boards import Board
-from .build import BuiltKernel, generate
 from .header import header_name, kernel_source, macro_prefix, render_header, render_inc
 
 DB_NAME = "torus_db"
@@ -65,7 +66,7 @@ APT_PACKAGES = ("gcc-arm-none-eabi gcc-riscv64-unknown-elf gcc-aarch64-linux-gnu
 
 
 def template(name: str) -> str:
-    return resources.files("isa").joinpath("fw_templates", name).read_text()
+    return resources.files("firmware").joinpath("templates", name).read_text()
 
 
 def fill(text: str, fields: dict[str, object]) -> str:

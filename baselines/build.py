@@ -1,4 +1,4 @@
-"""Compiler baselines: the C sources of ``isa/c/`` built by every compiler here.
+"""Compiler baselines: the C sources of ``baselines/c/`` built by every compiler here.
 
 The sources a user would pick instead of a generated kernel, each a
 :class:`CSource` (what it is, which targets and specs it covers, the row
@@ -36,11 +36,11 @@ from elftools.elf.elffile import ELFFile
 
 from torus_hw.errors import TorusInputError
 
-from .assembler import AssemblerError, compile_flags, link_flags, read_image
-from .build import BuiltKernel
-from .checker import ISAViolation, check_image, decode, violation
-from .spec import Kernel, KernelSpec, RowLayout
-from .targets import TARGETS, Target, get_target
+from isa.assembler import AssemblerError, compile_flags, link_flags, read_image
+from isa.build import BuiltKernel
+from isa.checker import ISAViolation, check_image, decode, violation
+from isa.spec import Kernel, KernelSpec, RowLayout
+from isa.targets import TARGETS, Target, get_target
 
 OPT_LEVELS = ("-O2", "-O3", "-Os")
 C_DIR = Path(__file__).parent / "c"
