@@ -74,7 +74,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from . import generate as core
-from .abi import POINTER, U32
 from .emit import Asm, Style, kernel_header
 from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import AAPCS, Target
@@ -679,26 +678,25 @@ LOW = tuple(r for r in AAPCS.callee_saved if int(r[1:]) < 8)
 HIGH = tuple(r for r in AAPCS.callee_saved if int(r[1:]) >= 8)
 assert len(LOW) == len(HIGH) == 4
 SAVED_BYTES = 4 * (len(LOW) + len(HIGH) + 1)
-
-# The six-argument prototypes (isa.spec.PROTOTYPES): the 5th and 6th come on the stack.
-SIX_ARGUMENTS = {"search": ((POINTER, POINTER, U32, U32, POINTER, POINTER), ("out_idx", "out_dist")),
-                 "range": ((POINTER, POINTER, U32, U32, POINTER, U32), ("out_idx", "cap"))}
+STACKED_INTO = ("r6", "r7")  # arguments beyond r0-r3 (search's and range's 5th and 6th) are read into these
 
 
 def _prologue(a: _Asm, spec: KernelSpec, body: _Body) -> int:
     """Save r4-r11 and lr; reserve the frame and the body's table. Returns the bytes reserved.
 
-    Search and range read their two stacked arguments into r6, r7 before the
-    frame is reserved (past it they may lie beyond LDR's 1020-byte SP offset).
+    Arguments the caller stacked (AAPCS, for the kernel's argument kinds) are
+    read into STACKED_INTO before the frame is reserved (past it they may lie
+    beyond LDR's 1020-byte SP offset).
     """
     a.op(f"push {{{LOW[0]}-{LOW[-1]}, lr}}", "AAPCS: callee-saved low registers and the return address")
     for low, high in zip(LOW, HIGH):
         a.op(f"mov {low}, {high}")
     a.op(f"push {{{LOW[0]}-{LOW[-1]}}}", "callee-saved high registers, through low ones (v6-M PUSH takes low only)")
-    if spec.kernel in SIX_ARGUMENTS:
-        kinds, names = SIX_ARGUMENTS[spec.kernel]
-        for reg, name, where in zip(("r6", "r7"), names, AAPCS.arguments(kinds)[4:]):
-            a.op(f"ldr {reg}, [sp, #{SAVED_BYTES + where.offset}]", f"{name} (stacked by the caller)")
+    places = AAPCS.arguments(spec.kind.arg_kinds)
+    stacked = [(arg, where) for arg, where in zip(spec.kind.args, places) if where.register is None]
+    assert len(stacked) <= len(STACKED_INTO)
+    for reg, (arg, where) in zip(STACKED_INTO, stacked):
+        a.op(f"ldr {reg}, [sp, #{SAVED_BYTES + where.offset}]", f"{arg.name} (stacked by the caller)")
     local = AAPCS.aligned_frame(SAVED_BYTES + FRAME + body.stack_bytes()) - SAVED_BYTES
     a.sp_adjust(-local, "r4")
     return local
