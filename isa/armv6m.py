@@ -368,12 +368,10 @@ class _SwarLanes(_SwarBody):
         self.homes = [("r10", "r11"), ("r12", "lr")][:self.words] if self.words <= 2 else None
 
     def plan(self) -> list[str]:
-        if self.homes:
-            where = ", ".join(f"{h[0]}/{h[1]} word {j}" for j, h in enumerate(self.homes))
-            query = [f"query resident: q|H / ~q in {where}"]
-        else:
-            query = [f"r1 query-table pointer (reset to sp+{FRAME} per row; q|{self.guard:#010x}, ~q per word)"]
-        return ["r0 row pointer (LDM r0!)", *query,
+        where = ", ".join(f"{h[0]}/{h[1]} word {j}" for j, h in enumerate(self.homes or []))
+        return ["r0 row pointer (LDM r0!)",
+                f"query resident: q|H / ~q in {where}" if self.homes else
+                f"r1 query-table pointer (reset to sp+{FRAME} per row; q|{self.guard:#010x}, ~q per word)",
                 "r2 distance accumulator", "r3 d: the word's exact lane differences", "r4, r5 lane / sign scratch",
                 f"r6 H = {self.guard:#010x} (lane top bits)",
                 *([] if self.homes else ["r12 end of the query table's looped groups (long rows)"])]
@@ -396,14 +394,14 @@ class _SwarLanes(_SwarBody):
         a.op("bics r5, r6", c("r with lane top bits cleared"))
         a.op("subs r3, r3, r5", c("(q|H) - (r&~H): each guard bit absorbs its lane's borrow"))
         a.op("eors r3, r4", c(f"d = (q - r) mod 2^n in every {n}-bit lane"))
-        for j in range(self.lanes):
-            c = _noted(note and j < 2)
-            if j == self.lanes - 1:
+        for lane in range(self.lanes):
+            c = _noted(note and lane < 2)
+            if lane == self.lanes - 1:
                 a.op(f"asrs r4, r3, #{32 - n}", c("top lane: ASRS sign-extends"))
-            elif j == 0 and n in (8, 16):
+            elif lane == 0 and n in (8, 16):
                 a.op(f"sxt{'b' if n == 8 else 'h'} r4, r3", c("lane 0, signed: x = the wrap difference as int"))
             else:
-                a.op(f"lsls r4, r3, #{32 - n * (j + 1)}", c(f"lane {j} to the top ..."))
+                a.op(f"lsls r4, r3, #{32 - n * (lane + 1)}", c(f"lane {lane} to the top ..."))
                 a.op(f"asrs r4, r4, #{32 - n}", c("... and back, sign-extended"))
             if self.spec.metric == "l1":
                 a.op("asrs r5, r4, #31", c("s = x < 0 ? -1 : 0"))
@@ -411,7 +409,7 @@ class _SwarLanes(_SwarBody):
                 a.op("subs r4, r4, r5", c("|x| = t (the most negative lane gives 2^(n-1))"))
             else:
                 a.op("muls r4, r4, r4", c("t^2 = x^2"))
-            if first and j == 0:
+            if first and lane == 0:
                 a.op("movs r2, r4", c("distance starts"))
             else:
                 a.op("adds r2, r4")
@@ -963,6 +961,9 @@ def _count_hit(a: _Asm, body: _Body, suffix: str, back: str) -> None:
 
 
 KERNEL_CODE = {"distance": _distance, "scan": _scan, "search": _search, "range": _range}
+OUTER_PLAN = {"distance": [], "scan": ["r8 end of the database, r9 output pointer"],
+              "search": ["r8 end of the database, r9 k-th kept distance (0xffffffff until k rows are kept)"],
+              "range": ["r8 end of the database, r9 radius"]}
 
 
 def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
@@ -971,8 +972,7 @@ def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: s
     a = _Asm()
     a.lines += kernel_header(STYLE, target=target, spec=spec, variant=variant, options=variants(target, spec),
                              why=body.why(), prototype=prototype(spec.kernel, symbol), layout=layout,
-                             plan=[*body.plan(), "r8 end of the database, r9 the bound a row is compared with: "
-                                   "k-th kept distance (search), radius (range), output pointer (scan)"])
+                             plan=[*body.plan(), *OUTER_PLAN[spec.kernel]])
     a.lines += [
         "",
         target.asm_prologue.strip(),
