@@ -172,11 +172,12 @@ class _Body:
 
     dist = "r2"
     spare = "r3"            # a low register free after the body (scan's store)
+    align = 4               # rows padded to whole words (LDM), but the simple body's unpadded rows
 
-    def __init__(self, spec: KernelSpec, layout: RowLayout):
+    def __init__(self, spec: KernelSpec):
         self.spec = spec
-        self.layout = layout
-        self.words = layout.stride // 4 if layout.align == 4 else 0
+        self.layout = RowLayout(spec.dims, spec.bits, align=self.align)
+        self.words = self.layout.stride // 4 if self.align == 4 else 0
 
     def stack_bytes(self) -> int:
         """Bytes of per-call table the body keeps on the stack at sp + FRAME."""
@@ -194,6 +195,7 @@ class _Simple(_Body):
 
     dist = "r4"
     spare = "r2"
+    align = 1
 
     def plan(self) -> list[str]:
         return ["r0 row pointer (walks the row byte by byte)", "r1 query pointer", "r2, r3 query / row codes",
@@ -356,8 +358,8 @@ class _SwarLanes(_SwarBody):
     GUARD = {4: 0x88888888, 8: 0x80808080, 16: 0x80008000}
     BODY_INSNS = 400        # unrolled code per row (or per looped group) stays within ~800 bytes
 
-    def __init__(self, spec: KernelSpec, layout: RowLayout):
-        super().__init__(spec, layout)
+    def __init__(self, spec: KernelSpec):
+        super().__init__(spec)
         self.guard = self.GUARD[spec.bits]
         self.lanes = 32 // spec.bits
         per_word = 7 + self.lanes * (1.75 + (4 if spec.metric == "l1" else 2))
@@ -439,8 +441,8 @@ class _Swar8(_SwarBody):
     # r0 row, r1 query table, r2 X (pair sum), r3 A, r4 B, r5 R (row word), r6 H, r7 M
     # r10 byte-sign counter, r11 lane accumulator, r12 query-table group end
 
-    def __init__(self, spec: KernelSpec, layout: RowLayout):
-        super().__init__(spec, layout)
+    def __init__(self, spec: KernelSpec):
+        super().__init__(spec)
         # r12 and lr are free in this body: one word of query (D <= 4) fits them.
         self.homes = [("r12", "lr")] if self.words == 1 else None
         self.looped_group = SWAR_GROUP_WORDS if self.words > UNROLL_WORDS else 0
@@ -542,8 +544,8 @@ class _Popcount(_Body):
 
     HOMES = ("r11", "r12", "lr")     # free high registers: up to three query words stay resident
 
-    def __init__(self, spec: KernelSpec, layout: RowLayout):
-        super().__init__(spec, layout)
+    def __init__(self, spec: KernelSpec):
+        super().__init__(spec)
         self.homes = self.HOMES[:self.words] if self.words <= len(self.HOMES) else None
 
     def plan(self) -> list[str]:
@@ -643,14 +645,10 @@ class _Popcount(_Body):
         a.op("mov r2, r12", "distance")
 
 
-def _body(spec: KernelSpec, layout: RowLayout, variant: str) -> _Body:
+def _body(spec: KernelSpec, variant: str) -> _Body:
     if variant == "swar":
-        return (_Swar8 if (spec.bits, spec.metric) == (8, "l1") else _SwarLanes)(spec, layout)
-    return {"simple": _Simple, "popcount": _Popcount}[variant](spec, layout)
-
-
-def _layout(spec: KernelSpec, variant: str) -> RowLayout:
-    return RowLayout(spec.dims, spec.bits, align=1 if variant == "simple" else 4)
+        return (_Swar8 if (spec.bits, spec.metric) == (8, "l1") else _SwarLanes)(spec)
+    return {"simple": _Simple, "popcount": _Popcount}[variant](spec)
 
 
 # --- the kernels: one frame, one row walk, the out-of-line paths --------------------
@@ -967,8 +965,8 @@ OUTER_PLAN = {"distance": [], "scan": ["r8 end of the database, r9 output pointe
 
 
 def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
-    layout = _layout(spec, variant)
-    body = _body(spec, layout, variant)
+    body = _body(spec, variant)
+    layout = body.layout
     a = _Asm()
     a.lines += kernel_header(STYLE, target=target, spec=spec, variant=variant, options=variants(target, spec),
                              why=body.why(), prototype=prototype(spec.kernel, symbol), layout=layout,
