@@ -60,7 +60,7 @@ from torus_hw.quantize import row_bytes
 
 from . import generate as core
 from .emit import Asm, Style, kernel_header
-from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .spec import KernelSpec, RowLayout, prototype
 from .abi import Abi
 from .targets import Target
 
@@ -94,14 +94,8 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
     return list(VARIANTS)
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
-    """:func:`isa.generate.generate`, refusing a target of another family."""
-    return core.generate(target, spec, variant, module=__name__, **options)
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    """min(uint32 bound of the distance, the 64 KiB a query may occupy)."""
-    return core.max_dims(target, spec, module=__name__)
+# isa.generate's entry points, refusing a target of another family; max_dims: min(the uint32 bound of the distance, the 64 KiB a query may occupy).
+generate, max_dims = core.family_entry_points(__name__)
 
 
 def layout_for(spec: KernelSpec, variant: str) -> RowLayout:

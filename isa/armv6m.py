@@ -75,7 +75,7 @@ from contextlib import contextmanager
 
 from . import generate as core
 from .emit import Asm, Style, kernel_header
-from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .spec import KernelSpec, RowLayout, prototype
 from .targets import AAPCS, Target
 
 # Rows (and the query) are at most 1020 bytes = 255 words: the swar kernel's
@@ -100,13 +100,8 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
     return ["popcount" if spec.bits == 1 else "swar", "simple"]
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
-    """:func:`isa.generate.generate`, refusing a target of another family."""
-    return core.generate(target, spec, variant, module=__name__, **options)
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    return core.max_dims(target, spec, module=__name__)
+# isa.generate's entry points, refusing a target of another family; max_dims: min(the uint32 bound of the distance, MAX_ROW_BYTES).
+generate, max_dims = core.family_entry_points(__name__)
 
 
 # --- the assembly writer ---------------------------------------------------------

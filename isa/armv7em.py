@@ -63,9 +63,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import generate as core
-from .abi import POINTER, U32
 from .emit import Asm, Style, kernel_header
-from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .spec import KINDS, KernelSpec, RowLayout, prototype
 from .targets import AAPCS, Target
 
 VARIANTS = ("dsp", "simple")
@@ -90,14 +89,8 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
     return list(VARIANTS)
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
-    """:func:`isa.generate.generate`, refusing a target of another family."""
-    return core.generate(target, spec, variant, module=__name__, **options)
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    """min(the uint32 accumulator bound, a 64 KiB packed row)."""
-    return core.max_dims(target, spec, module=__name__)
+# isa.generate's entry points, refusing a target of another family; max_dims: min(the uint32 accumulator bound, a 64 KiB packed row).
+generate, max_dims = core.family_entry_points(__name__)
 
 
 # --- small helpers ---------------------------------------------------------------
@@ -601,14 +594,9 @@ def _epilogue(a: _Asm, saved: list[str]) -> None:
     a.op(f"pop {{{', '.join(saved[:-1] + ['pc'])}}}", "return")
 
 
-# Where AAPCS passes each argument of the kernels with stacked ones (isa.spec.PROTOTYPES): r0–r3, then the stack.
-_ARGUMENTS = {"search": AAPCS.arguments((POINTER, POINTER, U32, U32, POINTER, POINTER)),
-              "range": AAPCS.arguments((POINTER, POINTER, U32, U32, POINTER, U32))}
-
-
 def _stacked(kernel: str, below: int) -> tuple[int, int]:
     """The sp offsets of the 5th and 6th argument once ``below`` bytes (pushed registers, frame) were taken."""
-    fifth, sixth = _ARGUMENTS[kernel][4:]
+    fifth, sixth = AAPCS.arguments(KINDS[kernel].arg_kinds)[4:]  # r0–r3, then the stack
     return below + fifth.offset, below + sixth.offset
 
 

@@ -85,9 +85,8 @@ from torus_hw.errors import TorusInputError
 from torus_hw.reference import dim_distance
 
 from . import generate as core
-from .abi import POINTER, U32
 from .emit import Asm, Style, kernel_header
-from .spec import KernelSpec, RowLayout, prototype
+from .spec import KINDS, KernelSpec, RowLayout, prototype
 from .targets import CDECL16_COMPACT, Target
 
 VARIANTS = ("word", "simple", "baseline")
@@ -139,23 +138,11 @@ STYLE = Style(comment="//", column=34, gap=" ", label_pad=28, directive_indent="
 SAVED = CDECL16_COMPACT.must_save(("si", "di", "ds"))
 assert SAVED == ("si", "di", "ds") and TLO == -2 * len(SAVED) - 2
 
-# Each kernel's C arguments (isa.spec.PROTOTYPES) in order, with their ABI kinds;
-# CDECL16_COMPACT.arguments places them on the stack.
-_ARGUMENTS = {
-    "distance": (("q", POINTER), ("row", POINTER)),
-    "scan": (("q", POINTER), ("db", POINTER), ("n", U32), ("out", POINTER)),
-    "search": (("q", POINTER), ("db", POINTER), ("n", U32), ("k", U32), ("out_idx", POINTER),
-               ("out_dist", POINTER)),
-    "range": (("q", POINTER), ("db", POINTER), ("n", U32), ("radius", U32), ("out_idx", POINTER),
-              ("cap", U32)),
-}
-
-
 def _arguments(kernel: str) -> dict[str, int]:
     """BP offset of each argument of ``kernel``: its ABI stack offset at entry, past the pushed BP."""
-    names, kinds = zip(*_ARGUMENTS[kernel])
-    at_entry = CDECL16_COMPACT.arguments(kinds)
-    return {name: CDECL16_COMPACT.slot_bytes + where.offset for name, where in zip(names, at_entry)}
+    kind = KINDS[kernel]  # the C arguments in order, with their ABI kinds
+    at_entry = CDECL16_COMPACT.arguments(kind.arg_kinds)
+    return {arg.name: CDECL16_COMPACT.slot_bytes + where.offset for arg, where in zip(kind.args, at_entry)}
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
