@@ -28,8 +28,6 @@ DIMS = (1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 96, 127
 SEARCH_K = (1, 2, 5, 8, 16)
 
 
-# The line-comment marker of each target's generated text (not '#' on Arm: an immediate).
-COMMENT = {"i8086": "//", "rv32im": "#", "rv64im": "#", "cortex-m0": "@", "cortex-m4": "@", "aarch64": "//"}
 
 
 def _code(asm: str, marker: str) -> str:
@@ -82,7 +80,7 @@ def main() -> None:
                                 print(line)
                                 continue
                             for v, kern in kernels:
-                                text = _code(kern.asm, COMMENT[name]) if args.code_only else kern.asm
+                                text = _code(kern.asm, _family(target).STYLE.comment) if args.code_only else kern.asm
                                 digest = hashlib.sha256(text.encode()).hexdigest()
                                 line = f"{name} {kernel} {metric} {bits} {dims} {k} {v} {digest}"
                                 overall.update(line.encode() + b"\n")
