@@ -53,8 +53,7 @@ from .spec import Kernel, KernelSpec, RowLayout, prototype
 from .targets import Target
 
 # A documented design limit: rows (and the query) of at most 16 KiB.  It keeps
-# every allowed D runnable in the harness (its query region is 64 KiB), every
-# distance below 2^31 (so the search threshold can be compared signed) and the
+# every allowed D runnable in the harness (its query region is 64 KiB) and the
 # generated code of bounded size.
 MAX_ROW_BYTES = 16 * 1024
 
@@ -167,23 +166,34 @@ class _Body:
     (``ctx.filler``, placed where it hides a latency).
     """
 
-    def __init__(self, ctx: _Ctx):
+    def __init__(self, ctx: _Ctx, unrolled: bool = True):
         self.ctx = ctx
-        self.block_label: str | None = None
+        self.unrolled = unrolled
+        self.block_label = None if unrolled else ctx.label("block")
+
+    WHY = ""   # why this variant (the header's variant line)
 
     def setup(self, a: _Asm) -> None:
         """Constants and the query in registers, once per call (nothing by default)."""
 
-    def _block_loop(self, a: _Asm, units: int, per_block: int, what: str, block_bytes: int, total: str,
-                    emit, hide_countdown: bool) -> None:
-        """A row too long to unroll: blocks of ``per_block`` units in a loop, then the rest unrolled.
+    def why(self) -> str:
+        return self.WHY
+
+    def _walk(self, a: _Asm, units: int, what: str, emit, per_block: int, block_bytes: int,
+              total: str = DIST, hide_countdown: bool = True) -> None:
+        """The row's ``units`` fully unrolled, or blocks of ``per_block`` in a loop and the rest unrolled.
 
         ``emit(a, units, rw, qw, fresh, filler)`` writes the code for a range of
-        units read from rw/qw (pointing at the range's first unit), adding to
-        ``total`` (zeroed here); ``filler`` is an independent instruction to
-        place where it hides a latency.  With ``hide_countdown`` the block
-        counter's decrement is that filler inside each block.
+        units read from rw/qw (pointing at the range's first unit): a fresh
+        range starts the distance in t6, the others add to ``total`` (zeroed
+        before the loop); ``filler`` is an independent instruction to place
+        where it hides a latency.  With ``hide_countdown`` the block counter's
+        decrement is that filler inside each block.
         """
+        if self.unrolled:
+            a.note(f"row: {units} {what} fully unrolled")
+            emit(a, range(units), ROWP, QP, True, self.ctx.filler)
+            return
         blocks, rest = divmod(units, per_block)
         a.note(f"row: {blocks} blocks of {per_block} {what} in a loop, then {rest} {what} unrolled")
         a(f"mv {ROW_WALK}, {ROWP}", "walk the row ...")
@@ -202,21 +212,22 @@ class _Body:
             emit(a, range(blocks * per_block, units), ROW_WALK, QUERY_WALK, False, self.ctx.filler)
         elif self.ctx.filler:
             a(*self.ctx.filler)
+        if total != DIST:
+            a(f"mv {DIST}, {total}", "the whole row's distance")
 
 
 class _Swar(_Body):
     """Rows read a whole register (XLEN/8 bytes) at a time; rows are padded to whole registers."""
 
-    def __init__(self, ctx: _Ctx):
-        super().__init__(ctx)
+    def __init__(self, ctx: _Ctx, unrolled_words: int):
         self.nw = ctx.stride // ctx.wb
+        super().__init__(ctx, self.nw <= unrolled_words)
 
     def rep(self, byte: int) -> int:
         """``byte`` in every byte of a register."""
         return int.from_bytes(bytes([byte]) * self.ctx.wb, "little")
 
-    def why(self) -> str:
-        return "fewest cycles under the ibex/u54 models; rows read a register at a time"
+    WHY = "fewest cycles under the ibex/u54 models; rows read a register at a time"
 
 
 # --- 8-bit l1 SWAR ----------------------------------------------------------------
@@ -234,17 +245,14 @@ class _Swar8(_Swar):
     SEG_MAX = {32: 62, 64: 30}
 
     def __init__(self, ctx: _Ctx):
-        super().__init__(ctx)
+        super().__init__(ctx, min(UNROLL_WORDS, self.SEG_MAX[ctx.xlen]))
         nw = self.nw
         self.in_regs = nw <= QUERY_REG_WORDS_8
-        self.unrolled = nw <= min(UNROLL_WORDS, self.SEG_MAX[ctx.xlen])
         # q ^ H only (q | H = (q ^ H) | H per word), for the first words of a fully unrolled row
         # (a looped row needs s7-s9 to walk it)
         self.half_regs = not self.in_regs and self.unrolled
         self.reg_words = min(nw, QUERY_REG_WORDS_8_HALF) if self.half_regs else 0
         self.X = "a6" if self.half_regs else "s10"  # query word when it is read from memory (s10 may hold one)
-        if not self.unrolled:
-            self.block_label = ctx.label("block")
         self._fresh_acc = True
 
     def setup(self, a: _Asm) -> None:
@@ -260,42 +268,41 @@ class _Swar8(_Swar):
         _li(a, "s6", p16, "x * P16 sums all 16-bit lanes into the top lane")
         if self.in_regs:
             a.note("query held in registers: for word j, q_j | H and q_j ^ H")
-            for j in range(nw):
-                xo, x = QPOOL[2 * j], QPOOL[2 * j + 1]
-                a(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
-                a(f"or {xo}, {x}, s2", f"q{j} | H: sets a guard bit above each byte's 7-bit subtract")
-                a(f"xor {x}, {x}, s2", f"q{j} ^ H: folds the sign fix-up's constant into the query")
         elif self.half_regs:
             a.note("query held in registers as q_j ^ H (q_j | H is rebuilt per word: (q ^ H) | H)")
-            for j in range(self.reg_words):
-                x = QPOOL[j]
-                a(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
-                a(f"xor {x}, {x}, s2", f"q{j} ^ H")
+        for j in range(nw if self.in_regs else self.reg_words):
+            x = self._q_xor_h(j)
+            a(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
+            if self.in_regs:
+                a(f"or {QPOOL[2 * j]}, {x}, s2", f"q{j} | H: sets a guard bit above each byte's 7-bit subtract")
+            a(f"xor {x}, {x}, s2", f"q{j} ^ H: folds the sign fix-up's constant into the query")
+
+    def _q_xor_h(self, j: int) -> str | None:
+        """The register holding q_j ^ H (q_j | H is the one before it), or None: word j is read from memory."""
+        if self.in_regs:
+            return QPOOL[2 * j + 1]
+        return QPOOL[j] if j < self.reg_words else None
 
     def body(self, a: _Asm) -> None:
-        if self.unrolled:
-            a.note(f"row: {self.nw} words fully unrolled, one segment")
-            self._segment(a, range(self.nw), ROWP, QP, True, self.ctx.filler)
-            return
-        wb = self.ctx.wb
-        self._block_loop(a, self.nw, BLOCK_WORDS, "words", BLOCK_WORDS * wb, self.TOTAL, self._segment,
-                         hide_countdown=True)
-        a(f"mv {DIST}, {self.TOTAL}", "the whole row's distance")
+        self._walk(a, self.nw, "words", self._segment, BLOCK_WORDS, BLOCK_WORDS * self.ctx.wb, self.TOTAL)
 
-    def _word(self, a: _Asm, j: int, off: int, rw: str, qw: str, first_of_pair: bool, last: bool,
-              y: str, ynext: str | None, fresh: bool) -> None:
+    def _word(self, a: _Asm, j: int, n: int, count: int, rw: str, qw: str) -> None:
+        """Word j, the n-th of a segment of ``count`` words (row word n is already in Y[n % 2])."""
         # The nine-operation step (isa/c/torus_swar.c derives it): z = (q|H) - (r&L),
         # s = (z ^ r ^ q ^ H) & H the sign of d = q - r per byte, m = s >> 7,
         # x = (z ^ (s - m)) & L; then t = x + m = min(d, 256 - d) per byte.
         # Load the next row word now: its first use is a dozen instructions
         # later, so neither core waits for it (u54 load-use, ibex none).
         T, U, V, E, ACC, MACC, X = self.T, self.U, self.V, self.E, self.ACC, self.MACC, self.X
-        if ynext is not None:
-            a(f"{self.ctx.ld} {ynext}, {off + self.ctx.wb}({rw})", "prefetch the next row word (hides load-use latency)")
+        y, off = self.Y[n % 2], n * self.ctx.wb
+        first_of_pair, last, fresh = n % 2 == 0, n == count - 1, n == 0
+        if not last:
+            a(f"{self.ctx.ld} {self.Y[(n + 1) % 2]}, {off + self.ctx.wb}({rw})",
+              "prefetch the next row word (hides load-use latency)")
         # The query word: q | H and q ^ H both in registers, q ^ H alone (q | H
         # rebuilt as (q ^ H) | H), or q read from memory (H applied to it here).
-        from_memory = not self.in_regs and j >= self.reg_words
-        x = QPOOL[2 * j + 1] if self.in_regs else X if from_memory else QPOOL[j]
+        from_memory = self._q_xor_h(j) is None
+        x = X if from_memory else self._q_xor_h(j)
         if from_memory:
             a(f"{self.ctx.ld} {X}, {off}({qw})", f"word {j}: query word from memory")
         a(f"and {T}, {y}, s3", f"word {j}: r & L")
@@ -343,16 +350,13 @@ class _Swar8(_Swar):
     def _segment(self, a: _Asm, words: range, rw: str, qw: str, fresh: bool,
                  filler: tuple[str, str] | None) -> None:
         """``words`` read from rw/qw; a fresh segment starts the distance (in t6), others add to s11."""
-        xlen, wb, ACC, MACC = self.ctx.xlen, self.ctx.wb, self.ACC, self.MACC
+        xlen, ACC, MACC = self.ctx.xlen, self.ACC, self.MACC
         total = DIST if fresh else self.TOTAL
-        js = list(words)
         self._fresh_acc = True
         a(f"{self.ctx.ld} {self.Y[0]}, 0({rw})", "first row word of the segment")
-        for n, j in enumerate(js):
-            y, ynext = self.Y[n % 2], (self.Y[(n + 1) % 2] if n + 1 < len(js) else None)
-            self._word(a, j, n * wb, rw, qw, first_of_pair=(n % 2 == 0), last=(n == len(js) - 1), y=y,
-                       ynext=ynext, fresh=(n == 0))
-        if len(js) == 1:
+        for n, j in enumerate(words):
+            self._word(a, j, n, len(words), rw, qw)
+        if len(words) == 1:
             a(f"mul {ACC}, {ACC}, s6", "sum of t lanes lands in the top 16-bit lane (<= 1024)")
             if filler:
                 a(*filler)
@@ -411,11 +415,8 @@ class _Swar1(_Swar):
     GROUP = 3
 
     def __init__(self, ctx: _Ctx):
-        super().__init__(ctx)
+        super().__init__(ctx, UNROLL_WORDS)
         self.in_regs = self.nw <= QUERY_REG_WORDS_1
-        self.unrolled = self.nw <= UNROLL_WORDS
-        if not self.unrolled:
-            self.block_label = ctx.label("block")
 
     def setup(self, a: _Asm) -> None:
         a.note("1-bit SWAR popcount constants")
@@ -429,12 +430,7 @@ class _Swar1(_Swar):
                 a(f"{self.ctx.ld} {QPOOL[j]}, {j * self.ctx.wb}({QP})", f"q word {j}")
 
     def body(self, a: _Asm) -> None:
-        if self.unrolled:
-            a.note(f"row: {self.nw} words fully unrolled")
-            self._words(a, range(self.nw), ROWP, QP, True, self.ctx.filler)
-        else:
-            self._block_loop(a, self.nw, BLOCK_WORDS, "words", BLOCK_WORDS * self.ctx.wb, DIST, self._words,
-                             hide_countdown=True)
+        self._walk(a, self.nw, "words", self._words, BLOCK_WORDS, BLOCK_WORDS * self.ctx.wb)
 
     def _words(self, a: _Asm, words: range, rw: str, qw: str, fresh: bool,
                filler: tuple[str, str] | None) -> None:
@@ -512,8 +508,13 @@ class _Swar1(_Swar):
 class _PerDim(_Body):
     """One dim at a time: the wrapped difference sign-extended from n bits, then |d| or d^2."""
 
-    def _tail(self, a: _Asm, d: str, tmp: str, acc: str, first: bool) -> None:
-        """From d = a - b (plain integers, fields of n bits) add t (or t^2) to acc.
+    HOW = ""   # how the dims are walked (the header's note)
+
+    def notes(self) -> list[str]:
+        return [f"{self.ctx.spec.bits}-bit {self.ctx.spec.metric}, {self.HOW}"]
+
+    def _tail(self, a: _Asm, d: str, tmp: str, first: bool) -> None:
+        """From d = a - b (plain integers, fields of n bits) add t (or t^2) to the distance (t6).
 
         Sign-extending d from n bits gives the torus difference in
         [-2^(n-1), 2^(n-1)); its absolute value is t, its square t^2.
@@ -525,7 +526,7 @@ class _PerDim(_Body):
             a(f"srai {tmp}, {d}, {self.ctx.xlen - 1}", "sign mask")
             a(f"xor {d}, {d}, {tmp}")
             a(f"sub {d}, {d}, {tmp}", "t = |d| (branch-free)")
-        a(*_accumulate(acc, d, first))
+        a(*_accumulate(DIST, d, first))
 
     def _wrap(self, a: _Asm, d: str) -> None:
         sh = self.ctx.xlen - self.ctx.spec.bits
@@ -539,14 +540,12 @@ class _Unrolled(_PerDim):
     X, Y, D, TMP = "t0", "t1", "t2", "t3"
     PAIRS = (("t4", "t5"), ("a4", "a5"))  # ping-pong (query, row) load registers
 
+    BLOCK_BYTES = 256   # a looped row's block: 128 to 2048 dims
+
     def __init__(self, ctx: _Ctx):
-        super().__init__(ctx)
-        spec = ctx.spec
+        self.per_block = self.BLOCK_BYTES * 8 // ctx.spec.bits
+        super().__init__(ctx, ctx.spec.dims <= max(UNROLL_DIMS, self.per_block))
         self.fields = self._fields()
-        self.per_block = {16: 128, 8: 256, 4: 512, 1: 2048}[spec.bits]  # dims per looped block (256 bytes)
-        self.unrolled = spec.dims <= UNROLL_DIMS or spec.dims <= self.per_block
-        if not self.unrolled:
-            self.block_label = ctx.label("block")
 
     def _fields(self) -> list[tuple[int, str, int, int | None]]:
         """(byte offset, load op, shift, mask) of every dim's field; whole 8/16-bit codes need no mask."""
@@ -555,13 +554,7 @@ class _Unrolled(_PerDim):
                 for j in range(self.ctx.spec.dims)]
 
     def body(self, a: _Asm) -> None:
-        spec = self.ctx.spec
-        if self.unrolled:
-            a.note(f"row: {spec.dims} dims fully unrolled")
-            self._dims(a, range(spec.dims), ROWP, QP, True, self.ctx.filler)
-        else:
-            self._block_loop(a, spec.dims, self.per_block, "dims", self.per_block * spec.bits // 8, DIST, self._dims,
-                             hide_countdown=False)
+        self._walk(a, self.ctx.spec.dims, "dims", self._dims, self.per_block, self.BLOCK_BYTES, hide_countdown=False)
 
     def _dims(self, a: _Asm, js: range, rw: str, qw: str, first: bool, filler: tuple[str, str] | None) -> None:
         """Dims ``js`` read from rw/qw (at the first one's byte), added to t6 (started when ``first``)."""
@@ -618,7 +611,7 @@ class _Unrolled(_PerDim):
                     a(f"mul {d}, {d}, {d}", "t^2 = d^2")
                     pending.append(_accumulate(DIST, d, first))
                 else:
-                    self._tail(a, d, self.TMP, DIST, first)
+                    self._tail(a, d, self.TMP, first)
                 first = False
         for line in pending:
             a(*line)
@@ -632,11 +625,8 @@ class _Unrolled(_PerDim):
             plan.append("s7 row walk, s8 query walk, s9 block counter")
         return plan
 
-    def why(self) -> str:
-        return "fewest cycles under the ibex/u54 models for this spec (no SWAR form here); dim loop unrolled"
-
-    def notes(self) -> list[str]:
-        return [f"{self.ctx.spec.bits}-bit {self.ctx.spec.metric}, one dim at a time, unrolled"]
+    WHY = "fewest cycles under the ibex/u54 models for this spec (no SWAR form here); dim loop unrolled"
+    HOW = "one dim at a time, unrolled"
 
 
 class _Simple(_PerDim):
@@ -658,31 +648,22 @@ class _Simple(_PerDim):
         if not _fits12(nbytes):
             a(f"add {QEND}, {QEND}, {QP}")
         a(f"li {DIST}, 0", "distance")
-        if n in (8, 16):
-            op, step = ("lbu", 1) if n == 8 else ("lhu", 2)
-            a.label(lab, "one dim per iteration")
-            a(f"{op} {X}, 0({QW})")
-            a(f"{op} {Y}, 0({RW})")
+        op, step = ("lhu", 2) if n == 16 else ("lbu", 1)
+        a.label(lab, {16: "one dim per iteration", 8: "one dim per iteration",
+                      4: "two dims (one byte) per iteration; a padding nibble is 0 in both",
+                      1: "eight dims (one byte) per iteration; padding bits are 0 in both"}[n])
+        a(f"{op} {X}, 0({QW})")
+        a(f"{op} {Y}, 0({RW})")
+        if n >= 8:
             a(f"sub {D}, {X}, {Y}")
-            self._tail(a, D, TMP, DIST, False)
+            self._tail(a, D, TMP, False)
         elif n == 4:
-            step = 1
-            a.label(lab, "two dims (one byte) per iteration; a padding nibble is 0 in both")
-            a(f"lbu {X}, 0({QW})")
-            a(f"lbu {Y}, 0({RW})")
-            a(f"andi {D}, {X}, 15", "low nibble: dim 2j")
-            a(f"andi {TMP}, {Y}, 15")
-            a(f"sub {D}, {D}, {TMP}")
-            self._tail(a, D, TMP, DIST, False)
-            a(f"srli {D}, {X}, 4", "high nibble: dim 2j+1")
-            a(f"srli {TMP}, {Y}, 4")
-            a(f"sub {D}, {D}, {TMP}")
-            self._tail(a, D, TMP, DIST, False)
+            for field, imm, what in (("andi", 15, "low nibble: dim 2j"), ("srli", 4, "high nibble: dim 2j+1")):
+                a(f"{field} {D}, {X}, {imm}", what)
+                a(f"{field} {TMP}, {Y}, {imm}")
+                a(f"sub {D}, {D}, {TMP}")
+                self._tail(a, D, TMP, False)
         else:
-            step = 1
-            a.label(lab, "eight dims (one byte) per iteration; padding bits are 0 in both")
-            a(f"lbu {X}, 0({QW})")
-            a(f"lbu {Y}, 0({RW})")
             a(f"xor {D}, {X}, {Y}", "differing bits")
             a.label(self.bit_label, "count them one at a time")
             a(f"andi {TMP}, {D}, 1")
@@ -698,11 +679,8 @@ class _Simple(_PerDim):
     def plan(self) -> list[str]:
         return ["t4/t5 query/row walk, a7 query end", "t0/t1 codes", "t2,t3 work", "t6 distance"]
 
-    def why(self) -> str:
-        return "the straightforward reference variant"
-
-    def notes(self) -> list[str]:
-        return [f"{self.ctx.spec.bits}-bit {self.ctx.spec.metric}, a loop over dims"]
+    WHY = "the straightforward reference variant"
+    HOW = "a loop over dims"
 
 
 # --- kernels -------------------------------------------------------------------------
@@ -837,10 +815,13 @@ def _gen_range(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, _Asm]:
     a(f"{st} {out_idx}, {frame['out_idx']}", "out_idx, cap and db live in the frame: only a hit needs them")
     a(f"sw {cap}, {frame['cap']}")
     a(f"{st} {ROWP}, {frame['db']}")
-    # lp64 passes the uint32_t radius sign-extended; no zero-extension is
-    # needed: a radius of 2^31 or more reads as a huge unsigned value, which
-    # every distance (< 2^31, see MAX_ROW_BYTES) is still below.
-    a(f"mv {THR}, {radius}", "radius")
+    if ctx.xlen == 64:
+        # lp64 passes the uint32_t sign-extended, and a distance may exceed
+        # 2^31 (16-bit l2, D <= 3): zero-extend it for the unsigned compare.
+        a(f"slli {THR}, {radius}, 32", "radius is uint32_t: zero-extend it")
+        a(f"srli {THR}, {THR}, 32")
+    else:
+        a(f"mv {THR}, {radius}", "radius")
     _row_loop(a, ctx, row, loop)
     a(f"bleu {DIST}, {THR}, {hit}", "distance <= radius: a hit (out of line)")
     a.label(nxt)
@@ -942,6 +923,7 @@ _KERNELS = {"distance": (_gen_distance, ()), "scan": (_gen_scan, ()),
 
 
 def _header(a: _Asm, ctx: _Ctx, row: _Body, sym: str) -> None:
+    """The file header: spec, variant and why, prototype, layout, semantics, register plan, notes."""
     spec, target = ctx.spec, ctx.target
     a.header(f"torus-hw kernel: {spec.describe()} for {target.name} (RV{ctx.xlen}IM, {target.abi})")
     a.header(f"variant: {ctx.variant} ({row.why()})")
