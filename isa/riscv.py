@@ -32,7 +32,10 @@ The first variant of :func:`variants` is the one with the fewest cycles
 under the target's core model (ibex / u54); ``tests/test_isa_riscv.py``
 checks that ordering.
 
-Row loops close on the row pointer (``a1 != END``): no index counter.  Search
+Each row code is a class following :class:`isa.generate.RowBody` (set-up,
+per-row body, register plan, why); a row too long to unroll loops over
+blocks and unrolls the rest, the same walk for every variant.  Row loops
+close on the row pointer (``a1 != END``): no index counter.  Search
 keeps the sorted top-k list in the caller's ``out_idx``/``out_dist``; the hot
 loop holds only a threshold, and a row enters (out of line) only if its
 distance is *strictly* below the current k-th, so ties keep the lower row.
@@ -104,6 +107,21 @@ def _Asm() -> Asm:
     return Asm(STYLE)
 
 
+# --- register plan (shared by every variant) ------------------------------------
+#
+#   a0  query pointer              a1  row pointer (advances by the stride)
+#   a2  n (rows)                   s0  END = db + n * stride (the loop closes on a1)
+#   s1  search: threshold; scan: output pointer; range: radius
+#   t6  the row's distance, when the row body ends
+#   s2-s6  SWAR constants          s7-s11, a3-a5  query words held in registers
+#   t0-t6, a6, a7  per-row temporaries; insertion uses them too (rows are done then)
+#   ra  row stride when it exceeds a 12-bit immediate (saved in the frame)
+QPOOL = ["s7", "s8", "s9", "s10", "s11", "a3", "a4", "a5"]
+ROWP, QP, NREG, END, THR, DIST, STRIDE_REG = "a1", "a0", "a2", "s0", "s1", "t6", "ra"
+# Rows too long to unroll walk the row and the query in s7/s8 and count blocks in s9.
+ROW_WALK, QUERY_WALK, BLOCKS = "s7", "s8", "s9"
+
+
 class _Ctx:
     """What a row-distance emitter needs to know about the target and spec."""
 
@@ -120,8 +138,9 @@ class _Ctx:
         self.lwu = "lwu" if self.xlen == 64 else "lw"     # reload a uint32 zero-extended
         self.labels = 0
         # The row-pointer advance, placed by the row emitter where it hides a
-        # multiply latency (search and scan); None for the distance kernel.
-        self.filler: tuple[str, str] | None = None
+        # multiply latency (the row walks); the distance kernel has none.
+        step = f"addi {ROWP}, {ROWP}, {self.stride}" if _fits12(self.stride) else f"add {ROWP}, {ROWP}, {STRIDE_REG}"
+        self.filler = None if spec.kernel == "distance" else (step, f"next row ({self.stride}-byte stride)")
 
     def label(self, stem: str) -> str:
         self.labels += 1
@@ -130,25 +149,6 @@ class _Ctx:
 
 def _fits12(value: int) -> bool:
     return -2048 <= value <= 2047
-
-
-# --- register plan (shared by every variant) ------------------------------------
-#
-#   a0  query pointer              a1  row pointer (advances by the stride)
-#   a2  n (rows)                   s0  END = db + n * stride (the loop closes on a1)
-#   s1  search: threshold; scan: output pointer; range: radius
-#   t6  the row's distance, when the row body ends
-#   s2-s6  SWAR constants          s7-s11, a3-a5  query words held in registers
-#   t0-t6, a6, a7  per-row temporaries; insertion uses them too (rows are done then)
-#   ra  row stride when it exceeds a 12-bit immediate (saved in the frame)
-QPOOL = ["s7", "s8", "s9", "s10", "s11", "a3", "a4", "a5"]
-ROWP, QP, NREG, END, THR, DIST, STRIDE_REG = "a1", "a0", "a2", "s0", "s1", "t6", "ra"
-# Rows too long to unroll walk the row and the query in s7/s8 and count blocks in s9.
-ROW_WALK, QUERY_WALK, BLOCKS = "s7", "s8", "s9"
-
-
-def _li(a: _Asm, reg: str, value: int, comment: str) -> None:
-    a(f"li {reg}, {value:#x}", comment)
 
 
 def _accumulate(acc: str, d: str, first: bool) -> tuple[str, str]:
@@ -166,12 +166,12 @@ class _Body:
     (``ctx.filler``, placed where it hides a latency).
     """
 
+    WHY = ""   # why this variant (the header's variant line)
+
     def __init__(self, ctx: _Ctx, unrolled: bool = True):
         self.ctx = ctx
         self.unrolled = unrolled
         self.block_label = None if unrolled else ctx.label("block")
-
-    WHY = ""   # why this variant (the header's variant line)
 
     def setup(self, a: _Asm) -> None:
         """Constants and the query in registers, once per call (nothing by default)."""
@@ -219,6 +219,8 @@ class _Body:
 class _Swar(_Body):
     """Rows read a whole register (XLEN/8 bytes) at a time; rows are padded to whole registers."""
 
+    WHY = "fewest cycles under the ibex/u54 models; rows read a register at a time"
+
     def __init__(self, ctx: _Ctx, unrolled_words: int):
         self.nw = ctx.stride // ctx.wb
         super().__init__(ctx, self.nw <= unrolled_words)
@@ -226,8 +228,6 @@ class _Swar(_Body):
     def rep(self, byte: int) -> int:
         """``byte`` in every byte of a register."""
         return int.from_bytes(bytes([byte]) * self.ctx.wb, "little")
-
-    WHY = "fewest cycles under the ibex/u54 models; rows read a register at a time"
 
 
 # --- 8-bit l1 SWAR ----------------------------------------------------------------
@@ -260,12 +260,12 @@ class _Swar8(_Swar):
         m16 = int.from_bytes(b"\xff\x00" * (wb // 2), "little")
         p16 = int.from_bytes(b"\x01\x00" * (wb // 2), "little")
         a.note("8-bit l1 SWAR constants")
-        _li(a, "s2", self.rep(0x80), "H: the high bit of every byte")
-        _li(a, "s3", self.rep(0x7F), "L = ~H: the low 7 bits of every byte")
-        _li(a, "s4", m16, "even bytes, for splitting into 16-bit lanes")
+        a(f"li s2, {self.rep(0x80):#x}", "H: the high bit of every byte")
+        a(f"li s3, {self.rep(0x7F):#x}", "L = ~H: the low 7 bits of every byte")
+        a(f"li s4, {m16:#x}", "even bytes, for splitting into 16-bit lanes")
         if nw > 1:   # a one-word row adds m in place (see _word): no byte sum
-            _li(a, "s5", self.rep(0x01), "x * P8 sums all bytes into the top byte")
-        _li(a, "s6", p16, "x * P16 sums all 16-bit lanes into the top lane")
+            a(f"li s5, {self.rep(0x01):#x}", "x * P8 sums all bytes into the top byte")
+        a(f"li s6, {p16:#x}", "x * P16 sums all 16-bit lanes into the top lane")
         if self.in_regs:
             a.note("query held in registers: for word j, q_j | H and q_j ^ H")
         elif self.half_regs:
@@ -420,10 +420,10 @@ class _Swar1(_Swar):
 
     def setup(self, a: _Asm) -> None:
         a.note("1-bit SWAR popcount constants")
-        _li(a, "s2", self.rep(0x55), "0x55..: 1-bit fields")
-        _li(a, "s3", self.rep(0x33), "0x33..: 2-bit fields")
-        _li(a, "s4", self.rep(0x0F), "0x0F..: 4-bit fields")
-        _li(a, "s5", self.rep(0x01), "x * P8 sums all bytes into the top byte")
+        a(f"li s2, {self.rep(0x55):#x}", "0x55..: 1-bit fields")
+        a(f"li s3, {self.rep(0x33):#x}", "0x33..: 2-bit fields")
+        a(f"li s4, {self.rep(0x0F):#x}", "0x0F..: 4-bit fields")
+        a(f"li s5, {self.rep(0x01):#x}", "x * P8 sums all bytes into the top byte")
         if self.in_regs:
             a.note("query held in registers, one per word")
             for j in range(self.nw):
@@ -451,10 +451,7 @@ class _Swar1(_Swar):
                     a(f"{ld} {X}, {n * wb}({qw})", f"word {j}: query word")
                 if n + 1 < count:
                     a(f"{ld} {Y[(n + 1) % 2]}, {(n + 1) * wb}({rw})", "prefetch the next row word")
-                if query_in_regs:
-                    a(f"xor {Z}, {y}, {QPOOL[j]}", f"word {j}: differing bits")
-                else:
-                    a(f"xor {Z}, {y}, {X}", "differing bits")
+                a(f"xor {Z}, {y}, {QPOOL[j] if query_in_regs else X}", f"word {j}: differing bits")
                 a(f"srli {U}, {Z}, 1", "popcount: pairs")
                 a(f"and {U}, {U}, s2")
                 if n == g0 and pending:
@@ -537,9 +534,10 @@ class _PerDim(_Body):
 class _Unrolled(_PerDim):
     """Per-dim code, the dim loop unrolled; sub-byte fields read once per byte."""
 
+    WHY = "fewest cycles under the ibex/u54 models for this spec (no SWAR form here); dim loop unrolled"
+    HOW = "one dim at a time, unrolled"
     X, Y, D, TMP = "t0", "t1", "t2", "t3"
     PAIRS = (("t4", "t5"), ("a4", "a5"))  # ping-pong (query, row) load registers
-
     BLOCK_BYTES = 256   # a looped row's block: 128 to 2048 dims
 
     def __init__(self, ctx: _Ctx):
@@ -625,13 +623,12 @@ class _Unrolled(_PerDim):
             plan.append("s7 row walk, s8 query walk, s9 block counter")
         return plan
 
-    WHY = "fewest cycles under the ibex/u54 models for this spec (no SWAR form here); dim loop unrolled"
-    HOW = "one dim at a time, unrolled"
-
 
 class _Simple(_PerDim):
     """A loop over dims (over bytes for 1- and 4-bit codes): the reference variant."""
 
+    WHY = "the straightforward reference variant"
+    HOW = "a loop over dims"
     X, Y, D, TMP, QW, RW, QEND = "t0", "t1", "t2", "t3", "t4", "t5", "a7"
 
     def __init__(self, ctx: _Ctx):
@@ -679,9 +676,6 @@ class _Simple(_PerDim):
     def plan(self) -> list[str]:
         return ["t4/t5 query/row walk, a7 query end", "t0/t1 codes", "t2,t3 work", "t6 distance"]
 
-    WHY = "the straightforward reference variant"
-    HOW = "a loop over dims"
-
 
 # --- kernels -------------------------------------------------------------------------
 
@@ -727,10 +721,18 @@ class _Frame:
         a("ret")
 
 
-def _advance_insn(ctx: _Ctx) -> tuple[str, str]:
-    if _fits12(ctx.stride):
-        return f"addi {ROWP}, {ROWP}, {ctx.stride}", f"next row ({ctx.stride}-byte stride)"
-    return f"add {ROWP}, {ROWP}, {STRIDE_REG}", f"next row ({ctx.stride}-byte stride)"
+def _uint32(a: _Asm, ctx: _Ctx, dst: str, src: str, what: str) -> None:
+    """dst = the uint32_t argument in src.
+
+    lp64 passes a uint32_t sign-extended to 64 bits: zero-extend it, so that
+    a count or a radius of 2^31 or more (a 16-bit l2 distance of D <= 3
+    passes 2^31) is not read as negative or compared as a huge value.
+    """
+    if ctx.xlen == 64:
+        a(f"slli {dst}, {src}, 32", f"{what} is uint32_t: zero-extend it")
+        a(f"srli {dst}, {dst}, 32")
+    elif dst != src:
+        a(f"mv {dst}, {src}", what)
 
 
 def _row_loop(a: _Asm, ctx: _Ctx, row: _Body, loop: str) -> None:
@@ -738,11 +740,7 @@ def _row_loop(a: _Asm, ctx: _Ctx, row: _Body, loop: str) -> None:
 
     The row loop closes on the row pointer: no index counter.
     """
-    if ctx.xlen == 64:
-        # lp64 passes a uint32_t sign-extended to 64 bits: zero-extend n so a
-        # count of 2^31 or more is not read as negative.
-        a(f"slli {NREG}, {NREG}, 32", "n is uint32_t: zero-extend it")
-        a(f"srli {NREG}, {NREG}, 32")
+    _uint32(a, ctx, NREG, NREG, "n")
     if not _fits12(ctx.stride):
         a(f"li {STRIDE_REG}, {ctx.stride}", "row stride (beyond a 12-bit immediate)")
     if ctx.stride & (ctx.stride - 1) == 0:
@@ -815,13 +813,7 @@ def _gen_range(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, _Asm]:
     a(f"{st} {out_idx}, {frame['out_idx']}", "out_idx, cap and db live in the frame: only a hit needs them")
     a(f"sw {cap}, {frame['cap']}")
     a(f"{st} {ROWP}, {frame['db']}")
-    if ctx.xlen == 64:
-        # lp64 passes the uint32_t sign-extended, and a distance may exceed
-        # 2^31 (16-bit l2, D <= 3): zero-extend it for the unsigned compare.
-        a(f"slli {THR}, {radius}, 32", "radius is uint32_t: zero-extend it")
-        a(f"srli {THR}, {THR}, 32")
-    else:
-        a(f"mv {THR}, {radius}", "radius")
+    _uint32(a, ctx, THR, radius, "radius")
     _row_loop(a, ctx, row, loop)
     a(f"bleu {DIST}, {THR}, {hit}", "distance <= radius: a hit (out of line)")
     a.label(nxt)
@@ -947,8 +939,6 @@ def _header(a: _Asm, ctx: _Ctx, row: _Body, sym: str) -> None:
 def emit(target: Target, spec: KernelSpec, chosen: str, sym: str, dialect: str):
     """GNU assembly for ``spec`` on ``target`` (rv32im / rv64im)."""
     ctx = _Ctx(target, spec, chosen)
-    if spec.kernel != "distance":
-        ctx.filler = _advance_insn(ctx)
     row = _row(ctx)
     gen, state = _KERNELS[spec.kernel]
     # The frame saves the callee-saved registers the row code names, and the
