@@ -18,6 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .spec import KernelSpec, RowLayout
+    from .targets import Target
 
 DIALECTS = ("gnu", "nasm")
 
@@ -29,6 +34,10 @@ class Style:
     gap: str = ""               # between the padded instruction and the comment marker
     label_pad: int = 20         # spaces between "label:" and its comment
     dialect: str = "gnu"
+    # The ELF function around the kernel, "{symbol}" filled in: directives before its label, after its code.
+    function_entry: tuple[str, ...] = (".text", ".globl {symbol}")
+    function_exit: tuple[str, ...] = ()
+    directive_indent: str = ""  # how far the function's directives are indented
 
     def with_dialect(self, dialect: str) -> "Style":
         if dialect not in DIALECTS:
@@ -83,6 +92,17 @@ class Asm:
             line = f"{line:<{column or 0}}{'' if column else ' '}{self.style.comment} {comment}"
         self.lines.append(line)
 
+    def begin_function(self, symbol: str) -> None:
+        """The style's entry directives and the global label the harness and firmware call."""
+        for text in self.style.function_entry:
+            self.lines.append(self.style.directive_indent + self.style._text(text.format(symbol=symbol)))
+        self.lines.append(f"{symbol}:")
+
+    def end_function(self, symbol: str) -> None:
+        """The style's exit directives (``.size``: debuggers and ``nm -S`` see the function's extent)."""
+        for text in self.style.function_exit:
+            self.lines.append(self.style.directive_indent + self.style._text(text.format(symbol=symbol)))
+
     def blank(self) -> None:
         self.lines.append("")
 
@@ -93,6 +113,36 @@ class Asm:
     def text(self) -> str:
         lines = _nasm_numeric_labels(self.lines) if self.style.dialect == "nasm" else self.lines
         return "\n".join(lines) + "\n"
+
+
+# --- the header every generated file starts with -----------------------------------
+
+SEMANTICS = ("semantics: torus_hw.reference: per dim t = min(d, 2^n - d) with d = (q - r) mod 2^n;",
+             "           l1 = sum of t, l2 = sum of t^2; ranking by (distance, row): ties go to the lower row")
+
+
+def kernel_header(style: Style, *, target: "Target", spec: "KernelSpec", variant: str, options, why: str,
+                  prototype: str, layout: "RowLayout", plan=(), notes=()) -> list[str]:
+    """The comment block at the top of every kernel file: the same fields, in the same order, on every target.
+
+    ``plan`` is the register plan (one line per register or group), ``notes``
+    anything else the reader of this variant needs (frame map, loop shape,
+    bounds); both come from the family's row body and kernel code.
+    """
+    options = list(options)
+    default = "the default" if variant == options[0] else "not the default"
+    proto = prototype.splitlines()
+    lines = [f"torus-hw kernel: {spec.describe()} for {target.name} ({target.description})",
+             f"variant: {variant} ({default}; the target offers {', '.join(options)})",
+             f"why: {why}",
+             f"prototype: {proto[0]}", *(f"{'':11}{line}" for line in proto[1:]),
+             f"row layout: {layout.stride}-byte stride, {layout.align}-byte aligned; padding dims are 0 in the "
+             "query and the rows (they add 0)",
+             *SEMANTICS,
+             "register plan:", *(f"  {line}" for line in plan)]
+    if notes:
+        lines += ["notes:", *(f"  {line}" for line in notes)]
+    return [style.header(line) for line in lines]
 
 
 # --- NASM: the 8086 text in NASM's syntax ------------------------------------------

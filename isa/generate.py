@@ -111,6 +111,23 @@ def generate(target: Target | str, spec: KernelSpec, variant: str | None = None,
                   symbol=symbol, dialect=dialect)
 
 
+def family_entry_points(module: str):
+    """``(generate, max_dims)`` for family ``module`` itself: the neutral core's, refusing another family's targets.
+
+    A family module binds them once (``generate, max_dims = core.family_entry_points(__name__)``)
+    so that asking it directly for a target it does not generate fails as loudly as
+    :func:`generate` does.
+    """
+    def generate_for_family(target: Target | str, spec: KernelSpec, variant: str | None = None,
+                            **options) -> Kernel:
+        return generate(target, spec, variant, module=module, **options)
+
+    def max_dims_for_family(target: Target | str, spec: KernelSpec) -> int:
+        return max_dims(target, spec, module=module)
+
+    return generate_for_family, max_dims_for_family
+
+
 def exact_division(stride: int, word_bits: int = 32) -> tuple[int, int]:
     """(shift, inverse): i = ((x >> shift) · inverse) mod 2^word_bits for any x = i · stride.
 
