@@ -51,8 +51,9 @@ from __future__ import annotations
 import re
 
 from . import generate as core
-from .emit import Asm, Style
-from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .abi import register_span
+from .emit import Asm, Style, kernel_header
+from .spec import KernelSpec, RowLayout, prototype
 from .targets import Target
 
 # A documented design limit: rows (and the query) of at most 16 KiB.  It keeps
@@ -77,7 +78,9 @@ UNROLL_DIMS = 256
 KERNELS = ("distance", "scan", "search", "range")
 DIALECTS = ("gnu",)
 ROW_LIMIT = "a row must fit the RISC-V kernels' row limit"
-STYLE = Style(comment="#", column=28, label_pad=20)
+STYLE = Style(comment="#", column=28, label_pad=20,
+              function_entry=(".text", ".globl {symbol}", ".type {symbol}, @function", ".p2align 2"),
+              function_exit=(".size {symbol}, . - {symbol}",))
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
@@ -94,13 +97,7 @@ def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
     return RowLayout(spec.dims, spec.bits, align)
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
-    """:func:`isa.generate.generate`, refusing a target of another family."""
-    return core.generate(target, spec, variant, module=__name__, **options)
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    return core.max_dims(target, spec, module=__name__)
+generate, max_dims = core.family_entry_points(__name__)
 
 
 def _Asm() -> Asm:
@@ -707,6 +704,14 @@ class _Frame:
     def __getitem__(self, name: str) -> str:
         return f"{self.slots[name]}(sp)"
 
+    def notes(self) -> list[str]:
+        """The frame map, for the header (nothing when there is no frame)."""
+        if not self.size:
+            return []
+        saved = f"{register_span(self.saved)} at 0-{len(self.saved) * self.ctx.wb - 1}" if self.saved else ""
+        state = ", ".join(f"{name} at {offset}" for name, offset in self.slots.items())
+        return [f"frame ({self.size} bytes at sp): " + "; ".join(part for part in (saved, state) if part)]
+
     def prologue(self, a: _Asm) -> None:
         if self.size:
             a(f"addi sp, sp, -{self.size}", "frame: saved registers, then search state")
@@ -914,28 +919,6 @@ _KERNELS = {"distance": (_gen_distance, ()), "scan": (_gen_scan, ()),
             "search": (_gen_search, SEARCH_STATE), "range": (_gen_range, RANGE_STATE)}
 
 
-def _header(a: _Asm, ctx: _Ctx, row: _Body, sym: str) -> None:
-    """The file header: spec, variant and why, prototype, layout, semantics, register plan, notes."""
-    spec, target = ctx.spec, ctx.target
-    a.header(f"torus-hw kernel: {spec.describe()} for {target.name} (RV{ctx.xlen}IM, {target.abi})")
-    a.header(f"variant: {ctx.variant} ({row.why()})")
-    for line in prototype(spec.kernel, sym).splitlines():
-        a.header(line.strip())
-    a.header(f"row layout: {ctx.stride}-byte stride, {ctx.layout.align}-byte aligned, zero-padded (pads add 0)")
-    a.header("semantics: torus_hw.reference — per dim t = min(d, 2^n - d), d = (q - r) mod 2^n;")
-    a.header("           l1 = sum t, l2 = sum t^2; search by (distance, row), ties to the lower row")
-    a.header("")
-    a.header("register plan:")
-    a.header("  a0 query, a1 row pointer (advanced inside the row body), a2 n, s0 END (db + n * stride),")
-    a.header("  s1 threshold (search) / out pointer (scan)" + (" / radius (range)" if spec.kernel == "range" else ""))
-    for line in row.plan():
-        a.header(f"  {line}")
-    a.header("")
-    a.header("notes:")
-    for line in row.notes():
-        a.header(f"  {line}")
-
-
 def emit(target: Target, spec: KernelSpec, chosen: str, sym: str, dialect: str):
     """GNU assembly for ``spec`` on ``target`` (rv32im / rv64im)."""
     ctx = _Ctx(target, spec, chosen)
@@ -951,13 +934,22 @@ def emit(target: Target, spec: KernelSpec, chosen: str, sym: str, dialect: str):
     frame = _Frame(ctx, "\n".join(probe.lines), state)
     body, after = gen(ctx, row, frame)
     a = _Asm()
-    _header(a, ctx, row, sym)
-    a.lines += ["", ".text", f".globl {sym}", f".type {sym}, @function", ".p2align 2", f"{sym}:"]
+    if spec.kernel == "distance":
+        walk = ["a0 query (then the distance returned), a1 row"]
+    else:
+        walk = ["a0 query, a1 row pointer (advanced inside the row body), a2 n, s0 END (db + n * stride)",
+                "s1 " + {"scan": "out pointer", "search": "threshold (the k-th distance kept)",
+                         "range": "radius"}[spec.kernel]]
+    a.lines += kernel_header(STYLE, target=target, spec=spec, variant=chosen, options=variants(target, spec),
+                             why=row.why(), prototype=prototype(spec.kernel, sym), layout=ctx.layout,
+                             plan=walk + row.plan(), notes=row.notes() + frame.notes())
+    a.blank()
+    a.begin_function(sym)
     frame.prologue(a)
     a.extend(body)
     frame.epilogue(a)
     if after is not None:
         a.blank()
         a.extend(after)
-    a.lines.append(f".size {sym}, . - {sym}")
+    a.end_function(sym)
     return a.text(), ctx.layout, row.notes()
