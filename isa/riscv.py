@@ -153,6 +153,13 @@ def _accumulate(acc: str, d: str, first: bool) -> tuple[str, str]:
     return (f"mv {acc}, {d}", "distance so far") if first else (f"add {acc}, {acc}, {d}", "distance so far")
 
 
+def _flush(a: _Asm, pending: list[tuple[str, str]]) -> None:
+    """Write the instructions held back until a multiply's result is old enough to read."""
+    for insn in pending:
+        a(*insn)
+    pending.clear()
+
+
 class _Body:
     """A row body, following :class:`isa.generate.RowBody`.
 
@@ -451,12 +458,10 @@ class _Swar1(_Swar):
                 a(f"xor {Z}, {y}, {QPOOL[j] if query_in_regs else X}", f"word {j}: differing bits")
                 a(f"srli {U}, {Z}, 1", "popcount: pairs")
                 a(f"and {U}, {U}, s2")
-                if n == g0 and pending:
+                if n == g0:
                     # the previous group's product is >= 4 instructions old by now:
                     # finish it here instead of waiting on the 3-cycle multiply
-                    for insn in pending:
-                        a(*insn)
-                    pending.clear()
+                    _flush(a, pending)
                 a(f"sub {Z}, {Z}, {U}", "2-bit counts")
                 a(f"srli {U}, {Z}, 2")
                 a(f"and {U}, {U}, s3")
@@ -476,8 +481,7 @@ class _Swar1(_Swar):
             first = False
         # The last product: used by the very next instruction, which the u54
         # model charges in full (2 bubbles); the row-pointer advance follows.
-        for insn in pending:
-            a(*insn)
+        _flush(a, pending)
         if filler:
             a(*filler)
 
@@ -600,16 +604,13 @@ class _Unrolled(_PerDim):
                     a(f"sub {d}, {X}, {Y}")
                 if l2:
                     self._wrap(a, d)
-                    for line in pending:
-                        a(*line)
-                    pending.clear()
+                    _flush(a, pending)
                     a(f"mul {d}, {d}, {d}", "t^2 = d^2")
                     pending.append(_accumulate(DIST, d, first))
                 else:
                     self._tail(a, d, self.TMP, first)
                 first = False
-        for line in pending:
-            a(*line)
+        _flush(a, pending)
         if filler:
             a(*filler)
 
