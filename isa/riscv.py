@@ -76,6 +76,9 @@ UNROLL_DIMS = 256
 
 
 KERNELS = ("distance", "scan", "search", "range")
+# The kinds of each kernel's C arguments (isa.spec.PROTOTYPES), for Abi.arguments.
+ARG_KINDS = {"distance": ("ptr", "ptr"), "scan": ("ptr", "ptr", "u32", "ptr"),
+             "search": ("ptr", "ptr", "u32", "u32", "ptr", "ptr"), "range": ("ptr", "ptr", "u32", "u32", "ptr", "u32")}
 DIALECTS = ("gnu",)
 ROW_LIMIT = "a row must fit the RISC-V kernels' row limit"
 STYLE = Style(comment="#", column=28, label_pad=20,
@@ -114,6 +117,7 @@ def _Asm() -> Asm:
 #   t0-t6, a6, a7  per-row temporaries; insertion uses them too (rows are done then)
 #   ra  row stride when it exceeds a 12-bit immediate (saved in the frame)
 QPOOL = ["s7", "s8", "s9", "s10", "s11", "a3", "a4", "a5"]
+# a0-a2 are where the psABI passes q, db (row) and n (see _Ctx.args); the hot loops name them directly.
 ROWP, QP, NREG, END, THR, DIST, STRIDE_REG = "a1", "a0", "a2", "s0", "s1", "t6", "ra"
 # Rows too long to unroll walk the row and the query in s7/s8 and count blocks in s9.
 ROW_WALK, QUERY_WALK, BLOCKS = "s7", "s8", "s9"
@@ -133,6 +137,8 @@ class _Ctx:
         self.ld = "ld" if self.xlen == 64 else "lw"
         self.st = "sd" if self.xlen == 64 else "sw"
         self.lwu = "lwu" if self.xlen == 64 else "lw"     # reload a uint32 zero-extended
+        # Where each argument is at entry: a0 query, a1 db/row, a2 n, then the kernel's own.
+        self.args = tuple(arg.register for arg in target.abi.arguments(ARG_KINDS[spec.kernel]))
         self.labels = 0
         # The row-pointer advance, placed by the row emitter where it hides a
         # multiply latency (the row walks); the distance kernel has none.
@@ -774,7 +780,7 @@ def _gen_distance(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, None]:
 
 
 def _gen_scan(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, None]:
-    out = ctx.target.abi.argument_registers[3]
+    out = ctx.args[3]
     a = _Asm()
     done = ctx.label("done")
     a(f"beqz {NREG}, {done}", "no rows")
@@ -811,7 +817,7 @@ RANGE_STATE = ("out_idx", "cap", "count", "db")
 def _gen_range(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, _Asm]:
     """Range search: the hot loop compares with the radius; a hit (out of line) counts and writes the index."""
     ld, st, lwu = ctx.ld, ctx.st, ctx.lwu
-    radius, out_idx, cap = ctx.target.abi.argument_registers[3:6]
+    radius, out_idx, cap = ctx.args[3:6]
     a, b = _Asm(), _Asm()
     done, loop, nxt, hit = ctx.label("done"), ctx.label("row"), ctx.label("next"), ctx.label("hit")
     a(f"sw zero, {frame['count']}", "count = 0")
@@ -849,7 +855,7 @@ SEARCH_STATE = ("k", "out_idx", "out_dist", "found", "db")
 def _gen_search(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, _Asm]:
     """Top-k search: the hot loop compares with a threshold; a better row is inserted out of line."""
     ld, st, lwu = ctx.ld, ctx.st, ctx.lwu
-    k, out_idx, out_dist = ctx.target.abi.argument_registers[3:6]
+    k, out_idx, out_dist = ctx.args[3:6]
     a = _Asm()
     done = ctx.label("done")
     loop, nxt, ins = ctx.label("row"), ctx.label("next"), ctx.label("insert")
