@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from isa.baseline import check_compilers, installed_compilers
+from baselines.build import check_compilers, installed_compilers
 from isa.targets import TARGETS
 from sim.bench import (DEFAULT_DIMS, DEFAULT_KS, GOAL_BOUND, GOAL_BOUND_MIN_DIMS, GOAL_INTRINSICS,
                        GOAL_INTRINSICS_DIMS, BenchRow, bench, failures, plot)

@@ -47,13 +47,13 @@ def main() -> None:
         best = {}
         for runner in modes.values():
             runner.load_database(db)
-            runner.search(q, 1)  # warm the translation cache and the block tables
+            runner.call(q, k=1)  # warm the translation cache and the block tables
         for _ in range(args.rounds):
             for mode, runner in modes.items():
                 start = time.perf_counter()
-                runner.search(q, 1)
+                runner.call(q, k=1)
                 best[mode] = min(best.get(mode, float("inf")), time.perf_counter() - start)
-        ins = modes["instructions"].search(q, 1).instructions
+        ins = modes["instructions"].call(q, k=1).instructions
         base = best["none"]
         print(f"{name:10s} {base * 1e3:13.2f} {best['instructions'] * 1e3:11.2f} {best['instructions'] / base:6.2f} "
               f"{best['cycles'] * 1e3:11.2f} {best['cycles'] / base:6.2f} {ins:13,d} {ins / best['cycles']:15,.0f}  "

@@ -1,8 +1,11 @@
 """ARMv7E-M (Cortex-M4) kernel generator: Thumb-2 with the DSP SIMD extension.
 
 Owns the generator contract of docs/kernels.md for the ``armv7em`` family
-(``generate`` / ``variants`` / ``max_dims``): distance, scan and top-k search
-for l1/l2 over 1-, 4-, 8- and 16-bit codes, AAPCS, any D up to ``max_dims``.
+(``generate`` / ``variants`` / ``max_dims``): distance, scan, top-k search
+and range search for l1/l2 over 1-, 4-, 8- and 16-bit codes, AAPCS, any D up
+to ``max_dims``.  The four kernels share one function frame, one row walk
+(end pointer, loop entry, unrolling) and one row-index recovery; only what
+each does with a row's distance differs.
 
 Variants
 --------
@@ -45,6 +48,9 @@ resident, in the frame; a row is inserted only when strictly closer than the
 k-th, so ties keep the lower row.  Rows are walked by pointer; the list
 stores the pointer past each row and the exit code turns it into a row index
 (a shift, or UDIV at most k times when the stride is not a power of two).
+Range compares each row with the radius in r3; a hit branches out of line,
+counts, and while count < cap writes its index (a shift and a multiply by the
+inverse of the stride's odd part: exact, since the offset is a multiple).
 
 Limits (``max_dims``): the uint32 bound of torus_hw.reference, and a packed
 row of at most 64 KiB (the harness's query region; more than the SRAM of
@@ -54,13 +60,11 @@ distance (or 16×/256× it for 4-bit, checked below 2^32 at 64 KiB rows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from torus_hw.errors import TorusInputError
+from dataclasses import dataclass, field
 
 from . import generate as core
-from .emit import Asm, Style
-from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .emit import Asm, Style, kernel_header
+from .spec import KINDS, KernelSpec, RowLayout, prototype
 from .targets import AAPCS, Target
 
 VARIANTS = ("dsp", "simple")
@@ -73,7 +77,6 @@ MAX_ROW_BYTES = 65536
 UNROLL_MAX_WORDS = 32      # rows up to 128 bytes are fully unrolled (dsp)
 ROW_UNROLL_MAX_WORDS = 16  # rows up to 64 bytes: two per loop trip (up to 16 bytes: four)
 POOL = ["r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr"]
-CALLEE_SAVED = AAPCS.callee_saved
 
 
 KERNELS = ("distance", "scan", "search", "range")
@@ -86,14 +89,8 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
     return list(VARIANTS)
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
-    """:func:`isa.generate.generate`, refusing a target of another family."""
-    return core.generate(target, spec, variant, module=__name__, **options)
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    """min(the uint32 accumulator bound, a 64 KiB packed row)."""
-    return core.max_dims(target, spec, module=__name__)
+# isa.generate's entry points, refusing a target of another family; max_dims: min(the uint32 accumulator bound, a 64 KiB packed row).
+generate, max_dims = core.family_entry_points(__name__)
 
 
 # --- small helpers ---------------------------------------------------------------
@@ -113,6 +110,8 @@ def _t2_imm(value: int) -> bool:
 
 
 class _Asm(Asm):
+    """The shared emitter in this family's style, with Thumb-2 constants and immediates (no literal pool)."""
+
     def __init__(self) -> None:
         super().__init__(STYLE)
 
@@ -127,25 +126,15 @@ class _Asm(Asm):
             if value >> 16:
                 self.op(f"movt {reg}, #{value >> 16:#x}")
 
-    def add_const(self, dst: str, src: str, value: int, scratch: str, comment: str) -> None:
-        """dst = src + value (ADDW takes 12 bits, ADD.W a modified immediate, else a constant load)."""
+    def arith(self, op: str, dst: str, src: str, value: int, scratch: str, comment: str) -> None:
+        """dst = src ± value (``op`` add or sub): ADDW/SUBW take 12 bits, .W a modified immediate, else ``scratch``."""
         if value < 4096:
-            self.op(f"addw {dst}, {src}, #{value}", comment)
+            self.op(f"{op}w {dst}, {src}, #{value}", comment)
         elif _t2_imm(value):
-            self.op(f"add.w {dst}, {src}, #{value:#x}", comment)
+            self.op(f"{op}.w {dst}, {src}, #{value:#x}", comment)
         else:
             self.const(scratch, value)
-            self.op(f"add {dst}, {src}, {scratch}", comment)
-
-    def sub_const(self, dst: str, src: str, value: int, scratch: str, comment: str) -> None:
-        """dst = src − value."""
-        if value < 4096:
-            self.op(f"subw {dst}, {src}, #{value}", comment)
-        elif _t2_imm(value):
-            self.op(f"sub.w {dst}, {src}, #{value:#x}", comment)
-        else:
-            self.const(scratch, value)
-            self.op(f"sub {dst}, {src}, {scratch}", comment)
+            self.op(f"{op} {dst}, {src}, {scratch}", comment)
 
     def rsb_const(self, acc: str, value: int, scratch: str, comment: str) -> None:
         """acc = value − acc."""
@@ -154,6 +143,7 @@ class _Asm(Asm):
         else:
             self.const(scratch, value)
             self.op(f"sub {acc}, {scratch}, {acc}", comment)
+
 
 # --- the per-word SIMD recipes (dsp) ---------------------------------------------
 
@@ -168,36 +158,33 @@ class _Recipe:
     dims_per_word: int
 
 
-def _recipe(bits: int, metric: str) -> _Recipe:
-    if bits == 8 and metric == "l1":
-        return _Recipe((("c80", 0x8080_8080, "bias 128 per byte for USADA8"),), 1, 0, 4)
-    if bits == 8:
-        return _Recipe((), 1, 1, 4)
-    if bits == 16 and metric == "l1":
-        return _Recipe((("zero", 0, "SSUB16 computes 0 − x for |x|"),), 1, 1, 2)
-    if bits == 16:
-        return _Recipe((), 1, 0, 2)
-    if bits == 4 and metric == "l1":
-        return _Recipe((("mF0", 0xF0F0_F0F0, "keeps the nibble at the top of each byte"),
-                        ("c80", 0x8080_8080, "bias 128 per byte for USADA8")), 2, 1, 8)
-    if bits == 4:
-        return _Recipe((("mF0", 0xF0F0_F0F0, "keeps the nibble at the top of each byte"),), 2, 2, 8)
-    return _Recipe((("m55", 0x5555_5555, "popcount: pairs"), ("m33", 0x3333_3333, "popcount: nibbles"),
-                    ("m0F", 0x0F0F_0F0F, "popcount: bytes"), ("zero", 0, "USAD8 against zero sums bytes")),
-                   1, 1, 32)
+_C80 = ("c80", 0x8080_8080, "bias 128 per byte for USADA8")
+_MF0 = ("mF0", 0xF0F0_F0F0, "keeps the nibble at the top of each byte")
+_POPCOUNT = _Recipe((("m55", 0x5555_5555, "popcount: pairs"), ("m33", 0x3333_3333, "popcount: nibbles"),
+                     ("m0F", 0x0F0F_0F0F, "popcount: bytes"), ("zero", 0, "USAD8 against zero sums bytes")), 1, 1, 32)
+
+# (bits, metric) -> recipe; at 1 bit l2 is l1 (t is 0 or 1)
+_RECIPES = {
+    (8, "l1"): _Recipe((_C80,), 1, 0, 4),
+    (8, "l2"): _Recipe((), 1, 1, 4),
+    (16, "l1"): _Recipe((("zero", 0, "SSUB16 computes 0 − x for |x|"),), 1, 1, 2),
+    (16, "l2"): _Recipe((), 1, 0, 2),
+    (4, "l1"): _Recipe((_MF0, _C80), 2, 1, 8),
+    (4, "l2"): _Recipe((_MF0,), 2, 2, 8),
+    (1, "l1"): _POPCOUNT,
+    (1, "l2"): _POPCOUNT,
+}
 
 
 class _DspRow:
-    """Emits the dsp distance of one row into ``acc`` (search/scan/distance share it)."""
+    """Emits the dsp distance of one row into ``acc`` (every kernel shares it)."""
 
-    def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str], *, q_reg: str = "r0",
-                 row_reg: str = "r1", pairs: bool = False):
-        self.spec = spec
+    def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str], *, pairs: bool = False):
         self.bits, self.metric = spec.bits, spec.metric
-        self.r = _recipe(spec.bits, spec.metric)
+        self.r = _RECIPES[spec.bits, spec.metric]
         self.words = layout.stride // 4
         self.stride = layout.stride
-        self.q, self.row = q_reg, row_reg
+        self.q, self.row = "r0", "r1"
         self.acc_b, self.rowregs_b = None, []
         pool = list(pool)
         self.acc = pool.pop(0)
@@ -222,8 +209,7 @@ class _DspRow:
                 self.qp, self.qend = self.q, pool.pop(0)
             # a 4-bit raw query word expands to two forms: one shared register holds the even-dim form
             self.prep = [pool.pop(0)] if self.r.qforms == 2 else []
-            if len(pool) < 2:
-                raise TorusInputError("armv7em: not enough registers for this spec (internal)")
+            assert len(pool) >= 2, "the largest recipe (1-bit: 4 constants, 1 temp) leaves 3 of 10"
             if pairs and self.mode == "stream" and len(pool) >= 7:
                 # Two rows per pass share each query load: 2 query, 2 + 2 row registers, a second acc.
                 self.mode = "pair"
@@ -283,7 +269,7 @@ class _DspRow:
         if self.mode != "resident":
             if self.mode == "loop":
                 loop_words = (self.words // self.chunk) * self.chunk
-                a.add_const(self.qend, self.q, 4 * loop_words, self.scratch, "query end of the chunk loop")
+                a.arith("add", self.qend, self.q, 4 * loop_words, self.scratch, "query end of the chunk loop")
             return
         raw = self.qregs[::self.r.qforms]
         # the query pointer may itself become a query register: load it last
@@ -291,92 +277,90 @@ class _DspRow:
             a.op(f"ldr {reg}, [{self.q}, #{4 * i}]", "query word (held for the whole call)" if i == 0 else None)
         for i, reg in enumerate(raw):
             forms = self.qregs[i * self.r.qforms:(i + 1) * self.r.qforms]
-            self._prep(a, reg, forms, direct=True, first=i == 0)
+            self._prep(a, reg, forms, first=i == 0)
 
-    def _prep(self, a: _Asm, raw: str, forms: list[str], *, direct: bool, first: bool) -> None:
+    def _prep(self, a: _Asm, raw: str, forms: list[str], *, first: bool) -> None:
+        """A resident query word in the form(s) the recipe subtracts rows from (biased for l1)."""
         bits, metric = self.bits, self.metric
-        if bits == 8 and metric == "l1" and direct:
+        if bits == 8 and metric == "l1":
             a.op(f"eor {raw}, {raw}, {self.c['c80']}",
                  "q' = q + 128 per byte: USUB8(q', r) = δ + 128, |· − 128| = t" if first else None)
         elif bits == 4:
             lo, hi = forms
             a.op(f"and {hi}, {raw}, {self.c['mF0']}", "odd dims: nibble already on top of its byte" if first else None)
             a.op(f"and {lo}, {self.c['mF0']}, {raw}, lsl #4", "even dims: nibble moved to the top" if first else None)
-            if metric == "l1" and direct:
+            if metric == "l1":
                 a.op(f"eor {hi}, {hi}, {self.c['c80']}", "+128 bias, as for 8-bit" if first else None)
                 a.op(f"eor {lo}, {lo}, {self.c['c80']}")
 
     def _word(self, a: _Asm, forms: list[str], r: str, first: bool, note: bool, acc: str | None = None) -> None:
-        """acc (+)= partial sum of one word; ``r`` (the row word) is clobbered, the query forms are not."""
+        """acc (+)= partial sum of one word; ``r`` (the row word) is clobbered, the query forms are not.
+
+        Only the first word of a row carries comments (``note``).
+        """
         acc, c, t = acc or self.acc, self.c, self.temps
         bits, metric = self.bits, self.metric
 
-        def sad(x: str, k: str, why: str | None):
+        def say(text: str) -> str | None:
+            return text if note else None
+
+        def sad(x: str, k: str, why: str | None, first: bool = first):
             a.op(f"usad8 {acc}, {x}, {k}" if first else f"usada8 {acc}, {x}, {k}, {acc}", why)
 
-        def sq(x: str, why: str | None, again: bool = False):
-            a.op(f"smuad {acc}, {x}, {x}" if first and not again else f"smlad {acc}, {x}, {x}, {acc}", why)
+        def sq(x: str, why: str | None, first: bool = first):
+            a.op(f"smuad {acc}, {x}, {x}" if first else f"smlad {acc}, {x}, {x}, {acc}", why)
 
-        if bits == 8 and metric == "l1":
-            a.op(f"usub8 {r}, {forms[0]}, {r}", "per-byte wrap difference (GE unused)" if note else None)
-            sad(r, c["c80"], ("Σ|y − 128| = Σt (resident q') / Σ(128 − t) (raw q)") if note else None)
-        elif bits == 8:
-            a.op(f"usub8 {r}, {forms[0]}, {r}", "δ per byte; as int8 its square is t²" if note else None)
-            a.op(f"sxtb16 {t[0]}, {r}", "bytes 0, 2 → signed halfwords" if note else None)
-            a.op(f"sxtb16 {r}, {r}, ror #8", "bytes 1, 3 → signed halfwords" if note else None)
-            sq(t[0], "acc += x0² + x2²" if note else None)
-            sq(r, "acc += x1² + x3²" if note else None, again=True)
+        def per_byte(x: str, q: str, first: bool, note: bool):
+            """The 8-bit recipe on the four bytes of ``x`` against the query form ``q`` (4-bit: one half)."""
+            a.op(f"usub8 {x}, {q}, {x}", "y = q − r per byte, wrapping (GE unused)" if note else None)
+            if metric == "l1":
+                sad(x, c["c80"], "Σ|y − 128|: Σt (biased q) or Σ(128 − t) (raw q)" if note else None, first)
+                return
+            spare = t[-1]
+            a.op(f"sxtb16 {spare}, {x}", "bytes 0, 2 → signed halfwords (as int8, δ² = t²)" if note else None)
+            a.op(f"sxtb16 {x}, {x}, ror #8", "bytes 1, 3 → signed halfwords" if note else None)
+            sq(spare, "acc += x0² + x2², then x1² + x3²" if note else None, first)
+            sq(x, None, first=False)
+
+        if bits == 8:
+            per_byte(r, forms[0], first, note)
+        elif bits == 4:
+            lo, hi = forms
+            a.op(f"and {t[0]}, {c['mF0']}, {r}, lsl #4",
+                 say("row even dims to the top of each byte: the 8-bit recipe sees 16·δ (and 16·t or 256·t²)"))
+            per_byte(t[0], lo, first, note)
+            a.op(f"and {r}, {r}, {c['mF0']}", say("row odd dims, already on top"))
+            per_byte(r, hi, False, False)
         elif bits == 16 and metric == "l1":
-            a.op(f"usub16 {r}, {forms[0]}, {r}", "δ per halfword" if note else None)
-            a.op(f"ssub16 {t[0]}, {c['zero']}, {r}", "−x; GE set where x ≤ 0 (x = −32768 too)" if note else None)
-            a.op(f"sel {r}, {t[0]}, {r}", "|x| per halfword: 0x8000 reads as 32768" if note else None)
+            a.op(f"usub16 {r}, {forms[0]}, {r}", say("δ per halfword"))
+            a.op(f"ssub16 {t[0]}, {c['zero']}, {r}", say("−x; GE set where x ≤ 0 (x = −32768 too)"))
+            a.op(f"sel {r}, {t[0]}, {r}", say("|x| per halfword: 0x8000 reads as 32768"))
             if first:
                 a.op(f"uxth {acc}, {r}", "low halfword")
             else:
-                a.op(f"uxtah {acc}, {acc}, {r}", "acc += low halfword" if note else None)
-            a.op(f"add {acc}, {acc}, {r}, lsr #16", "acc += high halfword" if note else None)
+                a.op(f"uxtah {acc}, {acc}, {r}", say("acc += low halfword"))
+            a.op(f"add {acc}, {acc}, {r}, lsr #16", say("acc += high halfword"))
         elif bits == 16:
-            a.op(f"usub16 {r}, {forms[0]}, {r}", "δ per halfword; as int16 its square is t²" if note else None)
-            sq(r, "acc += x0² + x1² (wraps only past 2^32, excluded by max_dims)" if note else None)
-        elif bits == 4 and metric == "l1":
-            lo, hi = forms
-            a.op(f"and {t[0]}, {c['mF0']}, {r}, lsl #4", "row even dims to the top of each byte" if note else None)
-            a.op(f"usub8 {t[0]}, {lo}, {t[0]}", "16·δ mod 256 (+128 when q is biased)" if note else None)
-            sad(t[0], c["c80"], "Σ 16·t (biased q) / Σ 16·(8 − t) (raw q)" if note else None)
-            a.op(f"and {r}, {r}, {c['mF0']}", "row odd dims" if note else None)
-            a.op(f"usub8 {r}, {hi}, {r}")
-            a.op(f"usada8 {acc}, {r}, {c['c80']}, {acc}")
-        elif bits == 4:
-            lo, hi = forms
-            a.op(f"and {t[0]}, {c['mF0']}, {r}, lsl #4", "row even dims to the top of each byte" if note else None)
-            a.op(f"usub8 {t[0]}, {lo}, {t[0]}", "16·s as int8, s the signed nibble difference" if note else None)
-            a.op(f"sxtb16 {t[1]}, {t[0]}")
-            a.op(f"sxtb16 {t[0]}, {t[0]}, ror #8")
-            sq(t[1], "acc += 256·s² (pairs)" if note else None)
-            sq(t[0], None, again=True)
-            a.op(f"and {r}, {r}, {c['mF0']}", "row odd dims" if note else None)
-            a.op(f"usub8 {r}, {hi}, {r}")
-            a.op(f"sxtb16 {t[1]}, {r}")
-            a.op(f"sxtb16 {r}, {r}, ror #8")
-            sq(t[1], None, again=True)
-            sq(r, None, again=True)
+            a.op(f"usub16 {r}, {forms[0]}, {r}", say("δ per halfword; as int16 its square is t²"))
+            sq(r, say("acc += x0² + x1² (wraps only past 2^32, excluded by max_dims)"))
         else:
             x = t[0]
-            a.op(f"eor {r}, {forms[0]}, {r}", "differing bits" if note else None)
-            a.op(f"and {x}, {c['m55']}, {r}, lsr #1", "SWAR popcount: 2-bit counts" if note else None)
+            a.op(f"eor {r}, {forms[0]}, {r}", say("differing bits"))
+            a.op(f"and {x}, {c['m55']}, {r}, lsr #1", say("SWAR popcount: 2-bit counts"))
             a.op(f"sub {r}, {r}, {x}")
-            a.op(f"and {x}, {c['m33']}, {r}, lsr #2", "4-bit counts" if note else None)
+            a.op(f"and {x}, {c['m33']}, {r}, lsr #2", say("4-bit counts"))
             a.op(f"and {r}, {r}, {c['m33']}")
             a.op(f"add {r}, {r}, {x}")
-            a.op(f"add {r}, {r}, {r}, lsr #4", "8-bit counts (≤ 8, no carry out of a byte)" if note else None)
+            a.op(f"add {r}, {r}, {r}, lsr #4", say("8-bit counts (≤ 8, no carry out of a byte)"))
             a.op(f"and {r}, {r}, {c['m0F']}")
-            sad(r, c["zero"], "USAD8 against zero sums the four byte counts" if note else None)
+            sad(r, c["zero"], say("USAD8 against zero sums the four byte counts"))
 
-    def _load_row(self, a: _Asm, regs: list[str], note: str | None) -> None:
+    def _load(self, a: _Asm, base: str, regs: list[str], note: str | None) -> None:
+        """Consecutive words at ``base`` into ``regs``, ``base`` moved past them (LDM: 1 + N cycles)."""
         if len(regs) == 1:
-            a.op(f"ldr {regs[0]}, [{self.row}], #4", note)
+            a.op(f"ldr {regs[0]}, [{base}], #4", note)
         else:
-            a.op(f"ldm {self.row}!, {{{', '.join(regs)}}}", note)
+            a.op(f"ldm {base}!, {{{', '.join(regs)}}}", note)
 
     def body(self, a: _Asm, label: str) -> None:
         """acc = distance of the row at ``row``; ``row`` ends one stride further on."""
@@ -386,26 +370,21 @@ class _DspRow:
             for start in range(0, w, self.chunk):
                 n = min(self.chunk, w - start)
                 regs = self.rowregs[:n]
-                self._load_row(a, regs, f"row words {start}..{start + n - 1} (1 + N cycles)")
+                self._load(a, self.row, regs, f"row words {start}..{start + n - 1} (1 + N cycles)")
                 for i, reg in enumerate(regs):
                     word = start + i
                     forms = self.qregs[word * self.r.qforms:(word + 1) * self.r.qforms]
                     self._word(a, forms, reg, first, note=first)
                     first = False
         elif self.mode in ("stream", "pair"):
-            first = True
-            for start in range(0, w, self.chunk):
-                n = min(self.chunk, w - start)
-                self._stream_chunk(a, start, n, first, offset_rows=True)
-                first = False
+            self._streamed(a, [(self.rowregs, 0, None)])
             a.op(f"add {self.row}, {self.row}, #{4 * w}", "next row")
         else:
             loop_words = (w // self.chunk) * self.chunk
             a.op(f"movs {self.acc}, #0")
             a.label(f"{label}_chunk", f"inner loop: {self.chunk} words per trip")
-            a.op(f"ldm {self.qp}!, {{{', '.join(self.qregs)}}}" if self.chunk > 1
-                 else f"ldr {self.qregs[0]}, [{self.qp}], #4", "raw query words")
-            self._load_row(a, self.rowregs, "row words")
+            self._load(a, self.qp, self.qregs, "raw query words")
+            self._load(a, self.row, self.rowregs, "row words")
             self._chunk_ops(a, self.chunk, first=False)
             a.op(f"cmp {self.qp}, {self.qend}")
             a.op(f"bne {label}_chunk")
@@ -413,34 +392,36 @@ class _DspRow:
             if rest:
                 for i in range(rest):
                     a.op(f"ldr {self.qregs[i]}, [{self.qp}, #{4 * i}]", "tail query words" if i == 0 else None)
-                self._load_row(a, self.rowregs[:rest], "tail row words")
+                self._load(a, self.row, self.rowregs[:rest], "tail row words")
                 self._chunk_ops(a, rest, first=False)
-            a.sub_const(self.qp, self.qp, 4 * loop_words, self.scratch, "rewind the query pointer")
+            a.arith("sub", self.qp, self.qp, 4 * loop_words, self.scratch, "rewind the query pointer")
         self.finish(a)
 
-    def _stream_chunk(self, a: _Asm, start: int, n: int, first: bool, offset_rows: bool) -> None:
-        for i in range(n):
-            a.op(f"ldr {self.qregs[i]}, [{self.q}, #{4 * (start + i)}]",
-                 "query and row words: one pipelined LDR chain" if i == 0 and first else None)
-        for i in range(n):
-            a.op(f"ldr {self.rowregs[i]}, [{self.row}, #{4 * (start + i)}]")
-        self._chunk_ops(a, n, first)
+    def _streamed(self, a: _Asm, rows: list[tuple[list[str], int, str | None]]) -> None:
+        """The query streamed word by word against one row, or two (a pair); ``row`` is not moved.
+
+        ``rows`` holds (row registers, byte offset from ``row``, comment) per
+        row.  Each chunk of query words is loaded once, in one pipelined LDR
+        chain with the row words, and serves every row.
+        """
+        also = (rows[1][0], self.acc_b) if len(rows) == 2 else None
+        note = ("each query word serves two rows: one pipelined LDR chain" if also
+                else "query and row words: one pipelined LDR chain")
+        first = True
+        for start in range(0, self.words, self.chunk):
+            n = min(self.chunk, self.words - start)
+            for i in range(n):
+                a.op(f"ldr {self.qregs[i]}, [{self.q}, #{4 * (start + i)}]", note if first and i == 0 else None)
+            for regs, offset, why in rows:
+                for i in range(n):
+                    a.op(f"ldr {regs[i]}, [{self.row}, #{offset + 4 * (start + i)}]",
+                         why if first and i == 0 else None)
+            self._chunk_ops(a, n, first, also)
+            first = False
 
     def body_pair(self, a: _Asm) -> None:
         """acc = distance of the row at r1, acc_b of the next one; r1 is not moved."""
-        first = True
-        for start in range(0, self.words, 2):
-            n = min(2, self.words - start)
-            for i in range(n):
-                a.op(f"ldr {self.qregs[i]}, [{self.q}, #{4 * (start + i)}]",
-                     "each query word serves two rows: one pipelined LDR chain" if first and i == 0 else None)
-            for i in range(n):
-                a.op(f"ldr {self.rowregs[i]}, [{self.row}, #{4 * (start + i)}]", "row A" if first and i == 0 else None)
-            for i in range(n):
-                a.op(f"ldr {self.rowregs_b[i]}, [{self.row}, #{self.stride + 4 * (start + i)}]",
-                     "row B, one stride further" if first and i == 0 else None)
-            self._chunk_ops(a, n, first, also=(self.rowregs_b, self.acc_b))
-            first = False
+        self._streamed(a, [(self.rowregs, 0, "row A"), (self.rowregs_b, self.stride, "row B, one stride further")])
         self.finish(a)
         self.finish(a, self.acc_b)
 
@@ -463,7 +444,7 @@ class _DspRow:
         """Turn the SIMD sum into the distance (nothing for most recipes)."""
         bits, metric, acc = self.bits, self.metric, acc or self.acc
         dims = self.words * self.r.dims_per_word
-        scratch = self.rowregs[0]
+        scratch = self.scratch
         if bits == 8 and metric == "l1" and not self.direct:
             a.rsb_const(acc, 128 * dims, scratch, f"Σt = 128·{dims} − Σ(128 − t) (pad dims add 128 each)")
         elif bits == 4 and metric == "l1":
@@ -478,7 +459,7 @@ class _DspRow:
 
 
 class _SimpleRow:
-    def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str], **_):
+    def __init__(self, spec: KernelSpec, layout: RowLayout, pool: list[str]):
         self.spec = spec
         self.stride = layout.stride
         pool = list(pool)
@@ -486,7 +467,6 @@ class _SimpleRow:
         self.q, self.row = "r0", "r1"
         self.used = {self.acc, self.qp, self.rend, self.a, self.b, self.c}
         self.mode = "simple"
-        self.words = 0
         self.scratch = self.a
         self.free_after_body = [self.a, self.b, self.c]
 
@@ -548,28 +528,48 @@ class _SimpleRow:
         a.op(f"cmp {row}, {self.rend}")
         a.op(f"bne {label}_dim")
 
-    def finish(self, a: _Asm) -> None:
-        pass
-
 
 def _regno(reg: str) -> int:
     return 14 if reg == "lr" else int(reg[1:])
 
 
-# --- kernels ------------------------------------------------------------------------
+# --- kernels: one function each, around the shared row walk -------------------------
 
 
 def _layout(spec: KernelSpec, variant: str) -> RowLayout:
     return RowLayout(spec.dims, spec.bits, align=4 if variant == "dsp" else 1)
 
 
+@dataclass
+class _Function:
+    """One kernel as the file's function, before the prologue and epilogue are put around it."""
+
+    row: _DspRow | _SimpleRow
+    saved: list[str]          # pushed by the prologue (lr last), popped by the epilogue (into pc)
+    body: _Asm                # between the prologue and the epilogue
+    registers: str            # the arguments' registers, for the header's register plan
+    tail: _Asm | None = None  # cold code after the epilogue (out-of-line paths, early exits)
+    notes: list[str] = field(default_factory=list)   # for the header: the frame, the rare paths
+
+
 def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     layout = _layout(spec, variant)
-    a = _Asm()
     kernel = {"search": _search, "scan": _scan, "distance": _distance, "range": _range}[spec.kernel]
-    row, frame = kernel(spec, layout, variant, a, symbol)
-    header = _header(target, spec, layout, variant, row, frame, symbol)
-    return target.asm_prologue + header + a.text(), layout, [row.why()]
+    fn = kernel(spec, layout, variant)
+    a = _Asm()
+    notes = ["q and db must be 4-byte aligned (LDM faults on unaligned addresses)"] if layout.align == 4 else []
+    a.lines += kernel_header(STYLE, target=target, spec=spec, variant=variant, options=VARIANTS, why=fn.row.why(),
+                             prototype=prototype(spec.kernel, symbol), layout=layout,
+                             plan=[fn.registers, *fn.row.plan()], notes=notes + fn.notes)
+    for directive in (".text", f".globl {symbol}", f".type {symbol}, %function", ".p2align 2", ".thumb_func"):
+        a.directive(directive)
+    a.label(symbol)
+    a.op(f"push {{{', '.join(fn.saved)}}}", "AAPCS: callee-saved registers")
+    a.extend(fn.body)
+    _epilogue(a, fn.saved)
+    if fn.tail is not None:
+        a.extend(fn.tail)
+    return target.asm_prologue + a.text(), layout, [fn.row.why()]
 
 
 def _row_emitter(spec, layout, variant, pool, pairs: bool = False):
@@ -579,92 +579,45 @@ def _row_emitter(spec, layout, variant, pool, pairs: bool = False):
 
 
 def _saved(used: set[str]) -> list[str]:
+    """The registers the prologue pushes: the callee-saved ones in ``used`` (AAPCS), then lr."""
     regs = list(AAPCS.must_save(used))
-    if len(regs) % 2 == 0:
-        # push an even count with lr so the stack stays 8-byte aligned (AAPCS)
-        spare = next((r for r in CALLEE_SAVED if r not in regs), None)
+    pushed = AAPCS.slot_bytes * (len(regs) + 1)
+    if AAPCS.aligned_frame(pushed) != pushed:
+        # one more register keeps the stack aligned (AAPCS); with r4–r11 all in use it stays 4 off,
+        # which a leaf may do: the 8-byte rule holds at calls
+        spare = next((r for r in AAPCS.callee_saved if r not in regs), None)
         regs = sorted(regs + [spare], key=_regno) if spare else regs
     return regs + ["lr"]
-
-
-def _prologue(a: _Asm, symbol: str, saved: list[str]) -> None:
-    a.lines.append("    .text")
-    a.lines.append(f"    .globl {symbol}")
-    a.lines.append(f"    .type {symbol}, %function")
-    a.lines.append("    .p2align 2")
-    a.lines.append("    .thumb_func")
-    a.label(symbol)
-    a.op(f"push {{{', '.join(saved)}}}", "AAPCS: callee-saved registers")
 
 
 def _epilogue(a: _Asm, saved: list[str]) -> None:
     a.op(f"pop {{{', '.join(saved[:-1] + ['pc'])}}}", "return")
 
 
-def _row_names(unroll: int) -> list[str]:
-    return ["a", "b", "c", "d"][:unroll]
+def _stacked(kernel: str, below: int) -> tuple[int, int]:
+    """The sp offsets of the 5th and 6th argument once ``below`` bytes (pushed registers, frame) were taken."""
+    fifth, sixth = AAPCS.arguments(KINDS[kernel].arg_kinds)[4:]  # r0–r3, then the stack
+    return below + fifth.offset, below + sixth.offset
 
 
-def _rows_loop(a: _Asm, row, end_reg: str, per_row, unroll: int) -> None:
-    """Walk rows from r1 to ``end_reg``; n is in ``row.acc`` on entry.
+# --- the row walk (scan, range, search) ------------------------------------------
 
-    ``per_row(a, name, acc)`` consumes one row's distance with r1 just past
-    that row.  With ``unroll`` rows per trip the loop is entered part-way
-    (Duff's device) so that the n mod unroll leftover rows run first; in pair
-    mode an odd n runs one single row before the pairs.
+_WALKED = "r0 = q, r1 = row pointer, r2 = n, then the end of the database"   # the header's register plan
+
+
+def _row_walk(a: _Asm, row, layout: RowLayout, per_row) -> list[tuple[str, str]]:
+    """Set-up, the end pointer and the loop over every row (r1 = db, r2 = n on entry).
+
+    ``per_row(a, name, acc)`` consumes one row's distance (in ``acc``) with
+    r1 just past that row; returns the (name, acc) of every call, for the
+    out-of-line paths that return to ``.Lback_<name>``.
     """
-    a.op(f"cmp {row.acc}, #0", "no rows?")
-    a.op("beq .Lrows_done")
-    if row.mode == "pair":
-        a.op(f"tst {row.acc}, #1", "even n: straight to the pairs")
-        a.op("beq .Lrow_a")
-        a.label(".Lrow_s", "odd n: the first row alone")
-        row.body(a, ".Lrow_s")
-        per_row(a, "s", row.acc)
-        a.op(f"cmp r1, {end_reg}")
-        a.op("beq .Lrows_done")
-        a.label(".Lrow_a", "rows A and B of a pair")
-        row.body_pair(a)
-        a.add_const("r1", "r1", row.stride, row.scratch, "past row A")
-        per_row(a, "a", row.acc)
-        a.add_const("r1", "r1", row.stride, row.scratch, "past row B")
-        per_row(a, "b", row.acc_b)
-    else:
-        names = _row_names(unroll)
-        if unroll == 2:
-            a.op(f"tst {row.acc}, #1", "odd n: enter the two-row loop at its second row")
-            a.op("bne .Lrow_b")
-        elif unroll == 4:
-            a.op(f"and {row.acc}, {row.acc}, #3", "n mod 4 leftover rows: enter the loop at row 4 - n mod 4")
-            a.op(f"cmp {row.acc}, #2")
-            a.op("beq .Lrow_c")
-            a.op("bhi .Lrow_b")
-            a.op(f"cmp {row.acc}, #1")
-            a.op("beq .Lrow_d")
-        for name in names:
-            a.label(f".Lrow_{name}", "one row" if unroll == 1 else f"row {name} of {unroll} per trip")
-            row.body(a, f".Lrow_{name}")
-            per_row(a, name, row.acc)
-    a.op(f"cmp r1, {end_reg}", "row pointer reached the end?")
-    a.op("bne .Lrow_a")
-    a.label(".Lrows_done")
+    row.setup(a)
+    _end_pointer(a, row, layout)
+    return _rows_loop(a, row, per_row, _unroll(row))
 
 
-def _row_stubs(row, unroll: int) -> list[tuple[str, str]]:
-    """(name, acc) of every per-row compare the loop emits (search's insertion stubs)."""
-    if row.mode == "pair":
-        return [("s", row.acc), ("a", row.acc), ("b", row.acc_b)]
-    return [(name, row.acc) for name in _row_names(unroll)]
-
-
-def _unroll(row) -> int:
-    """Rows per loop trip: the loop branch (1 + P) matters most for short rows."""
-    if row.mode != "resident":
-        return 1
-    return 4 if row.words <= 4 else 2 if row.words <= ROW_UNROLL_MAX_WORDS else 1
-
-
-def _end_pointer(a: _Asm, row, layout) -> None:
+def _end_pointer(a: _Asm, row, layout: RowLayout) -> None:
     """acc = n (for the loop entry); r2 = r1 + n·stride, the end of the database."""
     a.op(f"mov {row.acc}, r2", "n, for the loop entry")
     stride = layout.stride
@@ -676,87 +629,148 @@ def _end_pointer(a: _Asm, row, layout) -> None:
         a.op(f"mla r2, r2, {row.scratch}, r1", "end = db + n·stride")
 
 
-def _distance(spec, layout, variant, a, symbol):
+def _unroll(row) -> int:
+    """Rows per loop trip: the loop branch (1 + P) matters most for short rows."""
+    if row.mode != "resident":
+        return 1
+    return 4 if row.words <= 4 else 2 if row.words <= ROW_UNROLL_MAX_WORDS else 1
+
+
+def _rows_loop(a: _Asm, row, per_row, unroll: int) -> list[tuple[str, str]]:
+    """Walk rows from r1 to the end pointer r2; n is in ``row.acc`` on entry.
+
+    With ``unroll`` rows per trip the loop is entered part-way (Duff's
+    device) so that the n mod unroll leftover rows run first; in pair mode an
+    odd n runs one single row before the pairs.
+    """
+    a.op(f"cmp {row.acc}, #0", "no rows?")
+    a.op("beq .Lrows_done")
+    if row.mode == "pair":
+        a.op(f"tst {row.acc}, #1", "even n: straight to the pairs")
+        a.op("beq .Lrow_a")
+        a.label(".Lrow_s", "odd n: the first row alone")
+        row.body(a, ".Lrow_s")
+        per_row(a, "s", row.acc)
+        a.op("cmp r1, r2")
+        a.op("beq .Lrows_done")
+        a.label(".Lrow_a", "rows A and B of a pair")
+        row.body_pair(a)
+        a.arith("add", "r1", "r1", row.stride, row.scratch, "past row A")
+        per_row(a, "a", row.acc)
+        a.arith("add", "r1", "r1", row.stride, row.scratch, "past row B")
+        per_row(a, "b", row.acc_b)
+        rows = [("s", row.acc), ("a", row.acc), ("b", row.acc_b)]
+    else:
+        rows = [(name, row.acc) for name in ["a", "b", "c", "d"][:unroll]]
+        if unroll == 2:
+            a.op(f"tst {row.acc}, #1", "odd n: enter the two-row loop at its second row")
+            a.op("bne .Lrow_b")
+        elif unroll == 4:
+            a.op(f"and {row.acc}, {row.acc}, #3", "n mod 4 leftover rows: enter the loop at row 4 - n mod 4")
+            a.op(f"cmp {row.acc}, #2")
+            a.op("beq .Lrow_c")
+            a.op("bhi .Lrow_b")
+            a.op(f"cmp {row.acc}, #1")
+            a.op("beq .Lrow_d")
+        for name, _ in rows:
+            a.label(f".Lrow_{name}", "one row" if unroll == 1 else f"row {name} of {unroll} per trip")
+            row.body(a, f".Lrow_{name}")
+            per_row(a, name, row.acc)
+    a.op("cmp r1, r2", "row pointer reached the end?")
+    a.op("bne .Lrow_a")
+    a.label(".Lrows_done")
+    return rows
+
+
+# --- row-index recovery (range's hits, search's write-out) ------------------------
+
+
+def _row_index(a: _Asm, dst: str, past: str, db: str, stride: int, *, divisor: str | None = None,
+               scratch: str | None = None) -> None:
+    """dst = (past − db) / stride − 1: the index of the row that ends at ``past``.
+
+    A power-of-two stride is a shift.  Otherwise ``divisor`` (holding the
+    stride) divides with UDIV, or, without one, the stride's odd part is
+    divided out exactly by its inverse mod 2^32 (core.exact_division),
+    loaded into ``scratch``.
+    """
+    a.op(f"sub {dst}, {past}, {db}", "(i + 1)·stride")
+    shift, inverse = core.exact_division(stride)
+    if divisor is not None and stride >> shift != 1:
+        a.op(f"udiv {dst}, {dst}, {divisor}")
+    else:
+        if shift:
+            a.op(f"lsr {dst}, {dst}, #{shift}")
+        if stride >> shift != 1:
+            a.const(scratch, inverse, f"inverse of the stride's odd part {stride >> shift} mod 2^32")
+            a.op(f"mul {dst}, {dst}, {scratch}", "exact division by the odd part")
+    a.op(f"sub {dst}, {dst}, #1", "row index i")
+
+
+# --- the four kernels ---------------------------------------------------------------
+
+
+def _distance(spec, layout, variant) -> _Function:
     row = _row_emitter(spec, layout, variant, ["r2"] + POOL)
     body = _Asm()
     row.setup(body)
     row.body(body, ".Ldist")
     body.op(f"mov r0, {row.acc}", "return the distance")
-    saved = _saved(row.used)
-    _prologue(a, symbol, saved)
-    a.lines += body.lines
-    _epilogue(a, saved)
-    return row, {"args": "r0 = q, r1 = row"}
+    return _Function(row, _saved(row.used), body, "r0 = q, r1 = row")
 
 
-def _scan(spec, layout, variant, a, symbol):
+def _scan(spec, layout, variant) -> _Function:
     row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3 is the output pointer
     body = _Asm()
-    row.setup(body)
-    _end_pointer(body, row, layout)
-    _rows_loop(body, row, "r2", lambda asm, name, acc: asm.op(f"str {acc}, [r3], #4", "out[i] = distance"),
-               _unroll(row))
-    saved = _saved(row.used)
-    _prologue(a, symbol, saved)
-    a.lines += body.lines
-    _epilogue(a, saved)
-    return row, {"args": "r0 = q, r1 = row pointer, r2 = end of the database, r3 = out"}
+    _row_walk(body, row, layout, lambda a, name, acc: a.op(f"str {acc}, [r3], #4", "out[i] = distance"))
+    return _Function(row, _saved(row.used), body, f"{_WALKED}, r3 = out")
 
 
-def _range(spec, layout, variant, a, symbol):
+def _range(spec, layout, variant) -> _Function:
     row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3 is the radius
     saved = _saved(row.used)
-    args = 8 + 4 * len(saved)       # the stacked out_idx and cap, above the frame and the pushed registers
+    out_idx, cap = _stacked("range", 8 + 4 * len(saved))   # above the frame and the pushed registers
     body = _Asm()
     body.op("sub sp, sp, #8", "frame: db, count")
     body.op("str r1, [sp, #0]", "db, for turning a row pointer into a row index")
     body.op("movs r12, #0")
     body.op("str r12, [sp, #4]", "count = 0")
-    row.setup(body)
-    _end_pointer(body, row, layout)
 
-    def per_row(asm: _Asm, name: str, acc: str) -> None:
-        asm.op(f"cmp {acc}, r3", "within the radius?")
-        asm.op(f"bls .Lhit_{name}", "distance <= radius: count it (out of line)")
-        asm.label(f".Lback_{name}")
+    def per_row(a: _Asm, name: str, acc: str) -> None:
+        a.op(f"cmp {acc}, r3", "within the radius?")
+        a.op(f"bls .Lhit_{name}", "distance <= radius: count it (out of line)")
+        a.label(f".Lback_{name}")
 
-    unroll = _unroll(row)
-    _rows_loop(body, row, "r2", per_row, unroll)
+    rows = _row_walk(body, row, layout, per_row)
     body.op("ldr r0, [sp, #4]", "return the count of every row within the radius")
     body.op("add sp, sp, #8")
-    _prologue(a, symbol, saved)
-    a.lines += body.lines
-    _epilogue(a, saved)
     p, x = row.free_after_body[:2]
-    shift, inverse = core.exact_division(layout.stride)
-    for name, acc in _row_stubs(row, unroll):
-        a.label(f".Lhit_{name}", "count the row; write its index while count < cap")
-        a.op(f"ldr {p}, [sp, #4]", "count")
-        a.op(f"ldr {x}, [sp, #{args + 4}]", "cap (stacked argument)")
-        a.op(f"cmp {p}, {x}")
-        a.op(f"bhs .Lfull_{name}", "out_idx is full: only count")
-        a.op(f"ldr {x}, [sp, #0]")
-        a.op(f"sub {acc}, r1, {x}", "(i + 1) * stride: r1 is past the row (its distance is done with)")
-        if shift:
-            a.op(f"lsr {acc}, {acc}, #{shift}")
-        if layout.stride >> shift != 1:
-            a.const(x, inverse, f"inverse of the stride's odd part {layout.stride >> shift} mod 2^32")
-            a.op(f"mul {acc}, {acc}, {x}", "exact division by the odd part")
-        a.op(f"sub {acc}, {acc}, #1", "row index i")
-        a.op(f"ldr {x}, [sp, #{args}]", "out_idx (stacked argument)")
-        a.op(f"str {acc}, [{x}, {p}, lsl #2]", "out_idx[count] = i (row order)")
-        a.label(f".Lfull_{name}")
-        a.op(f"add {p}, {p}, #1")
-        a.op(f"str {p}, [sp, #4]", "count += 1")
-        a.op(f"b .Lback_{name}")
-    return row, {"args": "r0 = q, r1 = row pointer, r2 = end of the database, r3 = radius"}
+    tail = _Asm()
+    for name, acc in rows:
+        tail.label(f".Lhit_{name}", "count the row; write its index while count < cap")
+        tail.op(f"ldr {p}, [sp, #4]", "count")
+        tail.op(f"ldr {x}, [sp, #{cap}]", "cap (stacked argument)")
+        tail.op(f"cmp {p}, {x}")
+        tail.op(f"bhs .Lfull_{name}", "out_idx is full: only count")
+        tail.op(f"ldr {x}, [sp, #0]", "db; r1 is past the row (its distance in acc is done with)")
+        _row_index(tail, acc, "r1", x, layout.stride, scratch=x)
+        tail.op(f"ldr {x}, [sp, #{out_idx}]", "out_idx (stacked argument)")
+        tail.op(f"str {acc}, [{x}, {p}, lsl #2]", "out_idx[count] = i (row order)")
+        tail.label(f".Lfull_{name}")
+        tail.op(f"add {p}, {p}, #1")
+        tail.op(f"str {p}, [sp, #4]", "count += 1")
+        tail.op(f"b .Lback_{name}")
+    notes = [f"frame: [sp] db, [sp+4] count; the stacked out_idx and cap at [sp+{out_idx}], [sp+{cap}]",
+             "a row within the radius branches out of line: counted, its index written while count < cap"]
+    return _Function(row, saved, body, f"{_WALKED}, r3 = radius", tail,
+                     notes)
 
 
 # search frame (below the pushed registers)
 _F_DB, _F_N, _F_K, _F_LAST, _F_WORST, _F_LIST = 0, 4, 8, 12, 16, 24
 
 
-def _search(spec, layout, variant, a, symbol):
+def _search(spec, layout, variant) -> _Function:
     kmax = spec.k_max
     row = _row_emitter(spec, layout, variant, list(POOL[1:]), pairs=True)   # r3: k, then the threshold
     worst = "r3"
@@ -770,7 +784,7 @@ def _search(spec, layout, variant, a, symbol):
     body = _Asm()
     frame = (_F_LIST + 8 * kmax + 7) & ~7
     dist0, ptr0 = _F_LIST, _F_LIST + 4 * kmax
-    args = frame + 4 * len(saved)
+    out_idx, out_dist = _stacked("search", frame + 4 * len(saved))
     body.op(f"sub sp, sp, #{frame}", f"frame: db, n, k, &dist[k-1], threshold, pad, dist[{kmax}], ptr[{kmax}]")
     body.op(f"cmp r3, #{kmax}", "k = min(k, k_max)")
     body.op("it hi")
@@ -788,54 +802,54 @@ def _search(spec, layout, variant, a, symbol):
         body.op(f"str r3, [sp, #{dist0 + 4 * i}]")
     if worst is None:
         body.op(f"str r3, [sp, #{_F_WORST}]", "the threshold lives in the frame (no register left)")
-    row.setup(body)
-    _end_pointer(body, row, layout)
 
-    def per_row(asm: _Asm, name: str, acc: str) -> None:
+    def per_row(a: _Asm, name: str, acc: str) -> None:
         if worst is None:
-            asm.op(f"ldr {row.scratch}, [sp, #{_F_WORST}]", "the k-th best distance")
-        asm.op(f"cmp {acc}, {worst or row.scratch}",
-               "strictly closer than the k-th best? (ties keep the lower row)")
-        asm.op(f"blo .Linsert_{name}")
-        asm.label(f".Lback_{name}")
+            a.op(f"ldr {row.scratch}, [sp, #{_F_WORST}]", "the k-th best distance")
+        a.op(f"cmp {acc}, {worst or row.scratch}", "strictly closer than the k-th best? (ties keep the lower row)")
+        a.op(f"blo .Linsert_{name}")
+        a.label(f".Lback_{name}")
 
-    unroll = _unroll(row)
-    _rows_loop(body, row, "r2", per_row, unroll)
+    rows = _row_walk(body, row, layout, per_row)
     body.op("b .Lresults")
     # --- out-of-line insertion (rare: about k·ln(n/k) times for random data) ---
     p, x = row.free_after_body[:2]
-    for name, acc in _row_stubs(row, unroll):
-        body.label(f".Linsert_{name}", "keep the list sorted by (distance, row)")
+
+    def insert(a: _Asm, name: str, acc: str) -> None:
         if kmax == 1:
             if worst is None:
-                body.op(f"str {acc}, [sp, #{_F_WORST}]", "new best")
+                a.op(f"str {acc}, [sp, #{_F_WORST}]", "new best")
             else:
-                body.op(f"mov {worst}, {acc}", "new best (kept in a register)")
-            body.op(f"str {acc}, [sp, #{dist0}]")
-            body.op(f"str r1, [sp, #{ptr0}]", "pointer past the row")
+                a.op(f"mov {worst}, {acc}", "new best (kept in a register)")
+            a.op(f"str {acc}, [sp, #{dist0}]")
+            a.op(f"str r1, [sp, #{ptr0}]", "pointer past the row")
+            return
+        a.op(f"ldr {p}, [sp, #{_F_LAST}]", "start at the k-th slot, shift larger ones up")
+        a.label(f".Lshift_{name}")
+        a.op(f"add {x}, sp, #{dist0}")
+        a.op(f"cmp {p}, {x}", "at the head of the list?")
+        a.op(f"beq .Lplace_{name}")
+        a.op(f"ldr {x}, [{p}, #-4]")
+        a.op(f"cmp {x}, {acc}", "stop below an entry <= d: the earlier row stays first")
+        a.op(f"bls .Lplace_{name}")
+        a.op(f"str {x}, [{p}]")
+        a.op(f"ldr {x}, [{p}, #{4 * kmax - 4}]")
+        a.op(f"str {x}, [{p}, #{4 * kmax}]")
+        a.op(f"sub {p}, {p}, #4")
+        a.op(f"b .Lshift_{name}")
+        a.label(f".Lplace_{name}")
+        a.op(f"str {acc}, [{p}]")
+        a.op(f"str r1, [{p}, #{4 * kmax}]", "pointer past the row")
+        a.op(f"ldr {p}, [sp, #{_F_LAST}]")
+        if worst is None:
+            a.op(f"ldr {x}, [{p}]", "new threshold: the k-th best")
+            a.op(f"str {x}, [sp, #{_F_WORST}]")
         else:
-            body.op(f"ldr {p}, [sp, #{_F_LAST}]", "start at the k-th slot, shift larger ones up")
-            body.label(f".Lshift_{name}")
-            body.op(f"add {x}, sp, #{dist0}")
-            body.op(f"cmp {p}, {x}", "at the head of the list?")
-            body.op(f"beq .Lplace_{name}")
-            body.op(f"ldr {x}, [{p}, #-4]")
-            body.op(f"cmp {x}, {acc}", "stop below an entry <= d: the earlier row stays first")
-            body.op(f"bls .Lplace_{name}")
-            body.op(f"str {x}, [{p}]")
-            body.op(f"ldr {x}, [{p}, #{4 * kmax - 4}]")
-            body.op(f"str {x}, [{p}, #{4 * kmax}]")
-            body.op(f"sub {p}, {p}, #4")
-            body.op(f"b .Lshift_{name}")
-            body.label(f".Lplace_{name}")
-            body.op(f"str {acc}, [{p}]")
-            body.op(f"str r1, [{p}, #{4 * kmax}]", "pointer past the row")
-            body.op(f"ldr {p}, [sp, #{_F_LAST}]")
-            if worst is None:
-                body.op(f"ldr {x}, [{p}]", "new threshold: the k-th best")
-                body.op(f"str {x}, [sp, #{_F_WORST}]")
-            else:
-                body.op(f"ldr {worst}, [{p}]", "new threshold: the k-th best")
+            a.op(f"ldr {worst}, [{p}]", "new threshold: the k-th best")
+
+    for name, acc in rows:
+        body.label(f".Linsert_{name}", "keep the list sorted by (distance, row)")
+        insert(body, name, acc)
         body.op(f"b .Lback_{name}")
     # --- results: pointers -> row indices ---
     body.label(".Lresults", "count = min(k, n); idx = (ptr - db) / stride - 1")
@@ -845,8 +859,8 @@ def _search(spec, layout, variant, a, symbol):
     body.op("it hi")
     body.op("movhi r0, r1")
     body.op(f"ldr r1, [sp, #{_F_DB}]")
-    body.op(f"ldr r2, [sp, #{args}]", "out_idx (stacked argument)")
-    body.op(f"ldr r3, [sp, #{args + 4}]", "out_dist (stacked argument)")
+    body.op(f"ldr r2, [sp, #{out_idx}]", "out_idx (stacked argument)")
+    body.op(f"ldr r3, [sp, #{out_dist}]", "out_dist (stacked argument)")
     body.op(f"add r12, sp, #{dist0}")
     body.op("movs r4, r0")
     body.op("beq .Lout_done")
@@ -856,41 +870,22 @@ def _search(spec, layout, variant, a, symbol):
     body.label(".Lout")
     body.op(f"ldr r5, [r12, #{4 * kmax}]", "pointer past the row")
     body.op("ldr r6, [r12], #4", "its distance")
-    body.op("sub r5, r5, r1")
-    if stride & (stride - 1):
-        body.op("udiv r5, r5, lr")
-    else:
-        if stride > 1:
-            body.op(f"lsr r5, r5, #{stride.bit_length() - 1}")
-    body.op("sub r5, r5, #1")
+    _row_index(body, "r5", "r5", "r1", stride, divisor="lr")
     body.op("str r5, [r2], #4")
     body.op("str r6, [r3], #4")
     body.op("subs r4, r4, #1")
     body.op("bne .Lout")
     body.label(".Lout_done")
     body.op(f"add sp, sp, #{frame}")
-    _prologue(a, symbol, saved)
-    a.lines += body.lines
-    _epilogue(a, saved)
-    a.label(".Lempty")
-    a.op("movs r0, #0")
-    a.op(f"add sp, sp, #{frame}")
-    _epilogue(a, saved)
+    tail = _Asm()
+    tail.label(".Lempty")
+    tail.op("movs r0, #0")
+    tail.op(f"add sp, sp, #{frame}")
+    _epilogue(tail, saved)
     threshold = "r3 = k -> threshold (k-th best)" if worst else "r3 = k (saved); threshold in the frame"
-    return row, {"args": f"r0 = q, r1 = row pointer, r2 = end of the database, {threshold}"}
-
-
-def _header(target, spec, layout, variant, row, frame, symbol) -> str:
-    lines = [
-        f"@ torus-hw kernel: {spec.describe()} for {target.name} ({target.description})",
-        f"@ variant: {variant} (of {', '.join(VARIANTS)}) - {row.why()}",
-        *[f"@ {'prototype:' if i == 0 else ' ' * 10} {line.strip()}"
-          for i, line in enumerate(prototype(spec.kernel, symbol).splitlines())],
-        f"@ row layout: stride {layout.stride} bytes (align {layout.align}), zero-padded dims add 0"
-        + ("; q and db must be 4-byte aligned (LDM faults on unaligned addresses)" if layout.align == 4 else ""),
-        f"@ semantics: per dim t = min((q - r) mod 2^{spec.bits}, (r - q) mod 2^{spec.bits}); "
-        f"{'l1 = sum t' if spec.metric == 'l1' else 'l2 = sum t^2'}",
-        f"@ registers: {frame['args']}",
-    ]
-    lines += [f"@   {p}" for p in row.plan()]
-    return "\n".join(lines) + "\n"
+    notes = [f"frame: [sp] db, n, k, &dist[k-1], threshold, pad, [sp+{dist0}] dist[{kmax}], [sp+{ptr0}] ptr[{kmax}]; "
+             f"the stacked out_idx and out_dist at [sp+{out_idx}], [sp+{out_dist}]",
+             "a row strictly closer than the k-th best branches out of line to the sorted insertion (ties keep "
+             "the lower row); the list holds the pointer past each row, turned into its index at the end"]
+    return _Function(row, saved, body, f"{_WALKED}, {threshold}", tail,
+                     notes)

@@ -8,7 +8,7 @@ maps every address back to its source line (the checker reports lines).
 
 Every flag comes from the target's description (``Target.toolchain``):
 :func:`compile_flags` and :func:`link_flags` are the one place they are
-spelled out, and the C baselines (``isa.baseline``) build with them too.
+spelled out, and the C baselines (``baselines.build``) build with them too.
 """
 
 from __future__ import annotations
@@ -96,15 +96,19 @@ def link_flags(target: Target) -> list[str]:
             "--no-undefined", "-static", *tc.ld_flags]
 
 
+def source_file(target: Target, source: str) -> str:
+    """``source`` as a file for any assembler (``kernel.S``): led by the target's directives (.code16, .thumb…)."""
+    prologue = target.toolchain.asm_prologue
+    return source if source.startswith(prologue) else prologue + source
+
+
 def assemble(target: Target, source: str, *, workdir: str | Path | None = None) -> Image:
     """Assemble and link ``source`` for ``target`` at its link address.
 
     With ``workdir`` the intermediate files (``kernel.S``, ``kernel.o``,
     ``kernel.elf``) are kept there; otherwise a temporary folder is used.
     """
-    prologue = target.toolchain.asm_prologue
-    if not source.startswith(prologue):
-        source = prologue + source
+    source = source_file(target, source)
     with tempfile.TemporaryDirectory(prefix="torus-asm-") as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)

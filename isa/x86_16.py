@@ -24,10 +24,11 @@ documented maximum D, and three variants of code (fastest first):
     * 16-bit — LODSW / SUB / CWD / XOR / SUB (|int16| with −32768 → 32768),
       MUL AX for l2.
 
-    Scan and search over rows of one group (stride <= 64 bytes) first copy
-    the query into the stack frame: SS:[BP+disp] needs no segment override,
-    which frees ES and DI.  The 8-bit l1 body then loads four query bytes
-    with one LES (DX and ES) and search keeps its 16-bit threshold in DI.
+    Scan, search and range over rows of one group (stride <= 64 bytes) first
+    copy the query into the stack frame: SS:[BP+disp] needs no segment
+    override, which frees ES and DI.  The 8-bit l1 body then loads four query
+    bytes with one LES (DX and ES), and search and range keep their 16-bit
+    threshold in DI.
 
     Measured (sim/cycles/i8086.py, 8-bit l1 top-1 search over 1,000 random
     rows, clocks per query): D=8 273k, D=16 493k, D=32 938k, D=64 1,827k,
@@ -60,7 +61,11 @@ Search keeps its sorted top-k list (k ≤ 16 entries of distance and row
 index, 32 bits each) on the stack.  Rows are scanned in order and enter only
 when *strictly* below the current k-th distance, so ties keep the lower row;
 the hot path compares against a cached 16-bit threshold when the kernel's
-distances provably fit 16 bits.  Insertion is out of line.
+distances provably fit 16 bits.  Insertion is out of line.  Range tests each
+row the same way against the radius (distance <= radius), counts the row out
+of line in 32 bits and writes its index while the count is at most ``cap``,
+with scan's output walk (the far pointer advanced in out_idx's own argument
+slot, folded into the segment every 32 KiB).
 
 Only 8086 instructions are emitted: no 186 shifts by immediate, PUSH imm,
 ENTER/LEAVE, no 386 prefixes; conditional jumps are short (±127 bytes), so
@@ -71,11 +76,17 @@ the 32-bit form 66 C3.  isa.checker proves it on every build.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
 from torus_hw.errors import TorusInputError
+from torus_hw.reference import dim_distance
 
 from . import generate as core
-from .emit import Asm, Style
-from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .emit import Asm, Style, kernel_header
+from .spec import KINDS, KernelSpec, RowLayout, prototype
 from .targets import CDECL16_COMPACT, Target
 
 VARIANTS = ("word", "simple", "baseline")
@@ -96,10 +107,9 @@ MAX_ROW_BYTES = 4096
 # groups and add each group's sum into a 32-bit total.
 GROUP_BYTES = 64
 
-# Stack frame (offsets from BP).  Arguments: [bp+4] q.off, [bp+6] q.seg,
-# [bp+8] db/row.off, [bp+10] seg, [bp+12] n.lo, [bp+14] n.hi, then search:
-# [bp+16] k.lo, [bp+18] k.hi, [bp+20] out_idx far, [bp+24] out_dist far;
-# scan: [bp+16] out far.  Saved: [bp-2] SI, [bp-4] DI, [bp-6] DS.
+# Stack frame (offsets from BP).  The arguments lie above the saved BP where
+# the ABI puts them (see ``_arguments``: [bp+4] q, [bp+8] db or row, [bp+12] n,
+# then k / radius / out, ...).  Saved: [bp-2] SI, [bp-4] DI, [bp-6] DS; the locals:
 TLO, THI = -8, -10          # 32-bit row total when a row spans several groups
 QEND = -12                  # query offset where the full groups end
 QOFF = -14                  # query offset (DI at entry)
@@ -107,7 +117,7 @@ REM_LO, REM_HI = -16, -18   # rows not yet started in a chunk
 BASE_LO, BASE_HI = -20, -22 # row index of the current chunk's first row
 CHUNK = -24                 # rows in the current chunk (<= 255)
 INNER = -26                 # rows left in the chunk (memory counter variant)
-W16 = -28                   # k-th distance clamped to 0xFFFF (16-bit fast path)
+W16 = -28                   # k-th distance / radius clamped to 0xFFFF (16-bit fast path)
 WLO, WHI = -30, -32         # k-th distance (32-bit)
 KEFF = -34                  # min(k, k_max)
 LAST = -36                  # SS offset of list entry k-1
@@ -120,13 +130,19 @@ COUNT_LO, COUNT_HI = CNT, KEFF  # range: the 32-bit hit count (search's count an
 KERNELS = ("distance", "scan", "search", "range")
 DIALECTS = ("gnu", "nasm")
 ROW_LIMIT = "a row must fit the 8086 kernels' row limit"
-STYLE = Style(comment="//", column=34, gap=" ", label_pad=28)
+STYLE = Style(comment="//", column=34, gap=" ", label_pad=28, directive_indent="    ")
 
 
 # The callee-saved registers the kernels use besides BP (the frame pointer);
 # SS is never written.  [bp-2], [bp-4], [bp-6] hold them, so locals start at [bp-8].
-SAVED = tuple(r for r in CDECL16_COMPACT.callee_saved if r not in ("bp", "ss"))
+SAVED = CDECL16_COMPACT.must_save(("si", "di", "ds"))
 assert SAVED == ("si", "di", "ds") and TLO == -2 * len(SAVED) - 2
+
+def _arguments(kernel: str) -> dict[str, int]:
+    """BP offset of each argument of ``kernel``: its ABI stack offset at entry, past the pushed BP."""
+    kind = KINDS[kernel]  # the C arguments in order, with their ABI kinds
+    at_entry = CDECL16_COMPACT.arguments(kind.arg_kinds)
+    return {arg.name: CDECL16_COMPACT.slot_bytes + where.offset for arg, where in zip(kind.args, at_entry)}
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
@@ -134,14 +150,9 @@ def variants(target: Target, spec: KernelSpec) -> list[str]:
     return list(VARIANTS)
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
-    """:func:`isa.generate.generate`, refusing a target of another family."""
-    return core.generate(target, spec, variant, module=__name__, **options)
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    """The documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES."""
-    return core.max_dims(target, spec, module=__name__)
+# isa.generate's entry points, refusing a target of another family; max_dims is the
+# documented maximum D: distances fit uint32 and a row fits MAX_ROW_BYTES.
+generate, max_dims = core.family_entry_points(__name__)
 
 
 def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
@@ -155,9 +166,6 @@ def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
 
 
 class _Asm(Asm):
-    def __init__(self, style: Style = STYLE) -> None:
-        super().__init__(style)
-
     def jfar(self, cond: str, label: str, uid: str, comment: str = "") -> None:
         """Conditional jump of any distance: 8086 Jcc reach only ±127 bytes."""
         inverse = {"z": "nz", "nz": "z", "b": "ae", "ae": "b", "a": "be", "be": "a"}[cond]
@@ -171,8 +179,7 @@ class _Quiet(_Asm):
     """Writes into another builder without per-instruction comments."""
 
     def __init__(self, into: _Asm) -> None:
-        super().__init__(into.style)
-        self.lines = into.lines
+        super().__init__(into.style, into.lines)
 
     def __call__(self, insn: str, comment: str = "") -> None:
         super().__call__(insn)
@@ -187,24 +194,21 @@ def _w(off: int) -> str:
 # A body computes the distance of the row at DS:SI to the query at ES:DI
 # (DI preserved, SI advanced by exactly one stride) into DX:AX, or into AX
 # alone when ``hi_zero`` (then DX is not set).  It may use AX BX DX and CH;
-# CL is the row counter unless ``uses_cx``.
+# CL is the row counter unless ``loop`` (the baseline's LOOP counts in CX).
 
 
+@dataclass(frozen=True)
 class _Body:
-    def __init__(self, name: str, *, unit: int, per_unit, init, finish, hi_zero: bool,
-                 uses_cx: bool = False, uses_total: bool = False, regs: str = "", loop: bool = False,
-                 tables: tuple[str, ...] = ()):
-        self.name = name
-        self.unit = unit              # bytes per unrolled step
-        self.per_unit = per_unit      # (a, disp) -> None
-        self.init = init              # (a) -> None
-        self.finish = finish          # (a) -> None: group sum into DX:AX (or AX)
-        self.hi_zero = hi_zero
-        self.uses_cx = uses_cx
-        self.uses_total = uses_total  # accumulates straight into [bp+TLO]/[bp+THI]
-        self.regs = regs
-        self.loop = loop              # baseline: one LOOP over the row, no unrolling
-        self.tables = tables
+    name: str
+    unit: int                     # bytes per unrolled step
+    per_unit: Callable            # (a, disp) -> None
+    init: Callable                # (a) -> None
+    finish: Callable              # (a) -> None: group sum into DX:AX (or AX)
+    hi_zero: bool                 # the group sum is AX alone (< 2^16)
+    uses_total: bool = False      # accumulates straight into [bp+TLO]/[bp+THI]
+    regs: str = ""                # the registers it uses, for the header's plan
+    loop: bool = False            # baseline: one LOOP over the row, no unrolling
+    tables: tuple[str, ...] = ()  # lookup tables it reads through CS: (see _tables)
 
 
 def _q(disp: int, size: str = "byte") -> str:
@@ -213,8 +217,7 @@ def _q(disp: int, size: str = "byte") -> str:
 
 # fast: 8-bit l1 -------------------------------------------------------------------
 
-def _word8_l1(q=None, les: int = 0) -> _Body:
-    q = q or _q
+def _word8_l1(q, les: int) -> _Body:
 
     def init(a):
         a("xor bx, bx", "BX = group sum of AX values (t - 257 per negative)")
@@ -252,8 +255,7 @@ def _word8_l1(q=None, les: int = 0) -> _Body:
 
 # fast: 8-bit l2 -------------------------------------------------------------------
 
-def _word8_l2(q=None) -> _Body:
-    q = q or _q
+def _word8_l2(q) -> _Body:
 
     def init(a):
         a("xor dx, dx", "CH:DX = 24-bit group sum (<= 64*16384)")
@@ -287,29 +289,6 @@ def _abs16_cwd(a):
     a("sub ax, dx", "AX = |int16| as unsigned (-32768 gives 32768)")
 
 
-def _word16_l1(q=None) -> _Body:
-    q = q or _q
-
-    def init(a):
-        a("xor bx, bx", "CH:BX = 24-bit group sum (<= 32*32768)")
-        a("xor ch, ch")
-
-    def unit(a, o):
-        a("lodsw", "AX = row code")
-        a(f"sub ax, {q(o, 'word')}", "AX = r - q mod 2^16")
-        _abs16_cwd(a)
-        a("add bx, ax")
-        a("adc ch, 0")
-
-    def finish(a):
-        a("mov ax, bx")
-        a("mov dl, ch")
-        a("xor dh, dh")
-
-    return _Body("word 16-bit l1", unit=2, per_unit=unit, init=init, finish=finish, hi_zero=False,
-                 regs="AX difference, DX sign, CH:BX sum")
-
-
 def _total_init(a):
     a(f"mov {_w(TLO)}, 0", "32-bit sum in the frame (D <= 3: t^2 < 2^30)")
     a(f"mov {_w(THI)}, 0")
@@ -320,39 +299,69 @@ def _total_finish(a):
     a(f"mov dx, {_w(THI)}")
 
 
-def _word16_l2(q=None, name="word 16-bit l2") -> _Body:
-    q = q or _q
+def _add_square_to_total(a):
+    a("mul ax", "DX:AX = t^2 (MUL r16)")
+    a(f"add {_w(TLO)}, ax")
+    a(f"adc {_w(THI)}, dx")
+
+
+def _word16(metric: str, q) -> _Body:
+
+    def init(a):
+        a("xor bx, bx", "CH:BX = 24-bit group sum (<= 32*32768)")
+        a("xor ch, ch")
 
     def unit(a, o):
         a("lodsw", "AX = row code")
         a(f"sub ax, {q(o, 'word')}", "AX = r - q mod 2^16")
         _abs16_cwd(a)
-        a("mul ax", "DX:AX = t^2 (MUL r16)")
-        a(f"add {_w(TLO)}, ax")
-        a(f"adc {_w(THI)}, dx")
+        if metric == "l2":
+            _add_square_to_total(a)
+            return
+        a("add bx, ax")
+        a("adc ch, 0")
 
-    return _Body(name, unit=2, per_unit=unit, init=_total_init, finish=_total_finish, hi_zero=False,
-                 uses_total=True, regs="AX difference / square, DX sign / square high")
+    def finish(a):
+        a("mov ax, bx")
+        a("mov dl, ch")
+        a("xor dh, dh")
+
+    if metric == "l2":
+        return _Body("word 16-bit l2", unit=2, per_unit=unit, init=_total_init, finish=_total_finish,
+                     hi_zero=False, uses_total=True, regs="AX difference / square, DX sign / square high")
+    return _Body("word 16-bit l1", unit=2, per_unit=unit, init=init, finish=finish, hi_zero=False,
+                 regs="AX difference, DX sign, CH:BX sum")
 
 
-# fast: 4-bit -----------------------------------------------------------------------
+# fast: 4-bit and 1-bit: sums of CS: XLAT table bytes -------------------------------
 
-def _word4(metric: str, q=None) -> _Body:
-    q = q or _q
-    table = f".Lnib4{metric}"
+def _xlat_add(a, comment: str) -> None:
+    a("cs xlatb", comment)
+    a("add dl, al")
+    a("adc dh, 0")
+
+
+def _xlat_body(name: str, table: str, what: str, bound: str, unit, regs: str) -> _Body:
+    """A word body summing bytes of one 256-byte table (BX = its offset, read with CS: XLAT) into DX."""
 
     def init(a):
-        a(f"mov bx, offset {table}", "XLAT table: byte of two nibble differences -> t0+t1 / t0^2+t1^2")
-        a("xor dx, dx", "DX = group sum (<= 64*128)")
+        a(f"mov bx, offset .L{table}", f"XLAT table: {what}")
+        a("xor dx, dx", f"DX = group sum (<= {bound})")
+
+    def finish(a):
+        a("mov ax, dx")
+
+    return _Body(name, unit=2, per_unit=unit, init=init, finish=finish, hi_zero=True, regs=regs, tables=(table,))
+
+
+def _word4(metric: str, q) -> _Body:
 
     def byte(a, o):
         a(f"sub al, {q(o)}", "per-nibble r - q; AF = borrow out of the low nibble")
         a("lahf", "AH bit 4 = AF")
         a("and ah, 0x10")
         a("add al, ah", "give the high nibble back its borrow: both nibbles exact mod 16")
-        a("cs xlatb", "AL = table[AL] (table in the code segment)")
-        a("add dl, al")
-        a("adc dh, 0")
+        _xlat_add(a, "AL = table[AL] (table in the code segment)")
 
     def unit(a, o):
         a("lodsw", "AX = two row bytes = four dims")
@@ -361,38 +370,21 @@ def _word4(metric: str, q=None) -> _Body:
         a("mov al, ch")
         byte(a, o + 1)
 
-    def finish(a):
-        a("mov ax, dx")
-
-    return _Body(f"word 4-bit {metric}", unit=2, per_unit=unit, init=init, finish=finish, hi_zero=True,
-                 regs="AX row bytes, BX table, CH saved byte, DX sum", tables=(f"nib4{metric}",))
+    return _xlat_body(f"word 4-bit {metric}", f"nib4{metric}",
+                      "byte of two nibble differences -> t0+t1 / t0^2+t1^2", "64*128", unit,
+                      "AX row bytes, BX table, CH saved byte, DX sum")
 
 
-# fast: 1-bit -----------------------------------------------------------------------
-
-def _word1(q=None) -> _Body:
-    q = q or _q
-
-    def init(a):
-        a("mov bx, offset .Lpop8", "XLAT table: popcount of a byte")
-        a("xor dx, dx", "DX = group sum (<= 64*8)")
+def _word1(q) -> _Body:
 
     def unit(a, o):
         a("lodsw", "AX = 16 row bits")
         a(f"xor ax, {q(o, 'word')}", "differing bits")
-        a("cs xlatb", "AL = popcount(low byte)")
-        a("add dl, al")
-        a("adc dh, 0")
+        _xlat_add(a, "AL = popcount(low byte)")
         a("mov al, ah")
-        a("cs xlatb", "AL = popcount(high byte)")
-        a("add dl, al")
-        a("adc dh, 0")
+        _xlat_add(a, "AL = popcount(high byte)")
 
-    def finish(a):
-        a("mov ax, dx")
-
-    return _Body("word 1-bit", unit=2, per_unit=unit, init=init, finish=finish, hi_zero=True,
-                 regs="AX row bits, BX table, DX sum", tables=("pop8",))
+    return _xlat_body("word 1-bit", "pop8", "popcount of a byte", "64*8", unit, "AX row bits, BX table, DX sum")
 
 
 # simple / baseline per-dim code --------------------------------------------------------
@@ -433,62 +425,50 @@ def _plain(bits: int, metric: str, loop: bool) -> _Body:
     def finish(a):
         a("mov ax, bx")
 
-    if bits == 8:
-        def unit(a, o):
-            a("lodsb", "AL = row code")
-            a(f"sub al, {q(o)}", "AL = r - q mod 256")
-            step(a, 1)
-            _abs8(a)
-            _acc_byte_t(a, metric)
-        return _Body(name, unit=1, per_unit=unit, init=init, finish=finish, hi_zero=False, loop=loop,
-                     uses_cx=loop, regs="AX code / t, DX:BX sum")
-    if bits == 16:
-        def unit16(a, o):
-            a("lodsw", "AX = row code")
-            a(f"sub ax, {q(o, 'word')}", "AX = r - q mod 2^16")
-            a("jns 1f", "|int16|: negate when negative")
-            a("neg ax", "-32768 stays 0x8000 = 32768 unsigned")
-            a("1:")
-            step(a, 2)
-            if metric == "l1":
-                a("add bx, ax")
-                a("adc dx, 0")
-            else:
-                a("mul ax", "DX:AX = t^2")
-                a(f"add {_w(TLO)}, ax")
-                a(f"adc {_w(THI)}, dx")
+    def unit8(a, o):
+        a("lodsb", "AL = row code")
+        a(f"sub al, {q(o)}", "AL = r - q mod 256")
+        step(a, 1)
+        _abs8(a)
+        _acc_byte_t(a, metric)
+
+    def unit16(a, o):
+        a("lodsw", "AX = row code")
+        a(f"sub ax, {q(o, 'word')}", "AX = r - q mod 2^16")
+        a("jns 1f", "|int16|: negate when negative")
+        a("neg ax", "-32768 stays 0x8000 = 32768 unsigned")
+        a("1:")
+        step(a, 2)
         if metric == "l1":
-            return _Body(name, unit=2, per_unit=unit16, init=init, finish=finish, hi_zero=False, loop=loop,
-                         uses_cx=loop, regs="AX code / t, DX:BX sum")
-        return _Body(name, unit=2, per_unit=unit16, init=_total_init, finish=_total_finish, hi_zero=False,
-                     loop=loop, uses_cx=loop, uses_total=True, regs="AX code / t, DX:AX square, sum in frame")
-    if bits == 4:
-        def unit4(a, o):
-            a("lodsb", "AL = two row dims (low nibble: even dim)")
-            if not loop:
-                a("mov ch, al", "keep the row byte")
-            a(f"mov ah, {q(o)}", "AH = two query dims")
-            a("sub al, ah", "low nibble = (r - q) mod 16 for the even dim")
-            a("and al, 0x0f")
-            a("xor al, 8")
-            a("sub al, 8", "sign-extend the 4-bit difference: int8 in [-8, 7]")
-            _abs8(a)
-            _acc_byte_t(a, metric)
-            if loop:
-                a("mov al, byte ptr [si-1]", "the row byte again (CX is the loop counter)")
-            else:
-                a("mov al, ch")
-            a(f"mov ah, {q(o)}")
-            step(a, 1)
-            a("and ax, 0xf0f0", "the odd dims, still in the high nibbles")
-            a("sub al, ah", "AL = (r - q) << 4 mod 256: no borrow from below")
-            _abs8(a)
-            for _ in range(4):
-                a("shr al, 1", "t << 4 -> t (8086: shifts by 1 or CL only)")
-            _acc_byte_t(a, metric)
-        return _Body(name, unit=1, per_unit=unit4, init=init, finish=finish, hi_zero=False, loop=loop,
-                     uses_cx=loop, regs="AX codes / t, DX:BX sum" + ("" if loop else ", CH row byte"))
-    # bits == 1
+            a("add bx, ax")
+            a("adc dx, 0")
+        else:
+            _add_square_to_total(a)
+
+    def unit4(a, o):
+        a("lodsb", "AL = two row dims (low nibble: even dim)")
+        if not loop:
+            a("mov ch, al", "keep the row byte")
+        a(f"mov ah, {q(o)}", "AH = two query dims")
+        a("sub al, ah", "low nibble = (r - q) mod 16 for the even dim")
+        a("and al, 0x0f")
+        a("xor al, 8")
+        a("sub al, 8", "sign-extend the 4-bit difference: int8 in [-8, 7]")
+        _abs8(a)
+        _acc_byte_t(a, metric)
+        if loop:
+            a("mov al, byte ptr [si-1]", "the row byte again (CX is the loop counter)")
+        else:
+            a("mov al, ch")
+        a(f"mov ah, {q(o)}")
+        step(a, 1)
+        a("and ax, 0xf0f0", "the odd dims, still in the high nibbles")
+        a("sub al, ah", "AL = (r - q) << 4 mod 256: no borrow from below")
+        _abs8(a)
+        for _ in range(4):
+            a("shr al, 1", "t << 4 -> t (8086: shifts by 1 or CL only)")
+        _acc_byte_t(a, metric)
+
     def unit1(a, o):
         a("lodsb", "AL = 8 row bits")
         a(f"xor al, {q(o)}", "differing bits")
@@ -497,54 +477,49 @@ def _plain(bits: int, metric: str, loop: bool) -> _Body:
             a("shr al, 1", "next bit into CF" if i == 0 else "")
             a("adc bx, 0", "count it" if i == 0 else "")
             a("adc dx, 0")
-    return _Body(name, unit=1, per_unit=unit1, init=init, finish=finish, hi_zero=False, loop=loop,
-                 uses_cx=loop, regs="AL differing bits, DX:BX sum")
+
+    per_unit, regs = {
+        8: (unit8, "AX code / t, DX:BX sum"),
+        16: (unit16, "AX code / t, DX:BX sum" if metric == "l1" else "AX code / t, DX:AX square, sum in frame"),
+        4: (unit4, "AX codes / t, DX:BX sum" + ("" if loop else ", CH row byte")),
+        1: (unit1, "AL differing bits, DX:BX sum"),
+    }[bits]
+    in_frame = bits == 16 and metric == "l2"  # t^2 < 2^30 overflows DX:BX's ADC: the sum lives in the frame
+    return _Body(name, unit=2 if bits == 16 else 1, per_unit=per_unit, init=_total_init if in_frame else init,
+                 finish=_total_finish if in_frame else finish, hi_zero=False, uses_total=in_frame, loop=loop,
+                 regs=regs)
 
 
-def _body(spec: KernelSpec, variant: str, q=None, les: int = 0) -> _Body:
+def _body(spec: KernelSpec, variant: str, q, les: int) -> _Body:
     if variant == "word":
         if spec.bits == 8:
             return _word8_l1(q, les) if spec.metric == "l1" else _word8_l2(q)
         if spec.bits == 16:
-            return _word16_l1(q) if spec.metric == "l1" else _word16_l2(q)
+            return _word16(spec.metric, q)
         if spec.bits == 4:
             return _word4(spec.metric, q)
         return _word1(q)
     return _plain(spec.bits, spec.metric, loop=variant == "baseline")
 
 
-def _compare32(a: _Asm, lo: str, hi: str, jump: str, comment: str) -> None:
-    """Branch to the out-of-line path when DX:AX compares to hi:lo by ``jump`` (jb: below, jbe: at most)."""
-    a(f"cmp dx, {hi}")
-    a("jb .Ltrampoline")
-    a("ja .Lnext")
-    a(f"cmp ax, {lo}")
-    a(f"{jump} .Ltrampoline", comment)
-
-
 # --- tables (in .rodata, read through CS:) ------------------------------------------
 
 
-def _t(d: int, bits: int) -> int:
-    m = 1 << bits
-    d %= m
-    return min(d, m - d)
-
-
 def _tables(a: _Asm, names) -> None:
+    """The lookup tables the word bodies name, each computed from torus_hw.reference's per-dim distance."""
+    x = np.arange(256)
     for name in names:
         if name == "sq8":
-            vals, directive, what = [_t(d, 8) ** 2 for d in range(256)], ".word", "t(d)^2, d = byte difference"
+            vals, directive, what = dim_distance(x, 0, bits=8) ** 2, ".word", "t(d)^2, d = byte difference"
         elif name.startswith("nib4"):
-            sq = name.endswith("l2")
-            f = (lambda t: t * t) if sq else (lambda t: t)
-            vals = [f(_t(x & 15, 4)) + f(_t(x >> 4, 4)) for x in range(256)]
-            directive, what = ".byte", f"{'t0^2+t1^2' if sq else 't0+t1'} of the two nibble differences in x"
+            power = 2 if name.endswith("l2") else 1
+            vals = dim_distance(x & 15, 0, bits=4) ** power + dim_distance(x >> 4, 0, bits=4) ** power
+            directive, what = ".byte", f"{'t0^2+t1^2' if power == 2 else 't0+t1'} of the two nibble differences in x"
         else:
-            vals, directive, what = [bin(x).count("1") for x in range(256)], ".byte", "popcount(x)"
+            vals, directive, what = [bin(v).count("1") for v in x], ".byte", "popcount(x)"
         a.blank()
         a.directive(".balign 2")
-        a.lines.append(f".L{name}:{'':<26}{a.style.comment} {what}")
+        a.label(f".L{name}", what)
         for i in range(0, 256, 16):
             a.directive(f"{directive} " + ", ".join(str(v) for v in vals[i:i + 16]))
 
@@ -553,10 +528,15 @@ def _tables(a: _Asm, names) -> None:
 
 
 class _Gen:
+    """One kernel file.  Its row code follows :class:`isa.generate.RowBody`: :meth:`query_setup`
+    (once per call), :meth:`row` (one row's distance into DX:AX), :meth:`plan` and :meth:`why`;
+    the kernels around it share the frame, the row walk, the row-index recovery and the output walk."""
+
     def __init__(self, target: Target, spec: KernelSpec, variant: str):
         self.target = target
         self.spec = spec
         self.variant = variant
+        self.args = _arguments(spec.kernel)
         self.layout = layout(target, spec, variant)
         self.stride = self.layout.stride
         # Scan/search with a one-group row: copy the query (<= GROUP_BYTES) into
@@ -570,8 +550,8 @@ class _Gen:
             les = self.stride if (spec.bits, spec.metric) == (8, "l1") else 0
             self.body = _body(spec, variant, q, les)
         else:
-            self.body = _body(spec, variant)
-        self.counter = "mem" if self.body.uses_cx else "cl"
+            self.body = _body(spec, variant, _q, 0)
+        self.counter = "mem" if self.body.loop else "cl"
         b = self.body
         if b.loop:
             self.groups, self.tail, self.group = 0, 0, 0
@@ -588,11 +568,36 @@ class _Gen:
 
     @property
     def multi(self) -> bool:
-        return self.groups > 1 or (self.groups == 1 and self.tail > 0)
+        return self.groups > 1 or self.tail > 0
 
     @property
     def hi_zero(self) -> bool:
         return self.body.hi_zero and not self.multi
+
+    @property
+    def threshold_in_di(self) -> bool:
+        """Search and range keep their 16-bit threshold in DI when the query is in the frame and distances fit 16 bits."""
+        return self.spec.kernel in ("search", "range") and self.copy and self.hi_zero
+
+    def threshold_test(self, jump: str, lo: str, hi: str, what: str, action: str):
+        """The per-row test of search and range: to the out-of-line path when DX:AX ``jump``s the threshold hi:lo
+        (jb: strictly below, jbe: at most).
+
+        A distance below 2^16 is compared in AX alone with the threshold clamped
+        to 16 bits: DI when it holds it (a register operand, no EA clocks), else
+        [bp+W16].
+        """
+        def test(a: _Asm) -> None:
+            if self.hi_zero:
+                a(f"cmp ax, {'di' if self.threshold_in_di else _w(W16)}",
+                  f"distance < 2^16: compare with the clamped {what}")
+            else:
+                a(f"cmp dx, {hi}")
+                a("jb .Ltrampoline")
+                a("ja .Lnext")
+                a(f"cmp ax, {lo}")
+            a(f"{jump} .Ltrampoline", action)
+        return test
 
     # -- the row body: DS:SI row, ES:DI query -> DX:AX (or AX if hi_zero) --------
 
@@ -641,17 +646,21 @@ class _Gen:
         b.init(a)
         self._units(a, nbytes)
         b.finish(a)
-        if b.hi_zero:
-            a(f"add {_w(TLO)}, ax", "group sum into the 32-bit total")
-            a(f"adc {_w(THI)}, 0")
-        else:
-            a(f"add {_w(TLO)}, ax", "group sum into the 32-bit total")
-            a(f"adc {_w(THI)}, dx")
+        a(f"add {_w(TLO)}, ax", "group sum into the 32-bit total")
+        a(f"adc {_w(THI)}, {0 if b.hi_zero else 'dx'}")
 
     # -- frame ------------------------------------------------------------------------
 
+    def arg(self, name: str, half: int = 0) -> str:
+        """Word ``half`` of argument ``name``: 0 the low word (a pointer's offset), 1 the high (its segment)."""
+        return _w(self.args[name] + 2 * half)
+
+    def far(self, name: str) -> str:
+        """Pointer argument ``name`` as the operand of LDS / LES."""
+        return f"dword ptr [bp+{self.args[name]}]"
+
     def frame_bytes(self) -> int:
-        return -(self.qc if self.copy else LIST - 8 * self.spec.k_max) - 6
+        return -(self.qc if self.copy else LIST - 8 * self.spec.k_max) - 2 * len(SAVED)
 
     def list_base(self) -> int:
         """BP offset of list entry 0 (entries ascend by 8)."""
@@ -659,7 +668,7 @@ class _Gen:
 
     def prologue(self, a: _Asm) -> None:
         a("push bp")
-        a("mov bp, sp", "frame: arguments at [bp+4], locals below")
+        a("mov bp, sp", f"frame: arguments at [bp+{self.args['q']}], locals below")
         for i, reg in enumerate(SAVED):
             a(f"push {reg}", f"callee-saved: {' '.join(r.upper() for r in ('bp', *SAVED))}" if i == 0 else None)
         a(f"sub sp, {self.frame_bytes()}", "locals (see the frame map above)")
@@ -674,7 +683,7 @@ class _Gen:
         a(".byte 0xc3", "RET near (this clang encodes 'ret' in .code16 as 66 C3, a 386 form)")
 
     def query_setup(self, a: _Asm) -> None:
-        a("les di, dword ptr [bp+4]", "ES:DI = query (far)")
+        a(f"les di, {self.far('q')}", "ES:DI = query (far)")
         a(f"mov {_w(QOFF)}, di")
         if self.copy:
             a.note(f"copy the {self.stride}-byte query into the frame at [bp{self.qc:+d}] (SS, even address)")
@@ -690,18 +699,18 @@ class _Gen:
 
     def distance(self, a: _Asm) -> None:
         self.query_setup(a)
-        a("lds si, dword ptr [bp+8]", "DS:SI = row (far, normalised: the row fits the segment)")
+        a(f"lds si, {self.far('row')}", "DS:SI = row (far, normalised: the row fits the segment)")
         self.row(a)
         if self.hi_zero:
             a("xor dx, dx", "distance < 2^16")
         a("jmp .Lreturn")
 
     def rows(self, a: _Asm, per_row) -> None:
-        """The row walk shared by scan and search: chunks of <= 255 rows."""
-        a("lds si, dword ptr [bp+8]", "DS:SI = database (far)")
-        a(f"mov ax, {_w(12)}")
+        """The row walk shared by scan, search and range: chunks of <= 255 rows, ``per_row`` after each row's body."""
+        a(f"lds si, {self.far('db')}", "DS:SI = database (far)")
+        a(f"mov ax, {self.arg('n')}")
         a(f"mov {_w(REM_LO)}, ax", "rows left = n (32-bit)")
-        a(f"mov ax, {_w(14)}")
+        a(f"mov ax, {self.arg('n', 1)}")
         a(f"mov {_w(REM_HI)}, ax")
         a(f"mov {_w(BASE_LO)}, 0", "row index of the chunk's first row")
         a(f"mov {_w(BASE_HI)}, 0")
@@ -762,28 +771,33 @@ class _Gen:
             a(f"sub {lo}, {tmp}")
         a(f"xor {hi}, {hi}")
         a(f"add {lo}, {_w(BASE_LO)}")
-        a(f"adc {hi}, {_w(BASE_HI)}", f"{hi.upper()}:{lo.upper()} = row index" if hi == "di" else None)
+        a(f"adc {hi}, {_w(BASE_HI)}", f"{hi.upper()}:{lo.upper()} = row index")
+
+    def output_store(self, a: _Asm, at: int, what: str) -> None:
+        """Write DX:AX (uint32) through the far pointer at [bp+at] and advance it, folding it into the
+        segment every 32 KiB.  The usual case (no fold) jumps to .Lnext; a fold falls through."""
+        a("push es", "ES is the query segment; borrow it for the output")
+        a(f"les bx, dword ptr [bp{at:+d}]")
+        a("mov word ptr es:[bx], ax", f"{what} (uint32)")
+        a("mov word ptr es:[bx+2], dx")
+        a("pop es")
+        a(f"add {_w(at)}, 4")
+        a(f"cmp {_w(at)}, 0x8000", "keep the output offset below 32 KiB")
+        a("jb .Lnext")
+        a(f"sub {_w(at)}, 0x8000")
+        a(f"add {_w(at + 2)}, 0x800")
 
     def scan(self, a: _Asm) -> None:
         self.query_setup(a)
-        a(f"mov ax, {_w(16)}")
+        a(f"mov ax, {self.arg('out')}")
         a(f"mov {_w(OUT_OFF)}, ax", "out (far), advanced per row")
-        a(f"mov ax, {_w(18)}")
+        a(f"mov ax, {self.arg('out', 1)}")
         a(f"mov {_w(OUT_SEG)}, ax")
 
         def store(a: _Asm) -> None:
             if self.hi_zero:
                 a("xor dx, dx")
-            a("push es", "ES is the query segment; borrow it for the output")
-            a(f"les bx, dword ptr [bp{OUT_OFF:+d}]")
-            a("mov word ptr es:[bx], ax", "out[i] = distance (uint32)")
-            a("mov word ptr es:[bx+2], dx")
-            a("pop es")
-            a(f"add {_w(OUT_OFF)}, 4")
-            a(f"cmp {_w(OUT_OFF)}, 0x8000", "keep the output offset below 32 KiB")
-            a("jb .Lnext")
-            a(f"sub {_w(OUT_OFF)}, 0x8000")
-            a(f"add {_w(OUT_SEG)}, 0x800")
+            self.output_store(a, OUT_OFF, "out[i] = distance")
 
         self.rows(a, store)
         a.label(".Ldone")
@@ -794,8 +808,8 @@ class _Gen:
         base = self.list_base()
         self.query_setup(a)
         a.note("k_eff = min(k, k_max); k = 0 returns 0")
-        a(f"mov ax, {_w(16)}")
-        a(f"cmp {_w(18)}, 0")
+        a(f"mov ax, {self.arg('k')}")
+        a(f"cmp {self.arg('k', 1)}, 0")
         a("jne .Lk_clamp")
         a(f"cmp ax, {k_max}")
         a("jbe .Lk_ok")
@@ -821,21 +835,10 @@ class _Gen:
         a(f"mov {_w(W16)}, 0xffff")
         a(f"mov {_w(WLO)}, 0xffff")
         a(f"mov {_w(WHI)}, 0xffff")
-        reg_w16 = self.copy and self.hi_zero
-        if reg_w16:
+        if self.threshold_in_di:
             a("mov di, 0xffff", "DI = k-th distance clamped to 16 bits (the query is in the frame)")
-
-        def test(a: _Asm) -> None:
-            if reg_w16:
-                a("cmp ax, di", "distance < 2^16: compare with the clamped k-th")
-                a("jb .Ltrampoline", "strictly below: insert (ties keep the lower row)")
-            elif self.hi_zero:
-                a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped k-th")
-                a("jb .Ltrampoline", "strictly below: insert (ties keep the lower row)")
-            else:
-                _compare32(a, _w(WLO), _w(WHI), "jb", "strictly below the k-th: insert")
-
-        self.rows(a, test)
+        self.rows(a, self.threshold_test("jb", _w(WLO), _w(WHI), "k-th",
+                                         "strictly below: insert (ties keep the lower row)"))
         a.label(".Linsert", "DX:AX = distance of the current row, below the k-th")
         if self.hi_zero:
             a("xor dx, dx")
@@ -877,24 +880,24 @@ class _Gen:
         a("pop di")
         a("pop si")
         a("pop cx")
-        if reg_w16:
+        if self.threshold_in_di:
             a(f"mov di, {_w(W16)}", "the new threshold register")
         a("jmp .Lnext")
         a.label(".Ldone", "write min(k_eff, n) entries to out_idx / out_dist")
         a(f"mov cx, {_w(KEFF)}")
-        a(f"cmp {_w(14)}, 0")
+        a(f"cmp {self.arg('n', 1)}, 0")
         a("jne .Lcount")
-        a(f"cmp {_w(12)}, cx")
+        a(f"cmp {self.arg('n')}, cx")
         a("jae .Lcount")
-        a(f"mov cx, {_w(12)}", "n < k_eff")
+        a(f"mov cx, {self.arg('n')}", "n < k_eff")
         a.label(".Lcount")
         a(f"mov {_w(CNT)}, cx")
         a("jcxz .Lout_done")
         a("push ss")
         a("pop ds", "DS = SS: the list is the string source")
-        for name, arg, field in (("idx", 20, 4), ("dist", 24, 0)):
+        for name, field in (("idx", 4), ("dist", 0)):
             a(f"mov cx, {_w(CNT)}")
-            a(f"les di, dword ptr [bp+{arg}]", f"ES:DI = out_{name} (far)")
+            a(f"les di, {self.far('out_' + name)}", f"ES:DI = out_{name} (far)")
             a(f"lea si, [bp{base + field:+d}]")
             lbl = f".Lout_{name}"
             a.label(lbl)
@@ -913,97 +916,86 @@ class _Gen:
         self.query_setup(a)
         a(f"mov {_w(COUNT_LO)}, 0", "count = 0 (32-bit)")
         a(f"mov {_w(COUNT_HI)}, 0")
-        a(f"mov ax, {_w(16)}", "radius clamped to 16 bits, for distances < 2^16")
-        a(f"cmp {_w(18)}, 0")
+        a.note("out_idx's own argument slot is the output pointer, advanced per index written")
+        a.note("(cdecl: the arguments belong to the callee)")
+        a(f"mov ax, {self.arg('radius')}", "radius clamped to 16 bits, for distances < 2^16")
+        a(f"cmp {self.arg('radius', 1)}, 0")
         a("je .Lr_w16")
         a("mov ax, 0xffff")
         a.label(".Lr_w16")
-        a(f"mov {_w(W16)}, ax")
-
-        def test(a: _Asm) -> None:
-            if self.hi_zero:
-                a(f"cmp ax, {_w(W16)}", "distance < 2^16: compare with the clamped radius")
-                a("jbe .Ltrampoline", "within the radius: count it (out of line)")
-            else:
-                _compare32(a, _w(16), _w(18), "jbe", "within the radius: count it (out of line)")
-
-        self.rows(a, test)
-        a.label(".Linsert", "a row within the radius: write its index while count < cap, count it")
-        a(f"mov ax, {_w(COUNT_LO)}")
-        a(f"mov dx, {_w(COUNT_HI)}")
-        a(f"cmp dx, {_w(26)}", "count < cap (32-bit)?")
-        a("jb .Lr_store")
-        a("ja .Lr_count")
-        a(f"cmp ax, {_w(24)}")
-        a("jae .Lr_count", "out_idx is full: only count")
-        a.label(".Lr_store")
-        a("push cx")
-        a("push di")
-        a("push es")
-        a("mov bx, ax", "&out_idx[count] = out_idx + 4 * count, as a far pointer:")
-        a("and bx, 3")
-        a("shl bx, 1")
-        a("shl bx, 1", "offset += 4 * (count mod 4)")
-        a("shr dx, 1")
-        a("rcr ax, 1")
-        a("shr dx, 1")
-        a("rcr ax, 1", "segment += count / 4 (16 bytes a paragraph)")
-        a("les di, dword ptr [bp+20]", "ES:DI = out_idx (far)")
-        a("add di, bx")
-        a("mov bx, es")
-        a("add bx, ax")
-        a("mov es, bx")
-        self.row_index(a, "ax", "dx", "bx")
-        a("stosw", "out_idx[count] = row index (uint32, row order)")
-        a("mov ax, dx")
-        a("stosw")
-        a("pop es")
-        a("pop di")
-        a("pop cx")
-        a.label(".Lr_count")
-        a(f"add {_w(COUNT_LO)}, 1", "count += 1")
+        if self.threshold_in_di:
+            a("mov di, ax", "DI = the clamped radius (the query is in the frame)")
+        else:
+            a(f"mov {_w(W16)}, ax")
+        self.rows(a, self.threshold_test("jbe", self.arg("radius"), self.arg("radius", 1), "radius",
+                                         "within the radius: count it (out of line)"))
+        a.label(".Linsert", "a row within the radius: count it, and write its index while count <= cap")
+        a(f"add {_w(COUNT_LO)}, 1", "count += 1 (32-bit)")
         a(f"adc {_w(COUNT_HI)}, 0")
+        a(f"mov ax, {self.arg('cap')}")
+        a(f"mov dx, {self.arg('cap', 1)}")
+        a(f"sub ax, {_w(COUNT_LO)}")
+        a(f"sbb dx, {_w(COUNT_HI)}", "cap - count borrows when count > cap ...")
+        a("jb .Lnext", "... out_idx is full: only counted")
+        self.row_index(a, "ax", "dx", "bx")
+        self.output_store(a, self.args["out_idx"], "out_idx[count - 1] = row index (row order)")
         a("jmp .Lnext")
         a.label(".Ldone")
         a(f"mov ax, {_w(COUNT_LO)}", "return the count of every row within the radius")
-        a(f"mov dx, {_w(COUNT_HI)}")
-        a("jmp .Lreturn")
+        a(f"mov dx, {_w(COUNT_HI)}", "(on into the epilogue)")
 
     # -- whole file ------------------------------------------------------------------------
 
-    def text(self, why: str, symbol: str, dialect: str) -> str:
+    def plan(self) -> list[str]:
+        """The register plan for the header, one line per register or group."""
+        lines = ["DS:SI  the row (LODS stream)" + ("" if self.spec.kernel == "distance" else
+                                                 ", folded into DS once per chunk of rows")]
+        if self.copy:
+            lines += [f"SS:[bp{self.qc:+d}]  the query, copied into the frame (no segment override); ES scratch",
+                      f"DI  {'the threshold clamped to 16 bits' if self.threshold_in_di else 'unused'}"]
+        else:
+            lines.append("ES:DI  the query")
+        lines.append(self.body.regs)
+        if self.spec.kernel != "distance":
+            lines.append("CL  rows left in the chunk" if self.counter == "cl" else
+                         f"rows left in the chunk: [bp{INNER}] (the body's LOOP counts in CX)")
+        lines += ["BP  the frame (map below)",
+                  "DX:AX  the row distance" + (" (< 2^16: AX alone, 16-bit compares)" if self.hi_zero else "")]
+        return lines
+
+    def notes(self) -> list[str]:
+        """The row body's shape and the frame map, for the header."""
+        b = self.body
+        shape = (f"a LOOP of {self.stride // b.unit} steps of {b.unit} byte(s)" if b.loop else
+                 f"unrolled groups of {self.group} bytes ({self.groups} full group(s), {self.tail}-byte tail)")
+        return [
+            f"body: {b.name}, {shape}",
+            f"frame: [bp+{self.args['q']}].. arguments; [bp{TLO}] total lo, [bp{THI}] hi, [bp{QEND}] query end, "
+            f"[bp{QOFF}] query off,",
+            f"       [bp{REM_LO}/{REM_HI}] rows left, [bp{BASE_LO}/{BASE_HI}] chunk base row, [bp{CHUNK}] chunk, "
+            f"[bp{INNER}] counter,",
+            f"       [bp{W16}] threshold (16-bit clamp), [bp{WLO}/{WHI}] k-th, [bp{KEFF}] k_eff, [bp{LAST}] last entry,",
+            f"       [bp{OUT_OFF}/{OUT_SEG}] scan out far, [bp{CNT}] count, then the top-k list (8 bytes an entry)",
+        ]
+
+    def why(self) -> str:
+        return _WHY[self.variant]
+
+    def text(self, symbol: str, dialect: str) -> str:
         s, b = self.spec, self.body
         a = _Asm(STYLE.with_dialect(dialect))
-        head = [
-            f"torus-hw kernel: {s.describe()} for {self.target.name} (8086 real mode, __cdecl compact)",
-            f"variant: {self.variant} ({b.name}); {why}",
-            *[f"{'prototype: ' if i == 0 else ' ' * 11}{ln.strip()}"
-              for i, ln in enumerate(prototype(s.kernel, symbol).splitlines())],
-            f"row layout: {self.layout.stride}-byte stride, align {self.layout.align}, zero-padded dims",
-            f"body: {'a LOOP over the row' if b.loop else f'unrolled groups of {self.group} bytes'}"
-            f" ({self.groups} full group(s), {self.tail}-byte tail)" + ("" if b.loop else ""),
-            (f"registers: DS:SI row, query copied to [bp{self.qc:+d}] (SS), ES scratch, "
-             f"DI {'k-th distance (16-bit clamp)' if s.kernel == 'search' and self.hi_zero else 'unused'}"
-             if self.copy else "registers: DS:SI row, ES:DI query")
-            + f", {b.regs}; row counter {'CL' if self.counter == 'cl' else 'in the frame'}; BP frame",
-            f"distance {'< 2^16 (16-bit compare)' if self.hi_zero else 'full 32-bit in DX:AX'}",
-            "frame: [bp+4].. arguments; [bp-8] total lo, [bp-10] hi, [bp-12] query end, [bp-14] query off,",
-            "       [bp-16/-18] rows left, [bp-20/-22] chunk base row, [bp-24] chunk, [bp-26] counter,",
-            "       [bp-28] k-th (16-bit clamp), [bp-30/-32] k-th, [bp-34] k_eff, [bp-36] last entry,",
-            "       [bp-40/-38] scan out far, [bp-42] count, then the top-k list (8 bytes an entry)",
-        ]
-        for line in head:
-            a.header(line)
+        a.lines += kernel_header(a.style, target=self.target, spec=s, variant=self.variant, options=VARIANTS,
+                                 why=self.why(), prototype=prototype(s.kernel, symbol), layout=self.layout,
+                                 plan=self.plan(), notes=self.notes())
         a.blank()
         if dialect == "nasm":
             a.directive("bits 16", "NASM: 16-bit code, 8086 instructions only")
             a.directive("cpu 8086")
-        a.directive(".text")
-        a.directive(f".globl {symbol}")
-        a.label(symbol)
+        a.begin_function(symbol)
         self.prologue(a)
         getattr(self, s.kernel)(a)
         self.epilogue(a)
+        a.end_function(symbol)
         if b.tables:
             a.blank()
             a.directive(".section .rodata", "read through CS: (tiny-code, far-data model)", column=38)
@@ -1020,4 +1012,4 @@ _WHY = {
 
 def emit(target: Target, spec: KernelSpec, variant: str, symbol: str, dialect: str):
     gen = _Gen(target, spec, variant)
-    return gen.text(_WHY[variant], symbol, dialect), gen.layout, [f"{gen.body.name}; stride {gen.stride}"]
+    return gen.text(symbol, dialect), gen.layout, [f"{gen.body.name}; stride {gen.stride}"]

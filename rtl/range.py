@@ -39,15 +39,23 @@ distance matches everything, which it writes as that distance; a cap at or
 above the row count means "all", which it writes as the row count.  The
 comparison is distance ≤ radius with the distance read unsigned and the
 radius signed.
+
+:data:`RTL_UNIT` registers it for the ``range`` kernel (:mod:`rtl.units`),
+with the host's side of that contract: how the radius and cap are written.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
+from torus_hw.errors import TorusInputError
+from torus_hw.reference import max_distance
+
 from .distance import DatabaseScanUnit, distance_latency
+from .units import UnitParam, UnitSpec, per_query
 
 
 def range_latency(lanes: int, bits: int, metric: str, adder_stages: int | None = None) -> int:
@@ -170,3 +178,62 @@ class TorusRangeUnit(DatabaseScanUnit):
                 left.eq(lim.payload.cap - 1),
             ]
         return m
+
+
+class RangeUnitSpec(UnitSpec):
+    """The range unit as the registry sees it: radius and cap are loaded per query, nothing is hardware."""
+
+    kernel = "range"
+    summary = "every row within a radius set at run time"
+    params = (UnitParam("radius"), UnitParam("cap", None))
+
+    def build(self, lanes, bits, dims, metric, *, adder_stages, max_rows):
+        return TorusRangeUnit(lanes, bits, dims, metric, adder_stages=adder_stages, max_rows=max_rows)
+
+    def latency(self, lanes, bits, metric, adder_stages=None):
+        return range_latency(lanes, bits, metric, adder_stages)
+
+    def tail_register_bits(self, *, width, index_width, max_rows):
+        count = max_rows.bit_length()
+        limits = (width + 1) + 2 * (count + 1)  # radius, cap − 1 and the indices left
+        counters = index_width + count + 1  # row, count, closing
+        compare = width + 3  # stage A: distance, valid, match, end
+        output = max(index_width + width, count) + 2  # the results register: value, last, valid
+        return limits + counters + compare + output
+
+    def check_query(self, n_queries, *, radius, cap):
+        """One radius and one cap (None: every match) for all queries, or one of each per query."""
+        radii, caps = per_query(radius, n_queries, "radius"), per_query(cap, n_queries, "cap")
+        for r in radii:
+            if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
+                raise TorusInputError(f"radius must be an integer, got {r!r}")
+        for c in caps:
+            if c is not None and (isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)) or c < 0):
+                raise TorusInputError(f"cap must be an integer >= 0 or None, got {c!r}")
+        return {"radius": radii, "cap": caps}
+
+    def query_loads(self, unit, n_rows, *, radius, cap):
+        """The limits beat of each query, written as the unit documents: a radius below 0 as −1,
+        one above the largest distance as that distance, a cap above the row count (or None) as the
+        row count."""
+        top = max_distance(unit.dims, unit.bits, unit.metric)
+        W = unit.width
+        limits = []
+        for r, c in zip(radius, cap):
+            reg_radius = max(-1, min(int(r), top))
+            reg_cap = n_rows if c is None else min(int(c), n_rows)
+            limits.append((reg_radius & ((1 << (W + 1)) - 1)) | (reg_cap << (W + 1)))
+        return {"limits": limits}
+
+    def read_answer(self, unit, payloads):
+        I, W, C = unit.index_width, unit.width, unit.count_width
+        *matches, closing = payloads
+        return {"count": closing & ((1 << C) - 1),
+                "indices": [p & ((1 << I) - 1) for p in matches],
+                "distances": [(p >> I) & ((1 << W) - 1) for p in matches]}
+
+    def empty_answer(self):
+        return {"count": 0, "indices": [], "distances": []}
+
+
+RTL_UNIT = RangeUnitSpec()

@@ -17,6 +17,8 @@ first entry it is strictly closer than.  Rows arrive in index order, so
 strict comparison alone puts ties behind the lower rows, exactly the
 reference's tie-break.  It takes one distance per cycle, so it never stalls
 the distance unit, except while reading results out.
+
+:data:`RTL_UNIT` registers it for the ``search`` kernel (:mod:`rtl.units`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from amaranth.lib.wiring import Out
 from torus_hw.errors import TorusInputError
 
 from .distance import DatabaseScanUnit, _is_int, distance_latency
+from .units import UnitParam, UnitSpec
 
 MAX_K = 16
 
@@ -109,3 +112,36 @@ class TorusSearchUnit(DatabaseScanUnit):
             with m.If(final):
                 m.d.sync += [readout.eq(0), row.eq(0)]
         return m
+
+
+class SearchUnitSpec(UnitSpec):
+    """The search unit as the registry sees it: k is hardware (the tracker's length)."""
+
+    kernel = "search"
+    summary = "top-k, default"
+    params = (UnitParam("k", 1, hardware=True),)
+
+    def build(self, lanes, bits, dims, metric, *, adder_stages, max_rows, k):
+        return TorusSearchUnit(lanes, bits, dims, metric, k=k, adder_stages=adder_stages, max_rows=max_rows)
+
+    def latency(self, lanes, bits, metric, adder_stages=None, k=1):
+        return search_latency(lanes, bits, metric, adder_stages)
+
+    def cycles_per_query(self, n_rows, *, beats, latency, k):
+        """Then one cycle for each of the other min(k, N) − 1 results."""
+        return super().cycles_per_query(n_rows, beats=beats, latency=latency) + min(k, n_rows) - 1
+
+    def tail_register_bits(self, *, width, index_width, max_rows, k):
+        kept = min(max(int(k), 1), MAX_K)  # an out-of-range k is refused by the unit itself, with its own message
+        return kept * (width + index_width + 1) + index_width + 1  # top-k list and the row counter
+
+    def read_answer(self, unit, payloads):
+        I, W = unit.index_width, unit.width
+        return {"indices": [p & ((1 << I) - 1) for p in payloads],
+                "distances": [(p >> I) & ((1 << W) - 1) for p in payloads]}
+
+    def empty_answer(self):
+        return {"indices": [], "distances": []}
+
+
+RTL_UNIT = SearchUnitSpec()

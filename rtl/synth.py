@@ -1,6 +1,7 @@
-"""Verilog and synthesis reports: ``amaranth.back.verilog`` for the search
-and range units (:data:`UNITS`, one per ``--kernel``), and a YoWASP Yosys + nextpnr driver that returns LUT4, carry, FF, BRAM
-and fmax for iCE40 UP5K and ECP5-25k.
+"""Verilog and synthesis reports: ``amaranth.back.verilog`` for every RTL
+unit (:func:`rtl.units.build_unit`, one per ``--kernel``), and a YoWASP
+Yosys + nextpnr driver that returns LUT4, carry, FF, BRAM and fmax for
+iCE40 UP5K and ECP5-25k.
 
 The unit has hundreds of I/O bits and the UP5K package 39 pins, so place and
 route runs on :class:`SynthTop`: a small wrapper that feeds both payloads
@@ -33,11 +34,8 @@ from amaranth.lib.wiring import In
 
 from torus_hw.errors import TorusInputError
 
-from .range import TorusRangeUnit
-from .search import TorusSearchUnit
-
-# --kernel name → the unit that implements it in hardware
-UNITS = {"search": TorusSearchUnit, "range": TorusRangeUnit}
+from .distance import DatabaseScanUnit
+from .units import DEFAULT_KERNEL, build_unit
 
 # target → (yosys synth pass, nextpnr module, nextpnr device arguments, LUT/FF/BRAM/carry cell names)
 TARGETS = {
@@ -79,9 +77,10 @@ MISSING_TOOLS = ("synthesis needs the YoWASP tools: run `make synth-deps` "
 
 
 class SynthTop(Elaboratable):
-    """Pin-frugal wrapper around a :class:`TorusSearchUnit` or :class:`TorusRangeUnit` for place and route."""
+    """Pin-frugal wrapper around any RTL unit (``query``, ``rows``, ``results`` and extra input streams)
+    for place and route."""
 
-    def __init__(self, unit: TorusSearchUnit | TorusRangeUnit):
+    def __init__(self, unit: DatabaseScanUnit):
         self.unit = unit
         self.sin = Signal()
         self.q_valid = Signal()
@@ -126,36 +125,23 @@ class SynthTop(Elaboratable):
         return m
 
 
-def build_unit(lanes: int, bits: int, dims: int, metric: str = "l1", k: int = 1,
-               adder_stages: int | None = None, max_rows: int = 1 << 16,
-               kernel: str = "search") -> TorusSearchUnit | TorusRangeUnit:
-    """The unit for ``kernel`` (``k`` is the search unit's alone; bad parameters raise TorusInputError)."""
-    if kernel not in UNITS:
-        raise TorusInputError(f"the RTL has no {kernel!r} kernel; choose one of {', '.join(UNITS)}")
-    if kernel == "search":
-        return TorusSearchUnit(lanes, bits, dims, metric, k=k, adder_stages=adder_stages, max_rows=max_rows)
-    if k != 1:
-        raise TorusInputError(f"k applies to the search kernel only, got k={k!r} for {kernel}")
-    return UNITS[kernel](lanes, bits, dims, metric, adder_stages=adder_stages, max_rows=max_rows)
-
-
-def unit_verilog(unit: TorusSearchUnit | TorusRangeUnit, name: str = "torus_search") -> str:
+def unit_verilog(unit: DatabaseScanUnit, name: str = "torus_search") -> str:
     """Verilog of the bare unit (its stream ports as top-level ports)."""
     from amaranth.back import verilog
 
     return verilog.convert(unit, name=name)
 
 
-def verilog_for(*, lanes: int, bits: int, dims: int, metric: str = "l1", k: int = 1,
-                adder_stages: int | None = None, max_rows: int = 1 << 16, name: str | None = None,
-                kernel: str = "search") -> str:
-    """Verilog of a unit built from its parameters, module ``torus_<kernel>`` by default (bad ones raise
-    TorusInputError)."""
-    unit = build_unit(lanes, bits, dims, metric, k=k, adder_stages=adder_stages, max_rows=max_rows, kernel=kernel)
+def verilog_for(*, lanes: int, bits: int, dims: int, metric: str = "l1", adder_stages: int | None = None,
+                max_rows: int = 1 << 16, name: str | None = None, kernel: str = DEFAULT_KERNEL, **params) -> str:
+    """Verilog of a unit built from its parameters (``params``: the kernel's, e.g. ``k``), module
+    ``torus_<kernel>`` by default (bad ones raise TorusInputError)."""
+    unit = build_unit(lanes, bits, dims, metric, kernel=kernel, adder_stages=adder_stages, max_rows=max_rows,
+                      **params)
     return unit_verilog(unit, name=name or f"torus_{kernel}")
 
 
-def top_verilog(unit: TorusSearchUnit | TorusRangeUnit, name: str = "top") -> str:
+def top_verilog(unit: DatabaseScanUnit, name: str = "top") -> str:
     from amaranth.back import verilog
 
     top = SynthTop(unit)
@@ -230,7 +216,7 @@ def parse_nextpnr_report(report: dict) -> tuple[float, dict]:
     return (min(achieved) if achieved else 0.0), util
 
 
-def synthesize(unit: TorusSearchUnit | TorusRangeUnit, target: str, workdir: str | Path, *, seed: int = 1) -> SynthReport:
+def synthesize(unit: DatabaseScanUnit, target: str, workdir: str | Path, *, seed: int = 1) -> SynthReport:
     """Synthesize, place and route the wrapped unit; return its figures."""
     if target not in TARGETS:
         raise TorusInputError(f"synthesis target must be one of {', '.join(TARGETS)}, got {target!r}")

@@ -3,8 +3,8 @@
 For each target, core, D and k: an 8-bit l1 top-k search over N random rows,
 measured in the same harness and cycle model for the generated kernel (the
 generator's default, fastest variant) and for every baseline that covers
-the spec — each C source of ``isa/c/`` (plain, SWAR, ACLE, NEON) built by
-each requested compiler at -O2, -O3 and -Os (``isa.baseline``), or on the
+the spec — each C source of ``baselines/c/`` (plain, SWAR, ACLE, NEON) built by
+each requested compiler at -O2, -O3 and -Os (``baselines.build``), or on the
 8086, which no compiler here targets, the generator's byte loop and simple
 variant.  Every answer of every build is compared with the reference; a
 baseline that disagrees is a failure of the bench, never a dropped column.
@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from isa.baseline import NAIVE, OPT_LEVELS, baseline_sources, build_c_baseline, check_compilers, x86_baselines
+from baselines.build import NAIVE, OPT_LEVELS, baseline_sources, build_c_baseline, check_compilers, x86_baselines
 from isa.build import build_kernel, generate
 from isa.spec import KernelSpec
 from isa.targets import TARGETS, get_target
@@ -49,7 +49,7 @@ GOAL_INTRINSICS_DIMS = (16, 64)
 
 @dataclass
 class Baseline:
-    source: str          # isa.baseline source name, or the 8086 generator variant
+    source: str          # baselines.build source name, or the 8086 generator variant
     compiler: str        # clang / gcc, or "generator" on the 8086
     flags: str           # -O2 / -O3 / -Os ("" for a generator variant)
     cycles: float = 0.0

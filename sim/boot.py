@@ -1,7 +1,7 @@
 """Boot a whole firmware image from reset in Unicorn, as the board would.
 
 This module owns the emulated boards of ``torus-hw firmware`` projects: the
-memory map of each board (from isa/boards.py), loading the image where the
+memory map of each board (from firmware/boards.py), loading the image where the
 board's loader puts it (ELF load addresses, so ``.data`` starts in flash and
 the startup code must copy it; a ``.COM`` at PSP:0100), RAM filled with garbage (a
 startup that skips the ``.data`` copy or the ``.bss`` clear fails), the reset itself (a
@@ -28,7 +28,7 @@ import unicorn
 from elftools.elf.elffile import ELFFile
 from unicorn import arm64_const, arm_const, riscv_const, x86_const
 
-from isa.boards import Board
+from firmware.boards import Board
 from isa.targets import Target
 from torus_hw.errors import TorusInputError
 

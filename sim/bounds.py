@@ -31,7 +31,7 @@ from isa.targets import get_target
 
 from .cycles import get_model
 
-# The SWAR step of isa/c/torus_swar.c (nine operations), with row word r in
+# The SWAR step of baselines/c/torus_swar.c (nine operations), with row word r in
 # {R}, query words qh, qx, constants H, L; every destination is fresh so no
 # instruction waits for another (registers named per ISA below).
 _RV_STEP = ["and t1, {R}, s3", "sub t1, s7, t1", "xor t2, t1, {R}", "xor t2, t2, s8", "and t2, t2, s2",
@@ -96,7 +96,7 @@ def cortex_m0(dims: int) -> float:
 
 def cortex_m4(dims: int) -> float:
     """Cortex-M4, per row: W = ⌈D/4⌉ words by ``ldm`` of up to four (1 + N), one ``usub8`` and one
-    ``usada8`` per word (1 cycle each, the DSP trick of isa/c/torus_acle.c), then ``cmp`` and a
+    ``usada8`` per word (1 cycle each, the DSP trick of baselines/c/torus_acle.c), then ``cmp`` and a
     not-taken ``bcc``: about 3·W + ⌈W/4⌉ + 2."""
     words = ceil(dims / 4)
     loads = [f"ldm r0!, {{{', '.join(f'r{4 + i}' for i in range(min(4, words - 4 * b)))}}}"
@@ -109,7 +109,7 @@ def cortex_m4(dims: int) -> float:
 def cortex_a55(dims: int) -> float:
     """Cortex-A55 (dual issue, one 64-bit load pipe, two 64-bit SIMD pipes), per row in steady state:
     for each 16-byte chunk (two 8-byte rows when D <= 8) one vector load, ``sub``, ``abs`` and ``uadalp``
-    (the method of isa/c/torus_neon.c), plus one ``addp`` per row to fold its lane sums; the
+    (the method of baselines/c/torus_neon.c), plus one ``addp`` per row to fold its lane sums; the
     compare and branch are shared by a group of 8 rows (one ``uminv``, ``fmov``, ``cmp``, ``b.hs``).
     Priced on a long straight run of independent groups (no instruction waits for another)."""
     chunk = ["ld1 {{v{L}.16b}}, [x1]", "sub v{S}.16b, v20.16b, v21.16b", "abs v{S}.16b, v22.16b",

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware.header import header_name, macro_prefix, render_header
 from isa.build import build_kernel
 from isa.spec import KernelSpec
 from isa.targets import TARGETS
@@ -88,20 +89,19 @@ class DemoRow:
 def _p_at_1(run: SearchRun, db_labels, q_labels) -> tuple[float, float]:
     ids = np.array(run.query_ids)
     got = np.array([q.indices[0] for q in run.queries])
-    want = run.expected[0][:, 0]
+    want = np.array([e["indices"][0] for e in run.expected])
     return float(np.mean(db_labels[got] == q_labels[ids])), float(np.mean(db_labels[want] == q_labels[ids]))
 
 
 def firmware_export(codes: TorusCodes, built) -> dict[str, str]:
     """``torus_db.h``/``.c`` (database, queries, labels) packed for ``built``'s kernel, and its header."""
-    from isa.header import header_name, macro_prefix
     from torus_hw.c_export import KernelTie, c_export, pack_export
 
     kernel = built.kernel
     packed = pack_export("torus_db", kernel.layout, codes.database, codes.queries, codes.database_labels,
                          codes.query_labels, bits=codes.bits)
     files = c_export(packed, KernelTie(header_name(kernel.symbol), macro_prefix(kernel.symbol)))
-    files[header_name(kernel.symbol)] = kernel.header()
+    files[header_name(kernel.symbol)] = render_header(kernel)
     return files
 
 
@@ -157,7 +157,7 @@ def run_demo(settings: DemoSettings, console) -> tuple[list[DemoRow], dict]:
             progress.update(task, description=f"{name}: top-1")
             spec1 = KernelSpec("search", "l1", codes.bits, codes.dims, 1)
             built1 = build_kernel(target, spec1, workdir=out / "kernels" / name)
-            _write_text(out / "kernels" / name / "kernel.h", built1.kernel.header())
+            _write_text(out / "kernels" / name / "kernel.h", render_header(built1.kernel))
             top1 = run_search(name, db, qs, bits=codes.bits, metric="l1", k=1, query_ids=top1_ids, built=built1,
                               extra_cores=cores, progress=tick, wait_states=ws)
             progress.update(task, description=f"{name}: top-5")

@@ -337,8 +337,8 @@ def compare_with_model(sim: Path, built, database: np.ndarray, queries: np.ndarr
     ret_cycles = _ret_cycles()
     cycles, instructions, answers = [], [], []
     for q in np.atleast_2d(queries):
-        got = runner.search(q, k)
+        got = runner.call(q, k=k)
         cycles.append(got.cycles["ibex"] - ret_cycles)
         instructions.append(got.instructions - 1)
-        answers.append((list(got.indices), list(got.distances)))
+        answers.append((got.indices.tolist(), got.distances.tolist()))
     return Comparison(rtl, cycles, instructions, answers)

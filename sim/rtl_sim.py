@@ -1,6 +1,12 @@
-"""RTL simulation harness: runs :class:`rtl.search.TorusSearchUnit` and
-:class:`rtl.range.TorusRangeUnit` under ``amaranth.sim`` (async testbenches)
-and measures cycles per query.
+"""RTL simulation harness: runs every RTL unit of the registry
+(:mod:`rtl.units`: the search unit, the range unit, …) under ``amaranth.sim``
+(one async testbench) and measures cycles per query.
+
+The testbench is the same for every unit: it loads a query (and the unit's
+extra input streams, from its spec's :meth:`~rtl.units.UnitSpec.query_loads`),
+streams the database and takes ``results`` beats until one has its ``last``
+field set; the spec reads them back as the kernel's answer.  :func:`simulate` and
+:func:`run_rtl` take the kernel by name, so a new unit needs nothing here.
 
 One design and one simulator serve a whole batch: every query is loaded,
 the database streamed and the results read out in a single simulation, so a
@@ -21,11 +27,24 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from torus_hw.errors import TorusInputError
-from torus_hw.reference import as_codes, check_bits, check_metric, max_distance
+from torus_hw.reference import as_codes, check_bits, check_metric
 
-__all__ = ["RtlQueryResult", "RtlRangeResult", "RtlRunStats", "pack_beats", "rtl_latency", "rtl_cycles_per_query",
-           "rtl_range_cycles_per_query", "run_rtl_range", "run_rtl_search", "simulate_distances",
-           "simulate_range", "simulate_search"]
+__all__ = ["RtlAnswer", "RtlQueryResult", "RtlRangeResult", "RtlRunStats", "check_rtl_size", "pack_beats",
+           "rtl_cycles", "rtl_cycles_per_query", "rtl_kernels", "rtl_latency", "rtl_range_cycles_per_query", "run_rtl",
+           "run_rtl_range", "run_rtl_search", "simulate", "simulate_distances", "simulate_range", "simulate_search"]
+
+
+@dataclass
+class RtlAnswer:
+    """One query's answer from an RTL unit.
+
+    ``values`` holds the kernel's answer fields as Python ints (search:
+    ``indices``, ``distances``; range: ``count``, ``indices``, ``distances``,
+    row order); ``cycles`` runs from its first query beat to its last result.
+    """
+
+    values: dict
+    cycles: int
 
 
 @dataclass
@@ -95,7 +114,7 @@ def pack_beats(codes: np.ndarray, bits: int, lanes: int) -> np.ndarray:
     return out.reshape(m, beats)
 
 
-def _validate(database, queries, bits, metric, k, lanes):
+def _validate(database, queries, bits, metric, lanes):
     bits = check_bits(bits)
     check_metric(metric)
     db = as_codes(database, bits, "database")
@@ -106,8 +125,6 @@ def _validate(database, queries, bits, metric, k, lanes):
         raise TorusInputError(f"queries must have rank 2 (Q×D), got shape {qs.shape}")
     if qs.shape[1] != db.shape[1]:
         raise TorusInputError(f"dims differ: queries have D={qs.shape[1]}, database has D={db.shape[1]}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise TorusInputError(f"k must be a positive integer, got {k!r}")
     if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1:
         raise TorusInputError(f"lanes must be an integer >= 1, got {lanes!r}")
     return db, qs, bits
@@ -128,15 +145,15 @@ def _row_stream(db: np.ndarray, bits: int, lanes: int, beats: int) -> list[int]:
     return flat
 
 
-def _drive_queries(dut, query_beats, flat, *, last_bit: int, stats: "RtlRunStats", limits: list[int] | None = None,
-                   vcd: str | None = None, valid_prob: float = 1.0, ready_prob: float = 1.0, seed: int = 0,
-                   progress=None) -> list[tuple[list[int], int]]:
+def _drive_queries(dut, query_beats, flat, *, last_bit: int, stats: "RtlRunStats",
+                   loads: dict[str, list[int]] | None = None, vcd: str | None = None, valid_prob: float = 1.0,
+                   ready_prob: float = 1.0, seed: int = 0, progress=None) -> list[tuple[list[int], int]]:
     """Run every query through one simulated unit with ``query``/``rows``/``results`` streams.
 
-    For each query: present its beats on ``query`` (and, when ``limits`` is
-    given and the query's packed payload there differs from the previous
-    query's, that payload on the unit's ``limits`` stream in its first query
-    cycle), stream every row beat, and take ``results`` beats until one
+    For each query: present its beats on ``query`` (and, for each stream in
+    ``loads`` whose packed payload for this query differs from the previous
+    query's, that payload on that stream in its first query cycle), stream
+    every row beat, and take ``results`` beats until one
     has bit ``last_bit`` set.  ``valid_prob`` / ``ready_prob`` below 1 insert
     random gaps in the row stream's valid and the result stream's ready (a
     stall test); once valid is raised it is held, with the payload, until the
@@ -150,7 +167,8 @@ def _drive_queries(dut, query_beats, flat, *, last_bit: int, stats: "RtlRunStats
     B = dut.beats
     rows_payload = Value.cast(dut.rows.payload)
     res_payload = Value.cast(dut.results.payload)
-    limits_payload = None if limits is None else Value.cast(dut.limits.payload)
+    loads = loads or {}
+    load_payloads = {name: Value.cast(getattr(dut, name).payload) for name in loads}
     answers: list[tuple[list[int], int]] = []
     rng = random.Random(seed)
     stalls = valid_prob < 1.0 or ready_prob < 1.0
@@ -165,18 +183,19 @@ def _drive_queries(dut, query_beats, flat, *, last_bit: int, stats: "RtlRunStats
             start = cycle
             # Query load: the unit is always ready for query (and limits) beats.
             ctx.set(dut.query.valid, 1)
-            # Limits only when they change, as a host sets a register once for a
-            # batch: the unit keeps them and re-arms the cap for every query.
-            new_limits = limits is not None and (qi == 0 or limits[qi] != limits[qi - 1])
-            if new_limits:
-                ctx.set(limits_payload, limits[qi])
-                ctx.set(dut.limits.valid, 1)
+            # Loads only when they change, as a host sets a register once for a
+            # batch: the unit keeps them (the range unit re-arms its cap for every query).
+            changed = [name for name, payloads in loads.items() if qi == 0 or payloads[qi] != payloads[qi - 1]]
+            for name in changed:
+                ctx.set(load_payloads[name], loads[name][qi])
+                ctx.set(getattr(dut, name).valid, 1)
             for beat in qb:
                 ctx.set(dut.query.payload, beat)
                 await ctx.tick()
                 cycle += 1
-                if new_limits:
-                    ctx.set(dut.limits.valid, 0)
+                for name in changed:
+                    ctx.set(getattr(dut, name).valid, 0)
+                changed = []
             ctx.set(dut.query.valid, 0)
 
             got = []
@@ -259,33 +278,95 @@ def _query_beats(qs: np.ndarray, bits: int, lanes: int) -> list[list[int]]:
     return [[int(x) for x in row] for row in pack_beats(qs, bits, lanes)]
 
 
-def simulate_search(database, queries, *, bits: int, metric: str, k: int, lanes: int,
-                    vcd: str | None = None, adder_stages: int | None = None,
-                    valid_prob: float = 1.0, ready_prob: float = 1.0, seed: int = 0, progress=None):
-    """Run every query through one simulated search unit.
+def simulate(kernel: str, database, queries, *, bits: int, metric: str, lanes: int, params: dict | None = None,
+             vcd: str | None = None, adder_stages: int | None = None, valid_prob: float = 1.0,
+             ready_prob: float = 1.0, seed: int = 0, progress=None):
+    """Run every query through one simulated unit of ``kernel`` (:func:`rtl_kernels`).
 
-    ``valid_prob`` / ``ready_prob`` below 1 insert random stalls (see
-    :func:`_drive_queries`); ``progress()`` is called after each query.
-    Returns ``(list[RtlQueryResult], RtlRunStats)``.
+    ``params`` are the kernel's (search: ``k``; range: ``radius`` and
+    ``cap``, each one value or one per query); ``valid_prob`` /
+    ``ready_prob`` below 1 insert random stalls (see :func:`_drive_queries`);
+    ``progress()`` is called after each query.  Returns
+    ``(list[RtlAnswer], RtlRunStats)``.
     """
-    from rtl.search import TorusSearchUnit
+    from rtl.units import split_params
 
-    db, qs, bits = _validate(database, queries, bits, metric, k, lanes)
-    lanes, k = int(lanes), int(k)
+    db, qs, bits = _validate(database, queries, bits, metric, lanes)
+    spec, hardware, query = split_params(kernel, params or {})
+    query = spec.check_query(qs.shape[0], **query)
+    lanes = int(lanes)
     n_rows, dims = db.shape
     stats = RtlRunStats()
+    dut = spec.build(lanes, bits, dims, metric, adder_stages=adder_stages, max_rows=max(n_rows, 1), **hardware)
     if n_rows == 0 or qs.shape[0] == 0:
-        return [RtlQueryResult([], [], 0) for _ in range(qs.shape[0])], stats
+        # Built only to check its parameters.  No row carries the end flag, so the unit would never close a query.
+        from rtl.distance import silence_unused
 
-    dut = TorusSearchUnit(lanes, bits, dims, metric, k=k, adder_stages=adder_stages, max_rows=n_rows)
-    I, W = dut.index_width, dut.width
-    imask, dmask = (1 << I) - 1, (1 << W) - 1
+        silence_unused(dut)
+        return [RtlAnswer(spec.empty_answer(), 0) for _ in range(qs.shape[0])], stats
     answers = _drive_queries(dut, _query_beats(qs, bits, lanes), _row_stream(db, bits, lanes, dut.beats),
-                             last_bit=I + W, stats=stats, vcd=vcd, valid_prob=valid_prob, ready_prob=ready_prob,
-                             seed=seed, progress=progress)
-    results = [RtlQueryResult([p & imask for p in got], [(p >> I) & dmask for p in got], cycles)
-               for got, cycles in answers]
-    return results, stats
+                             last_bit=dut.results.payload.shape()["last"].offset, stats=stats,
+                             loads=spec.query_loads(dut, n_rows, **query), vcd=vcd, valid_prob=valid_prob,
+                             ready_prob=ready_prob, seed=seed, progress=progress)
+    return [RtlAnswer(spec.read_answer(dut, got), cycles) for got, cycles in answers], stats
+
+
+def run_rtl(kernel: str, database: np.ndarray, queries: np.ndarray, *, bits: int, metric: str, lanes: int,
+            params: dict | None = None, progress=None) -> list[RtlAnswer]:
+    """``kernel`` on the simulated RTL unit for every query: each answer's ``values`` and ``cycles``."""
+    return simulate(kernel, database, queries, bits=bits, metric=metric, lanes=lanes, params=params,
+                    progress=progress)[0]
+
+
+def rtl_kernels() -> tuple[str, ...]:
+    """The kernels with an RTL unit, the default (search) first."""
+    from rtl.units import kernels
+
+    return kernels()
+
+
+def rtl_cycles(kernel: str, n_rows: int, *, lanes: int, bits: int, dims: int, metric: str = "l1",
+               adder_stages: int | None = None, params: dict | None = None) -> int:
+    """Cycles per query of ``kernel``'s unit at full rate, predicted from the design's parameters.
+
+    The simulation measures the same quantity; the tests check that the two agree.
+    """
+    from rtl.units import split_params
+
+    latency = rtl_latency(lanes=lanes, bits=bits, dims=dims, metric=metric, adder_stages=adder_stages, kernel=kernel,
+                          params=params)
+    if n_rows < 1:
+        return 0
+    spec, hardware, _ = split_params(kernel, params or {}, run=False)
+    return spec.cycles_per_query(n_rows, beats=-(-dims // lanes), latency=latency, **hardware)
+
+
+def rtl_latency(*, lanes: int, bits: int, dims: int, metric: str = "l1", adder_stages: int | None = None,
+                kernel: str = "search", params: dict | None = None) -> int:
+    """Cycles from a query's last row beat being accepted to its first result after the rows being offered."""
+    from rtl.distance import check_unit_params
+    from rtl.units import split_params
+
+    check_unit_params(lanes, bits, dims, metric)
+    spec, hardware, _ = split_params(kernel, params or {}, run=False)
+    return spec.latency(lanes, bits, metric, adder_stages, **hardware)
+
+
+def check_rtl_size(kernel: str, *, lanes: int, bits: int, dims: int, metric: str, params: dict | None = None,
+                   limit: int | None = None, adder_stages: int | None = None, max_rows: int = 1 << 16) -> int:
+    """Refuse, before any elaboration, a unit beyond ``limit`` estimated register bits (default
+    ``rtl.size.MAX_FLIPFLOPS``); return its size (:func:`rtl.size.check_unit_size`)."""
+    from rtl.size import check_unit_size
+
+    return check_unit_size(kernel, lanes=lanes, bits=bits, dims=dims, metric=metric, params=params, limit=limit,
+                           adder_stages=adder_stages, max_rows=max_rows)
+
+
+def simulate_search(database, queries, *, bits: int, metric: str, k: int, lanes: int, **options):
+    """:func:`simulate` of the search kernel, as ``(list[RtlQueryResult], RtlRunStats)``."""
+    answers, stats = simulate("search", database, queries, bits=bits, metric=metric, lanes=lanes, params={"k": k},
+                              **options)
+    return [RtlQueryResult(a.values["indices"], a.values["distances"], a.cycles) for a in answers], stats
 
 
 def simulate_distances(database, query, *, bits: int, metric: str, lanes: int,
@@ -302,7 +383,7 @@ def simulate_distances(database, query, *, bits: int, metric: str, lanes: int,
 
     from rtl.distance import TorusDistanceUnit
 
-    db, qs, bits = _validate(database, np.asarray(query)[None, :], bits, metric, 1, lanes)
+    db, qs, bits = _validate(database, np.asarray(query)[None, :], bits, metric, lanes)
     lanes = int(lanes)
     n_rows, dims = db.shape
     dut = TorusDistanceUnit(lanes, bits, dims, metric, adder_stages)
@@ -367,98 +448,26 @@ def run_rtl_search(database: np.ndarray, queries: np.ndarray, *, bits: int, metr
     return results
 
 
-def rtl_latency(*, lanes: int, bits: int, dims: int, metric: str = "l1", adder_stages: int | None = None) -> int:
-    """Cycles from a query's last row beat being accepted to its first result being offered."""
-    from rtl.distance import check_unit_params
-    from rtl.search import search_latency
-
-    check_unit_params(lanes, bits, dims, metric)
-    return search_latency(lanes, bits, metric, adder_stages)
-
-
 def rtl_cycles_per_query(n_rows: int, *, lanes: int, bits: int, dims: int, k: int, metric: str = "l1",
                          adder_stages: int | None = None) -> int:
-    """Cycles per query at full rate, predicted from the design's parameters.
-
-    ⌈D/P⌉ query-load cycles, then ⌈D/P⌉ per row (the last row's final beat is
-    accepted in cycle ⌈D/P⌉·(N+1) − 1), the latency to the first result, then
-    one cycle per result.  The simulation measures the same quantity; the
-    tests check that the two agree.
-    """
-    if n_rows < 1:
-        return 0
-    beats = -(-dims // lanes)
-    return beats * (n_rows + 1) + rtl_latency(lanes=lanes, bits=bits, dims=dims, metric=metric,
-                                              adder_stages=adder_stages) + min(k, n_rows) - 1
-
-
-def _per_query(value, n_queries: int, name: str) -> list:
-    """A scalar (or None) for every query, or a sequence with one per query."""
-    if value is None or np.ndim(value) == 0:
-        return [value] * n_queries
-    if np.ndim(value) != 1 or len(value) != n_queries:
-        raise TorusInputError(f"{name} must be one value or one per query ({n_queries}), got shape {np.shape(value)}")
-    return list(value)
-
-
-def _check_range_args(radius, cap, n_queries: int) -> tuple[list, list]:
-    radii, caps = _per_query(radius, n_queries, "radius"), _per_query(cap, n_queries, "cap")
-    for r in radii:
-        if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
-            raise TorusInputError(f"radius must be an integer, got {r!r}")
-    for c in caps:
-        if c is not None and (isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)) or c < 0):
-            raise TorusInputError(f"cap must be an integer >= 0 or None, got {c!r}")
-    return radii, caps
+    """The search unit's :func:`rtl_cycles`: ⌈D/P⌉·(N+1) + latency + min(k, N) − 1."""
+    return rtl_cycles("search", n_rows, lanes=lanes, bits=bits, dims=dims, metric=metric, adder_stages=adder_stages,
+                      params={"k": k})
 
 
 def simulate_range(database, queries, *, bits: int, metric: str, radius: int, cap: int | None, lanes: int,
-                   vcd: str | None = None, adder_stages: int | None = None, valid_prob: float = 1.0,
-                   ready_prob: float = 1.0, seed: int = 0, progress=None):
-    """Run every query through one simulated range unit.
+                   **options):
+    """:func:`simulate` of the range kernel, as ``(list[RtlRangeResult], RtlRunStats)``.
 
     ``radius`` and ``cap`` are one value for all queries or a sequence with
-    one per query (the unit takes new limits between queries); ``cap=None``
-    returns every match.  The radius and cap are loaded with
-    each query's first beat (they cost no cycle), written exactly as the unit
-    documents: a radius below 0 as −1, one above the largest distance as that
-    distance, a cap above the row count as the row count.  Stalls and
-    ``progress`` as :func:`simulate_search`.
-    Returns ``(list[RtlRangeResult], RtlRunStats)``.
+    one per query (the unit takes new limits between queries, loaded with
+    the query's first beat: they cost no cycle); ``cap=None`` returns every
+    match.
     """
-    from rtl.range import TorusRangeUnit
-
-    db, qs, bits = _validate(database, queries, bits, metric, 1, lanes)
-    radii, caps = _check_range_args(radius, cap, qs.shape[0])
-    lanes = int(lanes)
-    n_rows, dims = db.shape
-    stats = RtlRunStats()
-    if n_rows == 0 or qs.shape[0] == 0:
-        # No row carries the end flag, so the unit never closes a query: nothing to run, nothing matches.
-        empty = np.zeros(0, dtype=np.int64)
-        return [RtlRangeResult(0, empty.copy(), empty.copy(), 0) for _ in range(qs.shape[0])], stats
-
-    dut = TorusRangeUnit(lanes, bits, dims, metric, adder_stages=adder_stages, max_rows=n_rows)
-    I, W, C = dut.index_width, dut.width, dut.count_width
-    top = max_distance(dims, bits, metric)
-    limits = []
-    for r, c in zip(radii, caps):
-        reg_radius = max(-1, min(int(r), top))
-        reg_cap = n_rows if c is None else min(int(c), n_rows)
-        limits.append((reg_radius & ((1 << (W + 1)) - 1)) | (reg_cap << (W + 1)))
-    value_bits = max(I + W, C)
-    answers = _drive_queries(dut, _query_beats(qs, bits, lanes), _row_stream(db, bits, lanes, dut.beats),
-                             last_bit=value_bits, stats=stats, limits=limits, vcd=vcd, valid_prob=valid_prob,
-                             ready_prob=ready_prob, seed=seed, progress=progress)
-    imask, dmask, cmask = (1 << I) - 1, (1 << W) - 1, (1 << C) - 1
-    results = []
-    for got, cycles in answers:
-        *matches, closing = got
-        results.append(RtlRangeResult(
-            closing & cmask,
-            np.array([p & imask for p in matches], dtype=np.int64),
-            np.array([(p >> I) & dmask for p in matches], dtype=np.int64),
-            cycles))
+    answers, stats = simulate("range", database, queries, bits=bits, metric=metric, lanes=lanes,
+                              params={"radius": radius, "cap": cap}, **options)
+    results = [RtlRangeResult(a.values["count"], np.array(a.values["indices"], dtype=np.int64),
+                              np.array(a.values["distances"], dtype=np.int64), a.cycles) for a in answers]
     return results, stats
 
 
@@ -479,19 +488,7 @@ def run_rtl_range(database: np.ndarray, queries: np.ndarray, *, bits: int, metri
 
 def rtl_range_cycles_per_query(n_rows: int, *, lanes: int, bits: int, dims: int, metric: str = "l1",
                                adder_stages: int | None = None) -> int:
-    """Cycles per range query at full rate, predicted from the design's parameters.
-
-    ⌈D/P⌉ query-load cycles (the limits load beside the first), ⌈D/P⌉ per
-    row, then :func:`rtl.range.range_latency` to the count beat, which is
-    taken in the cycle it is offered: ⌈D/P⌉·(N + 1) + range latency.
-    Independent of the radius, the cap and the data (indices leave while the
-    rows stream).  The tests check it against the simulation.
-    """
-    from rtl.distance import check_unit_params
-    from rtl.range import range_latency
-
-    check_unit_params(lanes, bits, dims, metric)
-    if n_rows < 1:
-        return 0
-    beats = -(-dims // lanes)
-    return beats * (n_rows + 1) + range_latency(lanes, bits, metric, adder_stages)
+    """The range unit's :func:`rtl_cycles`: ⌈D/P⌉·(N + 1) + :func:`rtl.range.range_latency`, the cycle
+    its count beat is taken in, whatever the radius, the cap or the data (indices leave while the rows
+    stream)."""
+    return rtl_cycles("range", n_rows, lanes=lanes, bits=bits, dims=dims, metric=metric, adder_stages=adder_stages)

@@ -4,6 +4,9 @@
 benchmarks) executes a kernel under Unicorn; it packs rows to the kernel's
 stated layout (torus_hw.quantize), places them per the harness memory map,
 calls by the target ABI, and returns answers with instructions and cycles.
+It knows no kernel by name: :meth:`KernelRunner.call` places every argument
+by its kind and reads the answer back as the kernel's description
+(:class:`isa.spec.KernelKind`) says.
 """
 
 from __future__ import annotations
@@ -13,39 +16,33 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from isa.build import BuiltKernel
+from isa.spec import DB, ELEMENTS, OUT, PARAM, QUERY, ROW, ROWS, Arg
 from torus_hw.errors import TorusInputError
 from torus_hw.quantize import pack_rows
 
 from .machine import EmulatorFault, Machine
 
-
-@dataclass
-class SearchAnswer:
-    indices: list[int]
-    distances: list[int]
-    returned: int
-    instructions: int | None = None
-    cycles: dict[str, int] = field(default_factory=dict)
+SENTINEL = 0xA5  # every output byte before the call: what the kernel did not write is recognisable
 
 
-@dataclass
-class RangeAnswer:
-    count: int                   # every row within the radius (the kernel's return value)
-    indices: list[int]           # the first min(count, cap) of them, in row order
-    instructions: int | None = None
-    cycles: dict[str, int] = field(default_factory=dict)
+class NamedFields:
+    """Reads an answer's named fields (``answer.indices``) out of its ``fields`` dict."""
+
+    fields: dict
+
+    def __getattr__(self, name: str):
+        fields = self.__dict__.get("fields", {})
+        if name in fields:
+            return fields[name]
+        raise AttributeError(f"{type(self).__name__} has no field {name!r} (it has {', '.join(fields)})")
 
 
 @dataclass
-class ScanAnswer:
-    distances: np.ndarray
-    instructions: int | None = None
-    cycles: dict[str, int] = field(default_factory=dict)
+class KernelAnswer(NamedFields):
+    """One call's answer: the kernel's named fields (``KernelKind.fields`` it returns), its raw return value."""
 
-
-@dataclass
-class DistanceAnswer:
-    distance: int
+    fields: dict[str, object]            # outputs as int64 arrays (the valid entries), return-value fields as int
+    returned: int | None                 # the return value (None: void)
     instructions: int | None = None
     cycles: dict[str, int] = field(default_factory=dict)
 
@@ -57,6 +54,7 @@ class KernelRunner:
                  wait_states=None):
         self.built = built
         self.spec = built.kernel.spec
+        self.kind = self.spec.kind
         self.layout = built.kernel.layout
         self.machine = Machine(built.target, built.image, count=count, cores=cores, wait_states=wait_states)
         self.region = self.machine.region
@@ -80,69 +78,81 @@ class KernelRunner:
         packed = self._pack(np.asarray(query).reshape(-1), "query")
         self.machine.write(self.region.query, packed.tobytes())
 
-    def search(self, query, k: int) -> SearchAnswer:
-        if self.spec.kernel != "search":
-            raise TorusInputError(f"kernel is {self.spec.kernel}, not search")
-        if not 1 <= k <= self.spec.k_max:
-            raise TorusInputError(f"k={k} outside 1..{self.spec.k_max} (the kernel's k_max)")
+    def call(self, query, **params) -> KernelAnswer:
+        """Call the kernel for ``query`` with its parameters (defaults from the description); read the answer.
+
+        Every output buffer is filled with a sentinel first, and its guard
+        words past the slots the kernel may write must come back untouched:
+        the 8086's real-mode memory cannot fault, so an overrun would
+        otherwise go unseen.
+        """
+        values = self.kind.parameters(params, self.rows, self.spec)
         self._load_query(query)
-        sentinel = b"\xa5" * (4 * k)
-        self.machine.write(self.region.out_idx, sentinel)
-        self.machine.write(self.region.out_dist, sentinel)
-        returned, stats = self.machine.call(self.built.kernel.symbol, [
-            ("ptr", self.region.query), ("ptr", self.region.db), ("u32", self.rows), ("u32", k),
-            ("ptr", self.region.out_idx), ("ptr", self.region.out_dist)])
-        got = min(returned, k)
-        idx = np.frombuffer(self.machine.read(self.region.out_idx, 4 * got), dtype="<u4")
-        dist = np.frombuffer(self.machine.read(self.region.out_dist, 4 * got), dtype="<u4")
-        return SearchAnswer(idx.astype(int).tolist(), dist.astype(int).tolist(), returned,
+        outputs = self._place_outputs(values)
+        args = [(arg.abi_kind, self._argument(arg, values, outputs)) for arg in self.kind.args]
+        returned, stats = self.machine.call(self.built.kernel.symbol, args)
+        if self.kind.returns is None:
+            returned = None
+        return KernelAnswer(self._read_back(returned, values, outputs), returned,
                             stats.instructions if stats else None, stats.cycles if stats else {})
 
-    def range(self, query, radius: int, cap: int) -> RangeAnswer:
-        """Rows within ``radius``: the count of all of them, the indices of the first ``cap``.
+    def _argument(self, arg: Arg, values: dict, outputs: dict) -> int:
+        """What the caller passes for ``arg``: an address, the row count or a parameter's value."""
+        if arg.kind == QUERY:
+            return self.region.query
+        if arg.kind == DB:
+            return self.region.db
+        if arg.kind == ROW:
+            return self.region.db + values[arg.name] * self.layout.stride
+        if arg.kind == ROWS:
+            return self.rows
+        if arg.kind == PARAM:
+            return values[arg.name]
+        if arg.kind == OUT:
+            return outputs[arg.name][0]
+        raise AssertionError(f"argument kind {arg.kind!r} of the {self.kind.name} kernel has no placement")
 
-        A guard word past the ``min(cap, rows)`` slots the kernel may write
-        must come back untouched (the 8086's real-mode memory cannot fault).
+    def _place_outputs(self, values: dict) -> dict[str, tuple[int, int]]:
+        """Each output buffer's (address, slots), mapped, checked to fit and filled with the sentinel.
+
+        Buffers the spec bounds (search's k_max entries) take the harness's
+        two small areas after the query, in argument order; buffers that grow
+        with the rows share its large output area, one after another.
         """
-        if self.spec.kernel != "range":
-            raise TorusInputError(f"kernel is {self.spec.kernel}, not range")
-        for name, value in (("radius", radius), ("cap", cap)):
-            if isinstance(value, bool) or not 0 <= int(value) <= 0xFFFF_FFFF:
-                raise TorusInputError(f"{name} must be a uint32 (0..4294967295), got {value!r}")
-        self._load_query(query)
-        slots = min(int(cap), self.rows)
-        size = 4 * slots + 4
-        self.machine.check_fits("range output", self.region.scan_out, size, self.region.scan_end)
-        self.machine.map_range(self.region.scan_out, size)
-        self.machine.write(self.region.scan_out, b"\xa5" * size)
-        count, stats = self.machine.call(self.built.kernel.symbol, [
-            ("ptr", self.region.query), ("ptr", self.region.db), ("u32", self.rows), ("u32", int(radius)),
-            ("ptr", self.region.scan_out), ("u32", int(cap))])
-        if self.machine.read(self.region.scan_out + 4 * slots, 4) != b"\xa5" * 4:
-            raise EmulatorFault(f"{self.built.target.name}: the range kernel wrote past out_idx[{slots - 1}]")
-        got = min(count, slots)
-        idx = np.frombuffer(self.machine.read(self.region.scan_out, 4 * got), dtype="<u4")
-        return RangeAnswer(count, idx.astype(int).tolist(), stats.instructions if stats else None,
-                           stats.cycles if stats else {})
+        r = self.region
+        small_size = r.out_dist - r.out_idx  # the harness spaces its two small output areas one area apart
+        small = [(r.out_idx, r.out_dist), (r.out_dist, r.out_dist + small_size)]
+        large = r.scan_out
+        placed = {}
+        for arg in self.kind.outputs:
+            slots = arg.slots(values, self.rows)
+            size = ELEMENTS[arg.element].itemsize * (slots + arg.guard)
+            if arg.grows_with_rows:
+                start, end = large, r.scan_end
+                large += -(-size // 4) * 4  # the next buffer stays word-aligned
+            else:
+                start, end = small.pop(0)
+            self.machine.check_fits(f"{self.kind.name} output {arg.name}", start, size, end)
+            if arg.grows_with_rows:  # mapped per call on flat targets; the small areas always are
+                self.machine.map_range(start, max(size, 1))
+            self.machine.write(start, bytes([SENTINEL]) * size)
+            placed[arg.name] = (start, slots)
+        return placed
 
-    def scan(self, query) -> ScanAnswer:
-        if self.spec.kernel != "scan":
-            raise TorusInputError(f"kernel is {self.spec.kernel}, not scan")
-        self._load_query(query)
-        size = 4 * self.rows
-        self.machine.check_fits("scan output", self.region.scan_out, size, self.region.scan_end)
-        self.machine.map_range(self.region.scan_out, max(size, 1))
-        _, stats = self.machine.call(self.built.kernel.symbol, [
-            ("ptr", self.region.query), ("ptr", self.region.db), ("u32", self.rows), ("ptr", self.region.scan_out)])
-        out = np.frombuffer(self.machine.read(self.region.scan_out, size), dtype="<u4").astype(np.int64)
-        return ScanAnswer(out, stats.instructions if stats else None, stats.cycles if stats else {})
-
-    def distance(self, query, row_index: int = 0) -> DistanceAnswer:
-        if self.spec.kernel != "distance":
-            raise TorusInputError(f"kernel is {self.spec.kernel}, not distance")
-        if not 0 <= row_index < self.rows:
-            raise TorusInputError(f"row {row_index} outside the loaded database of {self.rows} rows")
-        self._load_query(query)
-        value, stats = self.machine.call(self.built.kernel.symbol, [
-            ("ptr", self.region.query), ("ptr", self.region.db + row_index * self.layout.stride)])
-        return DistanceAnswer(value, stats.instructions if stats else None, stats.cycles if stats else {})
+    def _read_back(self, returned: int | None, values: dict, outputs: dict) -> dict:
+        """The answer's fields: the return value's, and each output's valid entries after its guard is checked."""
+        kind = self.kind
+        fields = {}
+        if kind.returns is not None and kind.returns.field:
+            fields[kind.returns.field] = returned
+        valid = kind.valid(returned, values, self.rows)
+        for arg in kind.outputs:
+            start, slots = outputs[arg.name]
+            dtype = ELEMENTS[arg.element]
+            guard = dtype.itemsize * arg.guard
+            if guard and self.machine.read(start + dtype.itemsize * slots, guard) != bytes([SENTINEL]) * guard:
+                raise EmulatorFault(f"{self.built.target.name}: the {kind.name} kernel wrote past "
+                                    f"{arg.name}[{slots - 1}]")
+            data = self.machine.read(start, dtype.itemsize * min(valid, slots))
+            fields[arg.field] = np.frombuffer(data, dtype=dtype).astype(np.int64)
+        return fields

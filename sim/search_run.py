@@ -1,10 +1,11 @@
 """Run a whole codes file through one backend and compare every answer.
 
 This is the loop behind ``torus-hw run`` and the demo: build (or take) the
-backend, search each query, count instructions and cycles, and compare the
-answer bit-exactly with :func:`torus_hw.reference.search` (top-k,
-:func:`run_search`) or :func:`torus_hw.reference.range_search` (every row
-within a radius, :func:`run_range`).  ISA targets run under Unicorn through
+backend, run the kernel for each query, count instructions and cycles, and
+compare every field of the answer bit-exactly with the
+:mod:`torus_hw.reference` computation its description names
+(:class:`isa.spec.KernelKind`).  :func:`run_kernel` knows no kernel by
+name.  ISA targets run under Unicorn through
 :class:`sim.runner.KernelRunner`; the ``rtl`` target runs the Amaranth units
 through :mod:`sim.rtl_sim`.
 """
@@ -16,25 +17,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from isa.build import build_kernel
-from isa.spec import KernelSpec
+from isa.spec import KINDS, KERNELS, KernelKind, KernelSpec
 from isa.targets import get_target
-from torus_hw import reference
 from torus_hw.errors import TorusInputError
 
 from .cycles import cores_for, get_model
-from .runner import KernelRunner
+from .runner import KernelRunner, NamedFields
 
 RTL = "rtl"
 
 
+def _plain(value):
+    """An answer field as JSON has it: a list of ints, or an int."""
+    return np.asarray(value).tolist()
+
+
 @dataclass
-class QueryResult:
-    indices: list[int]
-    distances: list[int]
+class QueryResult(NamedFields):
+    fields: dict[str, object]               # the answer's named fields (lists of int, ints), in the kernel's order
     instructions: int | None
     cycles: int | None                      # on the run's core
     cycles_by_core: dict[str, int] = field(default_factory=dict)
-    count: int | None = None                # range: every row within the radius (indices holds the first cap)
 
 
 @dataclass
@@ -44,18 +47,21 @@ class SearchRun:
     bits: int
     metric: str
     dims: int
-    k: int
+    kernel: str
+    params: dict[str, int]                  # every parameter of the calls, defaults filled in
     queries: list[QueryResult]
     query_ids: list[int]
-    expected: tuple[np.ndarray, np.ndarray]
+    expected: list[dict]                    # the reference's answer per query, by field
     code_bytes: int | None = None
     variant: str | None = None
     mismatched: list[int] = field(default_factory=list)
     wait_states: object = None              # the sim.cycles.base.WaitStates the cycles were priced with
-    kernel: str = "search"
-    radius: int | None = None               # range only
-    cap: int | None = None
-    distances_from: str = "kernel"          # "reference" when the kernel returns indices only (ISA range)
+    # Where each field the kernels do not return came from: "reference", or "kernel" (the RTL unit returns it).
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> KernelKind:
+        return KINDS[self.kernel]
 
     @property
     def mismatches(self) -> int:
@@ -68,28 +74,21 @@ class SearchRun:
     def mean_cycles(self, core: str) -> float:
         return float(np.mean([q.cycles_by_core[core] for q in self.queries]))
 
+    def _describe(self, answer: dict) -> str:
+        return " ".join(f"{name} {_plain(answer[name])}" for name in self.kind.fields)
+
     def first_mismatch(self) -> str:
         i = self.mismatched[0]
-        got = self.queries[i]
-        want_i, want_d = self.expected[0][i], self.expected[1][i]
-        if self.kernel == "range":
-            return (f"query {self.query_ids[i]}: {self.target} gave count {got.count} indices {got.indices}, "
-                    f"reference gives count {self.expected[2][i]} indices {list(want_i)}")
-        return (f"query {self.query_ids[i]}: {self.target} gave indices {got.indices} distances {got.distances}, "
-                f"reference gives indices {want_i.tolist()} distances {want_d.tolist()}")
+        return (f"query {self.query_ids[i]}: {self.target} gave {self._describe(self.queries[i].fields)}, "
+                f"reference gives {self._describe(self.expected[i])}")
 
     def to_json(self) -> dict:
         out = {"target": self.target, "core": self.core, "kernel": self.kernel, "bits": self.bits,
-               "metric": self.metric, "dims": self.dims}
-        if self.kernel == "range":
-            out.update(radius=self.radius, cap=self.cap, distances_from=self.distances_from)
-        else:
-            out["k"] = self.k
+               "metric": self.metric, "dims": self.dims, **self.params,
+               **{f"{name}_from": source for name, source in self.sources.items()}}
         out["mismatches"] = self.mismatches
         out["wait_states"] = self.wait_states.describe() if self.wait_states else "zero"
-        out["queries"] = [{"indices": q.indices, "distances": q.distances,
-                           **({"count": q.count} if self.kernel == "range" else {}),
-                           "instructions": q.instructions, "cycles": q.cycles} for q in self.queries]
+        out["queries"] = [{**q.fields, "instructions": q.instructions, "cycles": q.cycles} for q in self.queries]
         return out
 
 
@@ -104,93 +103,63 @@ def select_queries(n_queries: int, limit: int | None, seed: int | None = None) -
     return sorted(np.random.default_rng(seed).choice(n_queries, size=limit, replace=False).tolist())
 
 
-def run_search(target: str, database: np.ndarray, queries: np.ndarray, *, bits: int, metric: str, k: int,
-               query_ids: list[int] | None = None, core: str | None = None, variant: str | None = None,
-               lanes: int | None = None, progress=None, built=None, extra_cores: tuple[str, ...] = (),
-               wait_states=None) -> SearchRun:
-    """Search ``queries[query_ids]`` on one backend and compare with the reference.
+def run_kernel(kernel: str, target: str, database: np.ndarray, queries: np.ndarray, *, bits: int, metric: str,
+               params: dict | None = None, query_ids: list[int] | None = None, core: str | None = None,
+               variant: str | None = None, lanes: int | None = None, progress=None, built=None,
+               extra_cores: tuple[str, ...] = (), wait_states=None) -> SearchRun:
+    """Run ``kernel`` for ``queries[query_ids]`` on one backend and compare every answer with the reference.
 
-    Cycles are reported for ``core`` (default: the target's); ``extra_cores``
-    are priced in the same run (one execution, several cycle models);
-    ``wait_states`` (a :class:`sim.cycles.base.WaitStates`) prices them with
-    that memory system.
+    ``params`` are the calls' parameters (the kernel's description gives
+    their limits and defaults; a compiled one, search's k, also sets the
+    spec's k_max).  Cycles are reported for ``core`` (default: the
+    target's); ``extra_cores`` are priced in the same run (one execution,
+    several cycle models); ``wait_states`` (a
+    :class:`sim.cycles.base.WaitStates`) prices them with that memory
+    system.  Fields the kernels do not return (``KernelKind.from_reference``:
+    the ISA range kernels' distances) are the reference's distances of the
+    rows they returned, and the run says so (``SearchRun.sources``).
     """
+    if kernel not in KINDS:
+        raise TorusInputError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+    kind = KINDS[kernel]
     _check_wait_states(target, core, wait_states)
+    rows = int(database.shape[0])
+    values = kind.parameters(params or {}, rows)
+    spec = KernelSpec(kernel, metric, bits, int(database.shape[1]), values[kind.compiled] if kind.compiled else 1)
+    kind.parameters(values, rows, spec)  # the bounds that depend on the spec and the rows, before any work too
     query_ids = list(range(len(queries))) if query_ids is None else query_ids
     chosen = queries[query_ids]
-    expected = reference.search(chosen, database, bits=bits, metric=metric, k=k)
+    expected = [kind.reference(q, database, bits=bits, metric=metric, **values) for q in chosen]
     if target == RTL:
-        results, code_bytes, core_name, variant_name = _run_rtl(database, chosen, bits, metric, k, lanes, progress)
+        answers, core_name, variant_name = _rtl_answers(kind, database, chosen, bits, metric, values, lanes,
+                                                        progress)
+        results = [QueryResult({name: _plain(a[name]) for name in kind.fields}, None, cycles,
+                               {core_name: cycles}) for a, cycles in answers]
+        code_bytes, sources = None, {name: "kernel" for name, _ in kind.from_reference}
     else:
-        spec = KernelSpec("search", metric, bits, int(database.shape[1]), k)
         built, runner, core_name = _cpu_runner(target, spec, database, core, extra_cores, variant, lanes, built,
                                                wait_states)
         results = []
         for q in chosen:
-            got = runner.search(q, k)
-            results.append(QueryResult(got.indices, got.distances, got.instructions, got.cycles.get(core_name),
-                                       dict(got.cycles)))
+            got = runner.call(q, **values)
+            answer = kind.complete(got.fields, q, database, bits=bits, metric=metric)
+            results.append(QueryResult({name: _plain(answer[name]) for name in kind.fields}, got.instructions,
+                                       got.cycles.get(core_name), dict(got.cycles)))
             if progress:
                 progress()
         code_bytes, variant_name = built.code_bytes, built.kernel.variant
-    run = SearchRun(target, core_name, bits, metric, int(database.shape[1]), k, results, query_ids, expected,
-                    code_bytes, variant_name, wait_states=wait_states or None)
-    for i, q in enumerate(results):
-        if q.indices != expected[0][i].tolist() or q.distances != expected[1][i].tolist():
+        sources = {name: "reference" for name, _ in kind.from_reference}
+    run = SearchRun(target, core_name, bits, metric, int(database.shape[1]), kernel, values, results, query_ids,
+                    expected, code_bytes, variant_name, wait_states=wait_states or None, sources=sources)
+    for i, (got, want) in enumerate(zip(results, expected)):
+        if any(got.fields[name] != _plain(want[name]) for name in kind.fields):
             run.mismatched.append(i)
     return run
 
 
-def run_range(target: str, database: np.ndarray, queries: np.ndarray, *, bits: int, metric: str, radius: int,
-              cap: int | None = None, query_ids: list[int] | None = None, core: str | None = None,
-              variant: str | None = None, lanes: int | None = None, progress=None, built=None,
-              wait_states=None) -> SearchRun:
-    """Range-search ``queries[query_ids]`` on one backend and compare with the reference.
-
-    ``cap`` (default: every row) bounds the indices returned; the count is of
-    every row within ``radius``.  The ISA kernels return indices only, so
-    their ``distances`` are the reference's distances of the returned rows
-    (``SearchRun.distances_from == "reference"``); the RTL unit's are its own.
-    """
-    _check_wait_states(target, core, wait_states)
-    n = int(database.shape[0])
-    for name, value in (("--radius", radius), ("--cap", cap)):
-        if value is not None and (isinstance(value, bool) or not 0 <= int(value) <= 0xFFFF_FFFF):
-            raise TorusInputError(f"{name} must be between 0 and 4294967295, got {value!r}")
-    cap = n if cap is None else int(cap)
-    query_ids = list(range(len(queries))) if query_ids is None else query_ids
-    chosen = queries[query_ids]
-    want = [reference.range_search(q, database, bits=bits, metric=metric, radius=radius) for q in chosen]
-    dists = [reference.scan(q, database, bits=bits, metric=metric) for q in chosen]
-    expected = ([w[:cap] for w in want], [d[w[:cap]] for w, d in zip(want, dists)], [len(w) for w in want])
-    if target == RTL:
-        from .rtl_sim import run_rtl_range
-
-        lanes = 8 if lanes is None else lanes
-        answers, _ = run_rtl_range(database, chosen, bits=bits, metric=metric, radius=int(radius), cap=cap,
-                                   lanes=lanes, progress=progress)
-        core_name, variant_name, code_bytes, source = f"rtl-{lanes}lane", f"{lanes} lanes", None, "kernel"
-        results = [QueryResult([int(i) for i in a.indices], [int(d) for d in a.distances], None, a.cycles,
-                               {core_name: a.cycles}, int(a.count)) for a in answers]
-    else:
-        spec = KernelSpec("range", metric, bits, int(database.shape[1]))
-        built, runner, core_name = _cpu_runner(target, spec, database, core, (), variant, lanes, built, wait_states)
-        results = []
-        for q, d in zip(chosen, dists):
-            got = runner.range(q, int(radius), cap)
-            results.append(QueryResult(got.indices, [int(d[i]) for i in got.indices], got.instructions,
-                                       got.cycles.get(core_name), dict(got.cycles), got.count))
-            if progress:
-                progress()
-        code_bytes, variant_name, source = built.code_bytes, built.kernel.variant, "reference"
-    run = SearchRun(target, core_name, bits, metric, int(database.shape[1]), 0, results, query_ids, expected,
-                    code_bytes, variant_name, wait_states=wait_states or None, kernel="range", radius=int(radius), cap=cap,
-                    distances_from=source)
-    for i, q in enumerate(results):
-        if (q.count != expected[2][i] or q.indices != expected[0][i].tolist()
-                or q.distances != expected[1][i].tolist()):
-            run.mismatched.append(i)
-    return run
+def run_search(target: str, database: np.ndarray, queries: np.ndarray, *, k: int, **options) -> SearchRun:
+    """Top-k search on one backend (``run_kernel("search", …, params={"k": k})``), for the many callers that search."""
+    return run_kernel("search", target, database, queries, params={"k": k}, **options)
 
 
 def _check_wait_states(target: str, core: str | None, wait_states) -> None:
@@ -218,14 +187,11 @@ def _cpu_runner(target, spec, database, core, extra_cores, variant, lanes, built
     return built, runner, core_name
 
 
-def _run_rtl(database, queries, bits, metric, k, lanes, progress):
-    from .rtl_sim import run_rtl_search
+def _rtl_answers(kind, database, queries, bits, metric, values, lanes, progress):
+    """(answers as (fields, cycles) per query, core name, variant name) from the kernel's RTL unit in simulation."""
+    from .rtl_sim import run_rtl
 
     lanes = 8 if lanes is None else lanes
-    answers = run_rtl_search(database, queries, bits=bits, metric=metric, k=k, lanes=lanes)
-    results = [QueryResult(list(a.indices), list(a.distances), None, a.cycles, {f"rtl-{lanes}lane": a.cycles})
-               for a in answers]
-    if progress:
-        for _ in results:
-            progress()
-    return results, None, f"rtl-{lanes}lane", f"{lanes} lanes"
+    got = run_rtl(kind.name, database, queries, bits=bits, metric=metric, lanes=lanes, params=values,
+                  progress=progress)
+    return [(a.values, a.cycles) for a in got], f"rtl-{lanes}lane", f"{lanes} lanes"

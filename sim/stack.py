@@ -4,12 +4,15 @@ A write hook records the lowest stack address the kernel stores to, and a
 code hook on the entry point the stack pointer it was called with; the
 difference is the stack the caller must leave free below its own stack
 pointer.  The kernels have fixed frames and no recursion, so a few calls that
-cover their paths (k = 1 and k = k_max, one row and more rows than k_max;
-for range no row and every row within the radius)
-give the worst case; :func:`measure_stack` returns the largest.
+cover their paths (every parameter at both ends of its range: k = 1 and
+k = k_max, a radius no row and one every row is within, no index kept and
+all of them; one row and more rows than k_max) give the worst case;
+:func:`measure_stack` returns the largest.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import unicorn
@@ -25,21 +28,17 @@ _SP = {"UC_ARCH_ARM": arm_const.UC_ARM_REG_SP, "UC_ARCH_ARM64": arm64_const.UC_A
 
 
 def _calls(runner: KernelRunner, rng: np.random.Generator):
+    """Probe calls: one row and more rows than k_max, every parameter at both ends of its range for the spec."""
     spec = runner.spec
+    kind = runner.kind
     for rows in (1, spec.k_max + 3):
         db = rng.integers(0, 1 << spec.bits, size=(rows, spec.dims))
         runner.load_database(db)
         query = rng.integers(0, 1 << spec.bits, size=spec.dims)
-        if spec.kernel == "search":
-            for k in sorted({1, spec.k_max}):
-                yield lambda k=k, query=query: runner.search(query, k)
-        elif spec.kernel == "scan":
-            yield lambda query=query: runner.scan(query)
-        elif spec.kernel == "range":
-            for radius in (0, 1 << 31):  # none and every row within it
-                yield lambda radius=radius, query=query, rows=rows: runner.range(query, radius, rows)
-        else:
-            yield lambda query=query: runner.distance(query)
+        ends = [sorted({p.low, p.call_limit(spec, rows)}) for p in kind.params]
+        for values in itertools.product(*ends):
+            params = dict(zip((p.name for p in kind.params), values))
+            yield lambda query=query, params=params: runner.call(query, **params)
 
 
 def measure_stack(built: BuiltKernel) -> int:

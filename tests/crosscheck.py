@@ -61,10 +61,10 @@ def check_search(target: str, spec: KernelSpec, database: np.ndarray, queries: n
     want_idx, want_dist = reference.search(queries, database, bits=spec.bits, metric=spec.metric, k=k)
     answers = []
     for q, wi, wd in zip(queries, want_idx, want_dist):
-        got = runner.search(q, k)
+        got = runner.call(q, k=k)
         assert got.returned == min(k, len(database)), (target, spec, got.returned)
-        assert got.indices == wi.tolist() and got.distances == wd.tolist(), (
-            f"{target} {spec.describe()}: got {got.indices}/{got.distances}, want {wi.tolist()}/{wd.tolist()}")
+        assert got.indices.tolist() == wi.tolist() and got.distances.tolist() == wd.tolist(), (
+            f"{target} {spec.describe()}: got {got.indices.tolist()}/{got.distances.tolist()}, want {wi.tolist()}/{wd.tolist()}")
         answers.append(got)
     return answers
 
@@ -75,9 +75,9 @@ def check_range(target: str, spec: KernelSpec, database: np.ndarray, query: np.n
     runner = KernelRunner(built(target, spec, variant), count=False)
     runner.load_database(database)
     want = reference.range_search(query, database, bits=spec.bits, metric=spec.metric, radius=radius)
-    got = runner.range(query, radius, cap)
-    assert (got.count, got.indices) == (len(want), want[:cap].tolist()), (
-        f"{target} {spec.describe()} radius={radius} cap={cap}: got {got.count} {got.indices}, "
+    got = runner.call(query, radius=radius, cap=cap)
+    assert (got.count, got.indices.tolist()) == (len(want), want[:cap].tolist()), (
+        f"{target} {spec.describe()} radius={radius} cap={cap}: got {got.count} {got.indices.tolist()}, "
         f"want {len(want)} {want[:cap].tolist()}")
     return got
 
@@ -86,7 +86,7 @@ def check_scan(target: str, spec: KernelSpec, database: np.ndarray, query: np.nd
                variant: str | None = None, kernel=None) -> None:
     runner = KernelRunner(kernel or built(target, spec, variant), count=False)
     runner.load_database(database)
-    got = runner.scan(query).distances
+    got = runner.call(query).distances
     want = reference.scan(query, database, bits=spec.bits, metric=spec.metric)
     np.testing.assert_array_equal(got, want, err_msg=f"{target} {spec.describe()}")
 
@@ -97,7 +97,7 @@ def check_distance(target: str, spec: KernelSpec, database: np.ndarray, query: n
     runner.load_database(database)
     want = reference.scan(query, database, bits=spec.bits, metric=spec.metric)
     for i in range(len(database)):
-        assert runner.distance(query, i).distance == want[i], (target, spec.describe(), i)
+        assert runner.call(query, row=i).distance == want[i], (target, spec.describe(), i)
 
 
 CI_EXAMPLES = 40  # max_examples of the ci profile (tests/conftest.py)

@@ -2,7 +2,7 @@
 
 A case is codes (database, queries), a target and board, a kernel k_max and the
 list of k the firmware asks for; :func:`run_case` writes the project with
-isa/firmware.py (as ``torus-hw firmware`` does), builds it with its own
+firmware/project.py (as ``torus-hw firmware`` does), builds it with its own
 Makefile (``make clang`` or ``make gnu``), boots the image from reset in
 Unicorn (sim/boot.py) or runs it with ``make qemu``, and checks every printed
 answer with sim/firmware_check.py.
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from isa.boards import BOARDS, get_board
+from firmware.boards import BOARDS, get_board
+from firmware.project import APT_PACKAGES, DB_NAME, TOOLCHAINS, image_name, project_files
 from isa.build import build_kernel
-from isa.firmware import APT_PACKAGES, DB_NAME, TOOLCHAINS, image_name, project_files
 from isa.spec import KernelSpec
 from isa.targets import get_target
 from sim.boot import boot

@@ -1,4 +1,4 @@
-"""The C baselines of isa/c/: the SWAR step proved over every byte pair, every source cross-checked
+"""The C baselines of baselines/c/: the SWAR step proved over every byte pair, every source cross-checked
 bit-exactly with the reference (hypothesis, adversarial values and ties), by clang and by GCC."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from baselines.build import GCC, OPT_LEVELS, SOURCES, build_c_baseline
 from crosscheck import check_scan, check_search, code_matrix, examples
-from isa.baseline import GCC, OPT_LEVELS, SOURCES, build_c_baseline
 from isa.spec import KernelSpec
+from torus_hw.errors import TorusInputError
 
 # (target, source) for every intrinsics/SWAR source (the plain C is cross-checked in test_machine.py).
 FAST = [(t, s.name) for s in SOURCES.values() if s.fast_spec_only for t in s.targets]
@@ -112,3 +113,13 @@ def test_gcc_baselines_search_bit_exact(target, source, data):
     if why:
         pytest.skip(why)
     _search_case(data.draw, target, source, "gcc")
+
+
+def test_gcc_for_a_target_without_a_cross_gcc_is_refused_by_name(monkeypatch):
+    """A target added without an entry in GCC: a one-line refusal before any build, not a KeyError."""
+    from baselines import build
+
+    monkeypatch.delitem(build.GCC, "rv32im")
+    with pytest.raises(TorusInputError, match="no cross GCC is set up for rv32im; use --compilers clang"):
+        build.check_compilers(["clang", "gcc"], ["rv32im"])
+    assert build.check_compilers(["clang"], ["rv32im"]) == ["clang"]

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from isa import baseline
+from baselines import build as baseline
 from sim import bounds
 from torus_hw.cli import main
 

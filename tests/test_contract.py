@@ -207,8 +207,8 @@ def test_the_harness_calls_the_kernel_by_its_symbol(target):
     runner = KernelRunner(built, count=False)
     runner.load_database(db)
     want_i, want_d = reference.search(db[3:4], db, bits=4, metric="l2", k=3)
-    got = runner.search(db[3], 3)
-    assert (got.indices, got.distances) == (want_i[0].tolist(), want_d[0].tolist())
+    got = runner.call(db[3], k=3)
+    assert (got.indices.tolist(), got.distances.tolist()) == (want_i[0].tolist(), want_d[0].tolist())
 
 
 def test_range_spec_symbol_name_has_no_k():

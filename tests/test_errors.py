@@ -146,13 +146,13 @@ def _database_pointer_faults(monkeypatch) -> None:
     """Hand the real kernel a database pointer into unmapped memory, so its first row load faults."""
     from sim.runner import KernelRunner
 
-    search = KernelRunner.search
+    call = KernelRunner.call
 
-    def faulting(self, query, k):
+    def faulting(self, query, **params):
         self.region = dataclasses.replace(self.region, db=0x3000_0000)
-        return search(self, query, k)
+        return call(self, query, **params)
 
-    monkeypatch.setattr(KernelRunner, "search", faulting)
+    monkeypatch.setattr(KernelRunner, "call", faulting)
 
 
 def _small_flat_memory(monkeypatch) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from firmware.header import render_header
 from isa.build import build_kernel
 from isa.spec import KernelSpec
 from test_errors import BIG_DIMS, BIG_ROWS, case
@@ -26,7 +27,7 @@ def make_firmware_inputs(folder: Path) -> Path:
     TorusCodes(database=u8(20, 8), queries=u8(2, 8), bits=8).save(folder / "codes.npz")
     TorusCodes(database=u8(BIG_ROWS, BIG_DIMS), queries=u8(1, BIG_DIMS), bits=8).save(folder / "big.npz")
     TorusCodes(database=u8(5000, 16), queries=u8(1, 16), bits=8).save(folder / "80k.npz")
-    (folder / "d13.h").write_text(build_kernel("cortex-m4", KernelSpec("search", "l1", 8, 13, 2)).kernel.header())
+    (folder / "d13.h").write_text(render_header(build_kernel("cortex-m4", KernelSpec("search", "l1", 8, 13, 2)).kernel))
     (folder / "not-a-header.h").write_text("#define X 1\n")
     return folder
 

@@ -1,6 +1,6 @@
 """Firmware images booted from reset in Unicorn give the reference's answers.
 
-Each case writes a ``torus-hw firmware`` project (isa/firmware.py), builds it
+Each case writes a ``torus-hw firmware`` project (firmware/project.py), builds it
 with its own Makefile and the ziglang clang (``make clang``: pip only), boots
 the image from its reset vector in Unicorn (sim/boot.py: vector table,
 ``.data`` copied from flash by the startup code, ``.bss`` cleared,
@@ -23,8 +23,8 @@ import shutil
 
 import pytest
 
+from firmware.boards import BOARDS
 from firmware_cases import BOARD_OF, OPTS, Case, check, make, run_case, write_project
-from isa.boards import BOARDS
 from isa.targets import TARGETS, get_target
 from sim.boot import boot
 
@@ -162,9 +162,10 @@ def test_two_kernels_in_one_image(tmp_path, target):
     """Two kernels (their own symbols, guards and macros) and two exports linked together, both right."""
     import numpy as np
 
+    from firmware.header import header_name, macro_prefix, render_header
     from firmware_cases import codes
+    from isa.assembler import source_file
     from isa.build import build_kernel
-    from isa.header import header_name, kernel_source, macro_prefix
     from isa.spec import KernelSpec
     from torus_hw.c_export import KernelTie, c_export, pack_export
 
@@ -177,8 +178,8 @@ def test_two_kernels_in_one_image(tmp_path, target):
     sym = built.kernel.symbol
     files = c_export(pack_export("other_db", built.kernel.layout, db2, q2, bits=4),
                      KernelTie(header_name(sym), macro_prefix(sym)))
-    files[header_name(sym)] = built.kernel.header()
-    files[f"{sym}.S"] = kernel_source(built.kernel)
+    files[header_name(sym)] = render_header(built.kernel)
+    files[f"{sym}.S"] = source_file(built.target, built.kernel.asm)
     files["main2.c"] = SECOND_MAIN.replace("@B@", sym).replace("@P@", macro_prefix(sym))
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -224,3 +225,14 @@ def test_the_dos_driver_is_8086_code(tmp_path):
     code = elf.get_section_by_name(".text.start").data()
     decoded = check_image(get_target("i8086"), Image("i8086", b"", b"", [], {}, (0x100, code)))
     assert len(decoded) > 100
+
+
+def test_a_target_without_a_board_is_refused_by_name(monkeypatch):
+    """A target added without a board (the firmware is optional for it): a one-line refusal, not a KeyError."""
+    from firmware import boards
+    from torus_hw.errors import TorusInputError
+
+    monkeypatch.delitem(boards.DEFAULT_BOARD, "rv32im")
+    with pytest.raises(TorusInputError, match="^no board runs rv32im yet \\(boards: mps2-an386, "):
+        boards.get_board(None, "rv32im")
+    assert boards.get_board("virt", "rv32im").name == "virt"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
+from firmware.boards import BOARDS
 from firmware_cases import OPTS, Case, check, gnu_tools_missing, make, write_project
-from isa.boards import BOARDS
 
 pytestmark = pytest.mark.boards
 

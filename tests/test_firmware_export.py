@@ -23,8 +23,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from firmware.header import header_name, macro_prefix, render_header
 from isa.build import build_kernel
-from isa.header import header_name, macro_prefix
 from isa.spec import KernelSpec
 from isa.targets import TARGETS
 from sim.runner import KernelRunner
@@ -95,7 +95,7 @@ def _export(folder: Path, dims: int, kernel_dims: int, target="cortex-m0", bits=
     db = rng.integers(0, 1 << bits, size=(9, dims)).astype(np.uint8)
     packed = pack_export("mydb", layout, db, db[:2], np.arange(9), np.arange(2), bits=bits)
     files = c_export(packed, KernelTie(header_name(built.kernel.symbol), macro_prefix(built.kernel.symbol)))
-    files[header_name(built.kernel.symbol)] = built.kernel.header()
+    files[header_name(built.kernel.symbol)] = render_header(built.kernel)
     for name, text in files.items():
         (folder / name).write_text(text)
     (folder / "use.c").write_text('#include "mydb.h"\nconst uint8_t *first_row(void) { return mydb_db; }\n')
@@ -164,7 +164,7 @@ def test_gen_writes_the_nasm_source_on_request(tmp_path):
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_k_beyond_k_max_gives_k_max_answers_and_writes_no_more(target):
     built = build_kernel(target, KernelSpec("search", "l1", 8, 5, 2))
-    header = built.kernel.header()
+    header = render_header(built.kernel)
     assert "for k > k_max it returns k_max" in header and 'extern "C"' in header
     runner = KernelRunner(built, count=False)
     runner.load_database(np.arange(50).reshape(10, 5).astype(np.uint8))

@@ -76,7 +76,7 @@ def test_generated_kernel_matches_the_rtl(sim, spec):
 
 @pytest.mark.parametrize("metric, k", [("l1", 1), ("l2", 4)])
 def test_c_baseline_matches_the_rtl(sim, metric, k):
-    from isa.baseline import build_c_baseline
+    from baselines.build import build_c_baseline
     from isa.spec import KernelSpec
 
     rng = np.random.default_rng(5)

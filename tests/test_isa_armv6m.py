@@ -20,7 +20,7 @@ from isa.checker import ISAViolation, check_image
 from isa.spec import KernelSpec
 from isa.targets import get_target
 from sim.runner import KernelRunner
-from crosscheck import built, check_scan, check_search, code_matrix, examples, unmapped_database_fault
+from crosscheck import built, check_range, check_scan, check_search, code_matrix, examples, unmapped_database_fault
 from torus_hw import reference
 
 TARGET = "cortex-m0"
@@ -70,7 +70,7 @@ def test_swar_every_byte_pair_in_every_lane(d):
     runner = KernelRunner(built(TARGET, KernelSpec("scan", "l1", 8, d), "swar"), count=False)
     runner.load_database(db)
     for q in queries:
-        assert runner.scan(q).distances.tolist() == reference.scan(q, db, bits=8, metric="l1").tolist()
+        assert runner.call(q).distances.tolist() == reference.scan(q, db, bits=8, metric="l1").tolist()
 
 
 @pytest.mark.parametrize("metric", ["l1", "l2"])
@@ -83,7 +83,7 @@ def test_swar_every_nibble_pair_in_every_lane(metric, d):
     runner = KernelRunner(built(TARGET, KernelSpec("scan", metric, 4, d), "swar"), count=False)
     runner.load_database(db)
     for q in queries:
-        assert runner.scan(q).distances.tolist() == reference.scan(q, db, bits=4, metric=metric).tolist()
+        assert runner.call(q).distances.tolist() == reference.scan(q, db, bits=4, metric=metric).tolist()
 
 
 def test_ties_keep_the_lower_row_and_n_below_k():
@@ -93,9 +93,9 @@ def test_ties_keep_the_lower_row_and_n_below_k():
     for variant in armv6m.variants(M0, KernelSpec("search", "l1", 8, 19, 16)):
         spec = KernelSpec("search", "l1", 8, 19, 16)
         got = check_search(TARGET, spec, db, q, 3, variant=variant)[0]
-        assert got.indices == [0, 1, 2] and got.distances == [19 * 56] * 3
+        assert got.indices.tolist() == [0, 1, 2] and got.distances.tolist() == [19 * 56] * 3
         got = check_search(TARGET, spec, db, q, 16, variant=variant)[0]
-        assert got.returned == 5 and got.indices == [0, 1, 2, 3, 4]
+        assert got.returned == 5 and got.indices.tolist() == [0, 1, 2, 3, 4]
 
 
 def test_search_row_index_survives_odd_strides():
@@ -138,7 +138,7 @@ def test_max_dims_runs_at_the_bound_without_overflow(bits, metric):
     for variant in armv6m.variants(M0, KernelSpec("scan", metric, bits, d)):
         runner = KernelRunner(built(TARGET, KernelSpec("scan", metric, bits, d), variant), count=False)
         runner.load_database(db)
-        got = runner.scan(q).distances
+        got = runner.call(q).distances
         assert got.tolist() == reference.scan(q, db, bits=bits, metric=metric).tolist()
         assert got[0] == reference.max_distance(d, bits, metric)
 
@@ -146,7 +146,7 @@ def test_max_dims_runs_at_the_bound_without_overflow(bits, metric):
 def test_header_names_spec_variant_and_register_plan():
     kernel = armv6m.generate(M0, KernelSpec("search", "l1", 8, 16, 4))
     head = kernel.asm.split("torus_search:")[0]
-    assert "search 8-bit l1 D=16 k<=4" in head and "variant: swar (default" in head
+    assert "search 8-bit l1 D=16 k<=4" in head and "variant: swar (the default" in head
     assert "register plan" in head and "r6 H = 0x80808080" in head
     assert kernel.layout.stride == 16 and kernel.layout.align == 4
     assert armv6m.variants(M0, kernel.spec) == ["swar", "simple"]
@@ -157,8 +157,8 @@ def test_header_names_spec_variant_and_register_plan():
 def _cycles(kernel, db, q):
     runner = KernelRunner(kernel)
     runner.load_database(db)
-    answer = runner.search(q, 1)
-    assert answer.indices == reference.search(q[None], db, bits=8, metric="l1", k=1)[0][0].tolist()
+    answer = runner.call(q, k=1)
+    assert answer.indices.tolist() == reference.search(q[None], db, bits=8, metric="l1", k=1)[0][0].tolist()
     return answer.cycles[TARGET]
 
 
@@ -174,8 +174,8 @@ def test_default_variant_is_the_cheapest_under_the_m0_model(bits, metric, d):
     for variant in armv6m.variants(M0, spec):
         runner = KernelRunner(built(TARGET, spec, variant))
         runner.load_database(db)
-        answer = runner.search(q, 1)
-        assert answer.indices == reference.search(q[None], db, bits=bits, metric=metric, k=1)[0][0].tolist()
+        answer = runner.call(q, k=1)
+        assert answer.indices.tolist() == reference.search(q[None], db, bits=bits, metric=metric, k=1)[0][0].tolist()
         cycles[variant] = answer.cycles[TARGET]
     default, *others = armv6m.variants(M0, spec)
     assert all(cycles[default] * 1.5 < cycles[v] for v in others), cycles
@@ -211,3 +211,32 @@ def test_every_variant_passes_the_checker_and_uses_what_it_claims():
             assert all(d.size == 2 for d in kernel.decoded), "ARMv6-M kernels here are 16-bit Thumb only"
             if variant in ("swar", "popcount"):
                 assert "ldm" in mnemonics and "ldrb" not in mnemonics, mnemonics
+
+
+@pytest.mark.parametrize("bits, metric, d", [(8, "l1", 4), (8, "l1", 16), (8, "l2", 3), (4, "l2", 8), (16, "l1", 5),
+                                             (1, "l1", 64), (8, "l1", 200)])
+def test_range_hits_in_both_row_copies_keep_the_body_constants(bits, metric, d):
+    """Range: odd and even n (the two-row loop's entries), radii from none to every row, caps around the count.
+
+    With every row a hit the out-of-line path runs between all rows: that it
+    reloads nothing is only right if the body's constants survive it.
+    """
+    rng = np.random.default_rng(d * bits)
+    dtype = np.uint16 if bits == 16 else np.uint8
+    for variant in armv6m.variants(M0, KernelSpec("range", metric, bits, d)):
+        spec = KernelSpec("range", metric, bits, d)
+        for n in (1, 2, 5, 6):
+            db = rng.integers(0, 1 << bits, (n, d)).astype(dtype)
+            query = rng.integers(0, 1 << bits, d).astype(dtype)
+            dist = reference.scan(query, db, bits=bits, metric=metric)
+            for radius in sorted({0, int(dist.min()), int(np.median(dist)), int(dist.max())}):
+                for cap in sorted({0, 1, n - 1, n}):
+                    check_range(TARGET, spec, db, query, radius, cap, variant=variant)
+
+
+def test_short_rows_walk_two_per_trip_in_search_and_range():
+    """Search and range share the row loop: short loop-free bodies come twice per trip, long ones once."""
+    for kernel in ("search", "range"):
+        short = armv6m.generate(M0, KernelSpec(kernel, "l1", 1, 64)).asm
+        long = armv6m.generate(M0, KernelSpec(kernel, "l1", 8, 200)).asm
+        assert ".Lrow_b:" in short and ".Lrow_b:" not in long

@@ -2,7 +2,7 @@
 
 The shared contract (every variant bit-exact, refusals, headers) is
 tests/test_contract.py's; here: ties, D at max_dims, faults, the checker,
-every DSP row mode and loop entry, and the runtime k clamp.
+every DSP row mode and loop entry (search, scan and range), and the runtime k clamp.
 """
 
 import re
@@ -17,7 +17,7 @@ from isa.checker import ISAViolation, check_image
 from isa.spec import KernelSpec
 from isa.targets import get_target
 from sim.runner import KernelRunner
-from crosscheck import built, check_scan, check_search, unmapped_database_fault
+from crosscheck import built, check_range, check_scan, check_search, unmapped_database_fault
 from torus_hw import reference
 
 TARGET = "cortex-m4"
@@ -31,9 +31,9 @@ def test_ties_keep_the_lower_row_and_n_below_k():
     for variant in armv7em.VARIANTS:
         spec = KernelSpec("search", "l1", 8, 19, 16)
         got = check_search(TARGET, spec, db, q, 3, variant=variant)[0]
-        assert got.indices == [0, 1, 2] and got.distances == [19 * 56] * 3
+        assert got.indices.tolist() == [0, 1, 2] and got.distances.tolist() == [19 * 56] * 3
         got = check_search(TARGET, spec, db, q, 16, variant=variant)[0]
-        assert got.returned == 5 and got.indices == [0, 1, 2, 3, 4]
+        assert got.returned == 5 and got.indices.tolist() == [0, 1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("bits, metric", [(8, "l1"), (8, "l2"), (16, "l1"), (16, "l2"), (4, "l1"), (4, "l2"),
@@ -49,7 +49,7 @@ def test_max_dims_runs_at_the_bound_without_overflow(bits, metric, variant):
     q = np.zeros(d, dtype=dtype)
     runner = KernelRunner(build_kernel(TARGET, KernelSpec("scan", metric, bits, d), variant=variant), count=False)
     runner.load_database(db)
-    got = runner.scan(q).distances
+    got = runner.call(q).distances
     want = reference.scan(q, db, bits=bits, metric=metric)
     assert got.tolist() == want.tolist()
     assert got[0] == reference.max_distance(d, bits, metric)
@@ -101,21 +101,32 @@ MODES = {  # (bits, metric) -> D giving the register-resident, streamed (paired)
 
 
 @pytest.mark.parametrize("bits, metric", list(MODES))
-def test_every_dsp_row_mode_searches_exactly(bits, metric):
-    """Each dsp row body (resident, streamed singly or in pairs, inner loop) with odd and even N."""
+def test_every_dsp_row_mode_searches_and_ranges_exactly(bits, metric):
+    """Each dsp row body (resident, streamed singly or in pairs, inner loop) with odd and even N.
+
+    Range runs the same row bodies (the same D picks the same mode): radii
+    below the nearest row, at a row's distance (the boundary counts) and
+    at the farthest; cap 5 below the count.
+    """
     rng = np.random.default_rng(bits * 7 + len(metric))
     modes = []
     for d in MODES[bits, metric]:
-        spec = KernelSpec("search", metric, bits, d, 5)
-        note = built(TARGET, spec, "dsp").kernel.notes[0]
-        modes.append("resident" if "fits the registers" in note else "loop" if "inner loop" in note
-                     else "pair" if "in pairs" in note else "stream")
+        for kernel in ("search", "range"):
+            spec = KernelSpec(kernel, metric, bits, d, 5 if kernel == "search" else 1)
+            note = built(TARGET, spec, "dsp").kernel.notes[0]
+            modes.append("resident" if "fits the registers" in note else "loop" if "inner loop" in note
+                         else "pair" if "in pairs" in note else "stream")
         db = _codes(rng, bits, 23, d)
         queries = np.concatenate([_codes(rng, bits, 2, d), db[[4]]])
-        check_search(TARGET, spec, db, queries, 5, variant="dsp")
-        check_search(TARGET, spec, db[:22], queries, 5, variant="dsp")
+        search, ranged = KernelSpec("search", metric, bits, d, 5), KernelSpec("range", metric, bits, d)
+        check_search(TARGET, search, db, queries, 5, variant="dsp")
+        check_search(TARGET, search, db[:22], queries, 5, variant="dsp")
+        near = np.sort(reference.scan(queries[0], db, bits=bits, metric=metric))
+        for radius in (max(int(near[0]) - 1, 0), int(near[11]), int(near[-1])):
+            check_range(TARGET, ranged, db, queries[0], radius, 5, variant="dsp")
+            check_range(TARGET, ranged, db[:22], queries[0], radius, 23, variant="dsp")
     expected = ["resident", "pair" if bits in (8, 16) else "stream", "loop"]
-    assert modes == expected[:len(modes)]
+    assert modes == [mode for mode in expected[:len(modes) // 2] for _ in ("search", "range")]
 
 
 def _codes(rng, bits, rows, d):
@@ -128,16 +139,17 @@ def _codes(rng, bits, rows, d):
     return out.astype(np.uint16 if bits == 16 else np.uint8)
 
 
-@pytest.mark.parametrize("kernel", ["search", "scan"])
+@pytest.mark.parametrize("kernel", ["search", "scan", "range"])
 def test_loop_entry_for_every_n_mod_unroll(kernel):
     """Short resident rows run four or two per loop trip, entered part-way: every n mod 4.
 
-    (4-bit D=24 needs r3 for a resident query: search frees it, scan keeps its
-    output pointer there and streams the query, one row per trip.)
+    (4-bit D=24 needs r3 for a resident query: search frees it, scan and range
+    keep their output pointer or radius there and stream the query, one row
+    per trip.)
     """
     rng = np.random.default_rng(4)
     for bits, d, unroll in [(8, 8, 4), (4, 24, 4 if kernel == "search" else 1), (8, 24, 2)]:
-        spec = KernelSpec(kernel, "l1", bits, d, 3)
+        spec = KernelSpec(kernel, "l1", bits, d, 3 if kernel == "search" else 1)
         asm = built(TARGET, spec, "dsp").kernel.asm
         assert ("one row" if unroll == 1 else f"row a of {unroll} per trip") in asm
         for n in range(1, 10):
@@ -145,6 +157,9 @@ def test_loop_entry_for_every_n_mod_unroll(kernel):
             q = _codes(rng, bits, 1, d)
             if kernel == "search":
                 check_search(TARGET, spec, db, q, 3, variant="dsp")
+            elif kernel == "range":
+                radius = int(np.median(reference.scan(q[0], db, bits=bits, metric="l1")))
+                check_range(TARGET, spec, db, q[0], radius, 2, variant="dsp")
             else:
                 check_scan(TARGET, spec, db, q[0], variant="dsp")
 

@@ -22,7 +22,7 @@ from sim.machine import X86_DB, X86_DB_END, EmulatorFault
 from sim.runner import KernelRunner
 from torus_hw import reference
 
-from crosscheck import check_scan, check_search
+from crosscheck import check_range, check_scan, check_search
 
 TARGET = "i8086"
 T = get_target(TARGET)
@@ -45,7 +45,7 @@ def test_search_ties_across_row_chunks_keep_lower_rows():
     queries = np.vstack([row, database[600:601]])
     for variant in VARIANTS:
         got = check_search(TARGET, KernelSpec("search", "l1", 8, 24, 16), database, queries, 16, variant=variant)
-        assert got[0].indices == list(range(16))
+        assert got[0].indices.tolist() == list(range(16))
         assert got[1].indices[0] == 600
 
 
@@ -67,7 +67,7 @@ def test_k_zero_n_zero_and_k_above_k_max_at_the_abi():
         runner = KernelRunner(build_kernel(TARGET, KernelSpec("search", "l1", 8, 8, 4), variant=variant),
                               count=False)
         runner.load_database(database)
-        runner.search(query, 1)                               # places the query
+        runner.call(query, k=1)                               # places the query
         m, r = runner.machine, runner.region
 
         def call(n: int, k: int) -> int:
@@ -95,7 +95,7 @@ def test_database_beyond_200_kib_and_n_above_65535():
         database[r, 0] = (int(query[0]) + i) % 256   # distances 0, 1, 2, 3 in that order
     assert database.nbytes >= 200 * 1024
     answers = check_search(TARGET, KernelSpec("search", "l1", 8, dims, 4), database, query[None], 4)
-    assert answers[0].indices == plant
+    assert answers[0].indices.tolist() == plant
 
 
 def test_scan_output_beyond_64_kib():
@@ -104,6 +104,23 @@ def test_scan_output_beyond_64_kib():
     database = rng.integers(0, 256, size=(30_000, 8), dtype=np.uint8)
     for variant in ("word", "baseline"):
         check_scan(TARGET, KernelSpec("scan", "l2", 8, 8), database, database[123], variant=variant)
+
+
+def test_range_output_beyond_64_kib_and_n_above_65535():
+    """70,000 rows, 20,000 within the radius: 80 KB of indices walk out_idx's segment forward past
+    the 32 KiB folds, a cap below the count stops the writes, n.hi is non-zero."""
+    rng = np.random.default_rng(13)
+    database = rng.integers(0, 256, size=(70_000, 4), dtype=np.uint8)
+    query = database[0].copy()
+    hits = np.sort(rng.choice(np.arange(1, 70_000), size=20_000, replace=False))
+    database[hits] = query
+    database[hits[::7], 1] ^= 1                          # distance 1: within radius 1, not radius 0
+    spec = KernelSpec("range", "l1", 8, 4)
+    for variant in ("word", "baseline"):
+        for radius, cap in ((1, 20_001), (0, 9_000)):
+            got = check_range(TARGET, spec, database, query, radius, cap, variant=variant)
+            assert got.count > 8_192                      # past the first 32 KiB of indices
+    assert check_range(TARGET, spec, database, query, 1, 20_001).indices[-1] == hits[-1]
 
 
 def test_largest_row_at_max_dims():
@@ -133,7 +150,7 @@ def test_fault_names_target_pc_and_instruction():
     runner.load_database(np.zeros((4, 16), dtype=np.uint8))
     runner.machine.uc.mem_unmap(X86_DB, X86_DB_END - X86_DB)
     with pytest.raises(EmulatorFault, match=r"i8086: emulator fault at pc=0x[0-9a-f]+ \(lodsw"):
-        runner.search(np.zeros(16, dtype=np.uint8), 1)
+        runner.call(np.zeros(16, dtype=np.uint8), k=1)
 
 
 BAD = {  # name: (source, the checker's reason)

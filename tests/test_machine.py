@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from baselines.build import build_c_baseline
 from isa.assembler import assemble
-from isa.baseline import build_c_baseline
 from isa.spec import KernelSpec
 from isa.targets import TARGETS, get_target
 from sim.machine import REAL_MODE, EmulatorFault, Machine
@@ -27,9 +27,9 @@ def test_c_baseline_search_is_bit_exact(target, bits, metric, dims):
     runner = KernelRunner(build_c_baseline(target, KernelSpec("search", metric, bits, dims, 5)), count=False)
     runner.load_database(db)
     for q in (db[3], rng.integers(0, 1 << bits, dims).astype(dtype)):
-        got = runner.search(q, 5)
+        got = runner.call(q, k=5)
         want_i, want_d = reference.search(q[None], db, bits=bits, metric=metric, k=5)
-        assert (got.indices, got.distances, got.returned) == (want_i[0].tolist(), want_d[0].tolist(), 5)
+        assert (got.indices.tolist(), got.distances.tolist(), got.returned) == (want_i[0].tolist(), want_d[0].tolist(), 5)
 
 
 @pytest.mark.parametrize("target", FLAT_TARGETS)
@@ -40,10 +40,10 @@ def test_c_baseline_scan_and_distance(target):
     want = reference.scan(q, db, bits=8, metric="l2")
     scan = KernelRunner(build_c_baseline(target, KernelSpec("scan", "l2", 8, 9), "-O3"), count=False)
     scan.load_database(db)
-    assert scan.scan(q).distances.tolist() == want.tolist()
+    assert scan.call(q).distances.tolist() == want.tolist()
     dist = KernelRunner(build_c_baseline(target, KernelSpec("distance", "l2", 8, 9)), count=False)
     dist.load_database(db)
-    assert [dist.distance(q, i).distance for i in (0, 11, 24)] == [want[0], want[11], want[24]]
+    assert [dist.call(q, row=i).distance for i in (0, 11, 24)] == [want[0], want[11], want[24]]
 
 
 # A tiny 8086 kernel that returns its arguments, to pin the cdecl compact ABI.
@@ -92,7 +92,7 @@ def test_kernel_refuses_wrong_dims_and_k():
         runner.load_database(np.zeros((3, 5), np.uint8))
     runner.load_database(np.zeros((3, 4), np.uint8))
     with pytest.raises(TorusInputError, match="k=3 outside 1..2"):
-        runner.search(np.zeros(4, np.uint8), 3)
+        runner.call(np.zeros(4, np.uint8), k=3)
 
 
 @pytest.mark.parametrize("target, body, register", [

@@ -113,3 +113,53 @@ def test_cli_out_is_a_file(tmp_path, capsys):
     f.write_text("x")
     assert main(["rtl", "--lanes", "2", "--bits", "8", "--dims", "4", "--out", str(f)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_run_rtl_answers_every_registered_kernel():
+    """The generic entry point: each kernel's fields, as Python ints, and the predicted cycles."""
+    from sim.rtl_sim import check_rtl_size, rtl_cycles, rtl_kernels, run_rtl
+    from torus_hw.reference import range_search, scan
+
+    assert rtl_kernels()[:2] == ("search", "range")
+    rng = np.random.default_rng(9)
+    db = rng.integers(0, 16, (14, 5))
+    qs = rng.integers(0, 16, (2, 5))
+    params = {"search": {"k": 3}, "range": {"radius": 12, "cap": 2}}
+    idx, dist = search(qs, db, bits=4, metric="l1", k=3)
+    for kernel in ("search", "range"):
+        answers = run_rtl(kernel, db, qs, bits=4, metric="l1", lanes=2, params=params[kernel])
+        cycles = rtl_cycles(kernel, 14, lanes=2, bits=4, dims=5, params=params[kernel])
+        assert [a.cycles for a in answers] == [cycles] * 2
+        assert check_rtl_size(kernel, lanes=2, bits=4, dims=5, metric="l1", params=params[kernel]) > 0
+        for a, q, i, d in zip(answers, qs, idx, dist):
+            assert all(type(x) is int for x in a.values["indices"] + a.values["distances"])
+            if kernel == "search":
+                assert a.values == {"indices": i.tolist(), "distances": d.tolist()}
+            else:
+                want = range_search(q, db, bits=4, metric="l1", radius=12)
+                assert a.values == {"count": len(want), "indices": want[:2].tolist(),
+                                    "distances": scan(q, db, bits=4, metric="l1")[want[:2]].tolist()}
+
+
+@pytest.mark.parametrize("kernel,params,match", [
+    ("topk", {}, "the RTL has no 'topk' kernel; choose one of search, range"),
+    ("range", {}, "the RTL range unit needs radius"),
+    ("range", {"radius": 3, "k": 2}, "k applies to the search kernel only, got k=2 for range"),
+    ("search", {"radius": 3}, "radius applies to the range kernel only"),
+    ("search", {"window": 3}, "no RTL unit takes a parameter 'window'"),
+])
+def test_run_rtl_refuses_bad_kernels_and_parameters(kernel, params, match):
+    from sim.rtl_sim import run_rtl
+
+    with pytest.raises(TorusInputError, match=match):
+        run_rtl(kernel, np.zeros((3, 4), dtype=int), np.zeros((1, 4), dtype=int), bits=8, metric="l1", lanes=2,
+                params=params)
+
+
+def test_another_units_default_is_accepted():
+    """k=1 (every CLI run's --k) is not refused for the range unit."""
+    from sim.rtl_sim import run_rtl
+
+    (a,) = run_rtl("range", np.zeros((3, 4), dtype=int), np.zeros((1, 4), dtype=int), bits=8, metric="l1", lanes=2,
+                   params={"radius": 0, "k": 1})
+    assert a.values["count"] == 3

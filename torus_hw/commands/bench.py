@@ -36,7 +36,7 @@ def run(args) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
-    from isa.baseline import check_compilers
+    from baselines.build import check_compilers
     from isa.targets import TARGETS, get_target
     from sim.bench import bench, failures, plot
     from sim.cycles.presets import parse_wait_states

@@ -1,6 +1,6 @@
 """``torus-hw firmware`` and ``torus-hw export --format c``: codes packed for a kernel, as source.
 
-``firmware`` writes a complete buildable project for one board (isa/firmware.py);
+``firmware`` writes a complete buildable project for one board (firmware/project.py);
 ``export --format c`` writes only ``NAME.h`` + ``NAME.c`` (torus_hw/c_export.py),
 packed for a kernel given by ``--target`` (generated here) or by a kernel header
 that ``gen``/``firmware`` wrote (``--kernel-layout FILE.h``).  Every check runs
@@ -19,7 +19,7 @@ DEFAULT_K = 5
 
 
 def register(sub) -> None:
-    from isa.boards import BOARDS
+    from firmware.boards import BOARDS
 
     p = sub.add_parser(
         "firmware", help="write a buildable firmware project that runs the search kernel on a board",
@@ -79,7 +79,7 @@ def export_format(args) -> str:
 
 @dataclass(frozen=True)
 class HeaderLayout:
-    """A kernel layout read back from a kernel header (the macros isa/header.py writes)."""
+    """A kernel layout read back from a kernel header (the macros firmware/header.py writes)."""
 
     symbol: str
     dims: int
@@ -123,7 +123,7 @@ def _kernel(target: str, codes, metric: str, k: int, symbol: str | None, variant
 
 
 def run_export_c(args) -> int:
-    from isa.header import header_name, macro_prefix
+    from firmware.header import header_name, macro_prefix
 
     from ..c_export import KernelTie, c_export, check_c_identifier, pack_export
     from ..codes import TorusCodes
@@ -170,8 +170,8 @@ def run_export_c(args) -> int:
 
 
 def run_firmware(args) -> int:
-    from isa.boards import get_board
-    from isa.firmware import DB_NAME, image_name, project_files
+    from firmware.boards import get_board
+    from firmware.project import DB_NAME, image_name, project_files
     from sim.search_run import select_queries
     from sim.stack import measure_stack
 
@@ -191,7 +191,7 @@ def run_firmware(args) -> int:
         raise TorusInputError("the codes file has no queries for the firmware to run")
     built = _kernel(args.target, codes, args.metric, args.k, args.symbol, args.variant)
     packed = pack_export(DB_NAME, built.kernel.layout, codes.database, codes.queries[ids], bits=codes.bits)
-    from isa.firmware import check_fits
+    from firmware.project import check_fits
 
     check_fits(board, packed, built.code_bytes)  # before the emulation below
     files = project_files(board, built, packed, sorted({1, args.k}), stack_bytes=measure_stack(built))

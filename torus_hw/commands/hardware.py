@@ -1,10 +1,14 @@
-"""``torus-hw rtl``: Verilog of the RTL search (or range) unit and, optionally, its
-synthesis figures (LUT4, carry, FF, BRAM, fmax) on iCE40 UP5K and ECP5-25k.
+"""``torus-hw rtl``: Verilog of an RTL unit (the search unit, the range unit or any
+other of the registry, :mod:`rtl.units`) and, optionally, its synthesis figures
+(LUT4, carry, FF, BRAM, fmax) on iCE40 UP5K and ECP5-25k.
 
-amaranth and the YoWASP tools are imported only when the command runs.
+amaranth and the YoWASP tools are imported only when the command runs (or its
+help is shown: ``--kernel`` lists the registry's units).
 """
 
 from __future__ import annotations
+
+import argparse
 
 from ..console import console as stdout_console
 from ..option_limits import positive_int
@@ -14,8 +18,25 @@ import json
 SYNTH_TARGETS = ("ice40", "ecp5")
 
 
+def _kernel_help() -> str:
+    """--kernel's help, from the unit registry (imported here: torus_hw ← rtl, and it imports amaranth)."""
+    from rtl.units import kernels, split_params, unit_spec
+
+    described = [f"{kernel} ({unit_spec(kernel).summary})" for kernel in kernels()]
+    listed = described[0] if len(described) == 1 else f"{', '.join(described[:-1])} or {described[-1]}"
+    return f"{listed}: DIR/torus_K.v"
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Fills in --kernel's help only when help is shown, so that start-up does not import amaranth."""
+
+    def _get_help_string(self, action):
+        return _kernel_help() if action.dest == "kernel" else action.help
+
+
 def register(sub) -> None:
     p = sub.add_parser("rtl", help="write the RTL search unit's Verilog; optionally synthesize it",
+                       formatter_class=_HelpFormatter,
                        description="Write the Amaranth torus search unit as Verilog (DIR/torus_search.v) and, "
                                    "with --synth, run YoWASP Yosys and nextpnr and report LUT4, carry, FF, BRAM "
                                    "and fmax (needs `make synth-deps`).")
@@ -23,9 +44,7 @@ def register(sub) -> None:
     p.add_argument("--bits", type=int, required=True, metavar="N", help="code width: 1, 4, 8 or 16")
     p.add_argument("--dims", type=int, required=True, metavar="D", help="dims per code vector")
     p.add_argument("--metric", choices=("l1", "l2"), default="l1")
-    p.add_argument("--kernel", default="search", metavar="K",
-                   help="search (top-k, default) or range (every row within a radius set at run time): "
-                        "DIR/torus_K.v")
+    p.add_argument("--kernel", default="search", metavar="K", help="filled in by _HelpFormatter")
     p.add_argument("--k", type=int, default=1, help="neighbours kept by the top-k tracker, 1..16 (default 1)")
     p.add_argument("--adder-stages", type=int, default=None, metavar="S",
                    help="registers in the adder tree, 0..⌈log2 P⌉ (default: one per level)")
@@ -41,25 +60,27 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from ..errors import TorusInputError
     from ..output import check_output_folder, output_folder
 
     # Import the RTL lazily: torus_hw must not import rtl at module level.
     from rtl.distance import silence_unused
-    from rtl.size import MAX_FLIPFLOPS, check_design_size
+    from rtl.size import check_unit_size
     from rtl.synth import build_unit, require_tools, synthesize, unit_verilog
+    from rtl.units import kernels, split_params, unit_spec
+
+    # A unit's hardware parameters; k (--k) is the search unit's, and a kernel that takes none accepts its default.
+    params = {"k": args.k}
 
     def build():
-        return build_unit(args.lanes, args.bits, args.dims, args.metric, k=args.k, adder_stages=args.adder_stages,
-                          max_rows=args.max_rows, kernel=args.kernel)
+        return build_unit(args.lanes, args.bits, args.dims, args.metric, kernel=args.kernel,
+                          adder_stages=args.adder_stages, max_rows=args.max_rows, **params)
 
     # The size first: elaborating a huge unit takes GBs and minutes before any error could show.
-    # (The estimate is the search unit's; the range unit's tail differs by a few dozen bits.)
-    check_design_size(args.lanes, args.bits, args.dims, args.metric, args.k, args.adder_stages, args.max_rows,
-                      limit=args.max_flipflops or MAX_FLIPFLOPS)
+    check_unit_size(args.kernel, lanes=args.lanes, bits=args.bits, dims=args.dims, metric=args.metric, params=params,
+                    limit=args.max_flipflops, adder_stages=args.adder_stages, max_rows=args.max_rows)
     unit = build()  # bad parameters raise TorusInputError here, before anything is written
+    spec, hardware, _ = split_params(args.kernel, params, run=False)  # the values it was built with
     targets = list(dict.fromkeys(args.synth or []))
     try:
         if targets:
@@ -80,10 +101,13 @@ def run(args) -> int:
             except RuntimeError as exc:
                 raise TorusInputError(str(exc).splitlines()[0]) from None
 
+    latency = spec.latency(args.lanes, args.bits, args.metric, args.adder_stages, **hardware)
+    # Every unit's hardware parameters appear, None where this unit has none of that name.
+    every_param = dict.fromkeys(name for kernel in kernels() for name in unit_spec(kernel).hardware_params())
     summary = {
         "kernel": args.kernel, "lanes": unit.lanes, "bits": unit.bits, "dims": unit.dims, "metric": unit.metric,
-        "k": getattr(unit, "k", None),
-        "beats_per_row": unit.beats, "latency_cycles": unit.latency, "distance_width": unit.width,
+        **{name: hardware.get(name) for name in every_param},
+        "beats_per_row": unit.beats, "latency_cycles": latency, "distance_width": unit.width,
         "index_width": unit.index_width, "verilog": str(vpath),
         "synth": [r.as_dict() for r in reports],
     }
@@ -94,7 +118,8 @@ def run(args) -> int:
 
     console = stdout_console()
     console.print(f"wrote {vpath}: {unit.lanes} lanes × {unit.bits}-bit {unit.metric}, D={unit.dims}, "
-                  f"{f'k={unit.k}' if hasattr(unit, 'k') else args.kernel}; {unit.beats} cycle(s) per row, latency {unit.latency} cycles")
+                  f"{', '.join(f'{name}={value}' for name, value in hardware.items()) or args.kernel}; "
+                  f"{unit.beats} cycle(s) per row, latency {latency} cycles")
     if reports:
         table = Table(title="synthesis (whole wrapped design, see rtl/synth.py)")
         for col in ("target", "LUT4", "LUT4 total", "LUT4/lane", "carry", "FF", "BRAM", "DSP", "fmax MHz"):

@@ -27,9 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from isa.targets import get_target
 from torus_hw.errors import TorusInputError
-
-from .targets import get_target
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,8 @@ def get_board(name: str | None, target: str) -> Board:
     """The board ``name`` (or ``target``'s default), refusing one that cannot run ``target``."""
     get_target(target)
     if name is None:
+        if target not in DEFAULT_BOARD:  # a target added without a board: refused, not a KeyError
+            raise TorusInputError(f"no board runs {target} yet (boards: {', '.join(BOARDS)})")
         name = DEFAULT_BOARD[target]
     board = BOARDS.get(name)
     if board is None:

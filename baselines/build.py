@@ -1,4 +1,4 @@
-"""Compiler baselines: the C sources of ``isa/c/`` built by every compiler here.
+"""Compiler baselines: the C sources of ``baselines/c/`` built by every compiler here.
 
 The sources a user would pick instead of a generated kernel, each a
 :class:`CSource` (what it is, which targets and specs it covers, the row
@@ -34,13 +34,12 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
+from isa.assembler import AssemblerError, compile_flags, link_flags, read_image
+from isa.build import BuiltKernel
+from isa.checker import ISAViolation, check_image, decode, violation
+from isa.spec import Kernel, KernelSpec, RowLayout
+from isa.targets import TARGETS, Target, get_target
 from torus_hw.errors import TorusInputError
-
-from .assembler import AssemblerError, compile_flags, link_flags, read_image
-from .build import BuiltKernel
-from .checker import ISAViolation, check_image, decode, violation
-from .spec import Kernel, KernelSpec, RowLayout
-from .targets import TARGETS, Target, get_target
 
 OPT_LEVELS = ("-O2", "-O3", "-Os")
 C_DIR = Path(__file__).parent / "c"
@@ -121,6 +120,8 @@ def check_compilers(compilers, targets) -> list[str]:
             raise TorusInputError(f"unknown compiler {name!r}; choose from {', '.join(COMPILERS)}")
         if name == "gcc":
             for t in targets:
+                if t in TARGETS and TARGETS[t].c_baselines and t not in GCC:  # a target added without one
+                    raise TorusInputError(f"no cross GCC is set up for {t}; use --compilers clang")
                 if t in GCC and shutil.which(GCC[t][0]) is None:
                     raise TorusInputError(f"compiler gcc for {t} is not installed ({GCC[t][0]} not on PATH): "
                                           f"apt-get install -y {GCC[t][1]}")

@@ -10,24 +10,15 @@ the registers it may clobber, reentrancy, and for the 8086 the ``__cdecl``
 and ``__far`` spelling of the compact model.
 
 What every kernel does with k (checked on every target by
-tests/test_firmware_header.py): it searches for ``min(k, k_max, n)`` rows,
+tests/test_firmware_export.py): it searches for ``min(k, k_max, n)`` rows,
 writes exactly that many entries to ``out_idx``/``out_dist`` and returns that
 count; entries past it are left untouched.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .spec import Kernel
-
-def kernel_source(kernel: Kernel) -> str:
-    """The kernel's assembly as a file for any assembler: with the target's directives (.code16, .thumb…)."""
-    from .targets import get_target
-
-    prologue = get_target(kernel.target).asm_prologue
-    return kernel.asm if kernel.asm.startswith(prologue) else prologue + kernel.asm
+from isa.spec import Kernel
+from isa.targets import get_target
 
 
 def macro_prefix(symbol: str) -> str:
@@ -54,14 +45,7 @@ def _contract(kernel: Kernel, stack_bytes: int | None) -> list[str]:
         f"{lay.stride} bytes per row, zero-padded; the query is packed the same way.",
         f"Alignment: q and db must both start at a multiple of {lay.align} bytes.",
     ]
-    if s.kernel == "search":
-        lines += [
-            f"k: the kernel keeps at most k_max = {s.k_max} results.  It writes min(k, {s.k_max}, n) entries",
-            "to out_idx/out_dist (ascending distance, ties by lower row index) and returns that count;",
-            "for k > k_max it returns k_max (not k), k = 0 returns 0; later entries are left untouched.",
-        ]
-    elif s.kernel == "range":
-        lines.append("Range: returns the number of rows within radius and writes the first min(count, cap) indices.")
+    lines += [line.format(k_max=s.k_max) for line in s.kind.contract]  # the kernel's own, isa/spec.py
     lines += [
         f"Stack: {stack}.",
         f"Clobbers: {clobbered}; preserves {kept}.",
@@ -74,8 +58,6 @@ def _contract(kernel: Kernel, stack_bytes: int | None) -> list[str]:
 
 def _abi(kernel: Kernel):
     """The target's isa.abi.Abi: the one description of registers and calling convention."""
-    from .targets import get_target
-
     return get_target(kernel.target).abi
 
 

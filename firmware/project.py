@@ -1,12 +1,13 @@
 """A buildable firmware project for one kernel on one board.
 
 This module owns the project a ``torus-hw firmware`` run writes: the kernel
-(``SYMBOL.S`` + ``SYMBOL.h``/``.inc`` from isa/header.py), the database and
-queries exported by torus_hw/c_export.py, ``main.c`` (or the 8086 ``.COM``
-driver ``main86.S``), startup code and vector table, the linker script from
-the board's memory map (isa/boards.py), the board's output layer
-(semihosting, Linux system calls or DOS), and one ``Makefile`` whose targets
-are the contract other tools script against:
+(``SYMBOL.S`` as ``isa.assembler`` writes it, ``SYMBOL.h``/``.inc`` from
+firmware/header.py), the database and queries exported by
+torus_hw/c_export.py, ``main.c`` (or the 8086 ``.COM`` driver ``main86.S``),
+startup code and vector table, the linker script from the board's memory map
+(firmware/boards.py), the board's output layer (semihosting, Linux system
+calls or DOS), and one ``Makefile`` whose targets are the contract other
+tools script against:
 
 ``make gnu``    build/firmware.elf (dos: build/FW.COM) with the GNU toolchain
 ``make clang``  the same file with the ziglang clang and ld.lld (pip only)
@@ -18,7 +19,7 @@ are the contract other tools script against:
 
 Both builds use ``-Os -ffunction-sections -fdata-sections -Wl,--gc-sections``
 (``make OPT=-O2`` overrides the level).  The templates are package data in
-isa/fw_templates/; ``@NAME@`` fields are filled in here and nowhere else.
+firmware/templates/; ``@NAME@`` fields are filled in here and nowhere else.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 
+from isa.assembler import source_file
+from isa.build import BuiltKernel, generate
 from torus_hw.c_export import KernelTie, PackedExport, asm_export, c_export
 from torus_hw.errors import TorusInputError
 
 from .boards import Board
-from .build import BuiltKernel, generate
-from .header import header_name, kernel_source, macro_prefix, render_header, render_inc
+from .header import header_name, macro_prefix, render_header, render_inc
 
 DB_NAME = "torus_db"
 RUNTIME_BYTES = 4096     # main.c, startup and output layer, generously (measured: < 1.5 KiB on every target)
@@ -65,7 +67,7 @@ APT_PACKAGES = ("gcc-arm-none-eabi gcc-riscv64-unknown-elf gcc-aarch64-linux-gnu
 
 
 def template(name: str) -> str:
-    return resources.files("isa").joinpath("fw_templates", name).read_text()
+    return resources.files("firmware").joinpath("templates", name).read_text()
 
 
 def fill(text: str, fields: dict[str, object]) -> str:
@@ -128,7 +130,7 @@ def project_files(board: Board, built: BuiltKernel, packed: PackedExport, ks: li
     check_fits(board, packed, built.code_bytes)
     symbol = kernel.symbol
     prefix = macro_prefix(symbol)
-    files = {f"{symbol}.S": kernel_source(kernel), header_name(symbol): render_header(kernel, stack_bytes),
+    files = {f"{symbol}.S": source_file(target, kernel.asm), header_name(symbol): render_header(kernel, stack_bytes),
              f"{symbol}.inc": render_inc(kernel, stack_bytes)}
     fields = dict(SYMBOL=symbol, PREFIX=prefix, BOARD=board.name, TARGET=target.name,
                   KS=", ".join(str(k) for k in ks), NKS=len(ks), STACK_BYTES=board.stack_bytes, ENTRY="_start")

@@ -2,7 +2,7 @@
  * torus-hw: the plain C reference kernels, the naive baseline.  Written as a
  * careful embedded engineer would write it for a compiler (no intrinsics, no
  * hand tricks), then compiled by the same compilers and flags as every other
- * baseline (isa/baseline.py); the other sources in this folder are what a
+ * baseline (baselines/build.py); the other sources in this folder are what a
  * speed-minded engineer would write instead.
  *
  * Specialised at compile time, like the generated kernels:
