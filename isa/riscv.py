@@ -76,9 +76,6 @@ UNROLL_DIMS = 256
 
 
 KERNELS = ("distance", "scan", "search", "range")
-# The kinds of each kernel's C arguments (isa.spec.PROTOTYPES), for Abi.arguments.
-ARG_KINDS = {"distance": ("ptr", "ptr"), "scan": ("ptr", "ptr", "u32", "ptr"),
-             "search": ("ptr", "ptr", "u32", "u32", "ptr", "ptr"), "range": ("ptr", "ptr", "u32", "u32", "ptr", "u32")}
 DIALECTS = ("gnu",)
 ROW_LIMIT = "a row must fit the RISC-V kernels' row limit"
 STYLE = Style(comment="#", column=28, label_pad=20,
@@ -137,8 +134,9 @@ class _Ctx:
         self.ld = "ld" if self.xlen == 64 else "lw"
         self.st = "sd" if self.xlen == 64 else "sw"
         self.lwu = "lwu" if self.xlen == 64 else "lw"     # reload a uint32 zero-extended
-        # Where each argument is at entry: a0 query, a1 db/row, a2 n, then the kernel's own.
-        self.args = tuple(arg.register for arg in target.abi.arguments(ARG_KINDS[spec.kernel]))
+        # Each C argument's register at entry, by name: a0 q, a1 db (row), a2 n, then the kernel's own.
+        kind = spec.kind
+        self.args = {arg.name: at.register for arg, at in zip(kind.args, target.abi.arguments(kind.arg_kinds))}
         self.labels = 0
         # The row-pointer advance, placed by the row emitter where it hides a
         # multiply latency (the row walks); the distance kernel has none.
@@ -780,7 +778,7 @@ def _gen_distance(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, None]:
 
 
 def _gen_scan(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, None]:
-    out = ctx.args[3]
+    out = ctx.args["out"]
     a = _Asm()
     done = ctx.label("done")
     a(f"beqz {NREG}, {done}", "no rows")
@@ -817,7 +815,7 @@ RANGE_STATE = ("out_idx", "cap", "count", "db")
 def _gen_range(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, _Asm]:
     """Range search: the hot loop compares with the radius; a hit (out of line) counts and writes the index."""
     ld, st, lwu = ctx.ld, ctx.st, ctx.lwu
-    radius, out_idx, cap = ctx.args[3:6]
+    radius, out_idx, cap = ctx.args["radius"], ctx.args["out_idx"], ctx.args["cap"]
     a, b = _Asm(), _Asm()
     done, loop, nxt, hit = ctx.label("done"), ctx.label("row"), ctx.label("next"), ctx.label("hit")
     a(f"sw zero, {frame['count']}", "count = 0")
@@ -855,7 +853,7 @@ SEARCH_STATE = ("k", "out_idx", "out_dist", "found", "db")
 def _gen_search(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, _Asm]:
     """Top-k search: the hot loop compares with a threshold; a better row is inserted out of line."""
     ld, st, lwu = ctx.ld, ctx.st, ctx.lwu
-    k, out_idx, out_dist = ctx.args[3:6]
+    k, out_idx, out_dist = ctx.args["k"], ctx.args["out_idx"], ctx.args["out_dist"]
     a = _Asm()
     done = ctx.label("done")
     loop, nxt, ins = ctx.label("row"), ctx.label("next"), ctx.label("insert")
