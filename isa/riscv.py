@@ -32,7 +32,10 @@ The first variant of :func:`variants` is the one with the fewest cycles
 under the target's core model (ibex / u54); ``tests/test_isa_riscv.py``
 checks that ordering.
 
-Row loops close on the row pointer (``a1 != END``): no index counter.  Search
+Each row code is a class following :class:`isa.generate.RowBody` (set-up,
+per-row body, register plan, why); a row too long to unroll loops over
+blocks and unrolls the rest, the same walk for every variant.  Row loops
+close on the row pointer (``a1 != END``): no index counter.  Search
 keeps the sorted top-k list in the caller's ``out_idx``/``out_dist``; the hot
 loop holds only a threshold, and a row enters (out of line) only if its
 distance is *strictly* below the current k-th, so ties keep the lower row.
@@ -48,17 +51,15 @@ from __future__ import annotations
 import re
 
 from . import generate as core
-from .emit import Asm, Style
-from .spec import Kernel, KernelSpec, RowLayout, prototype
+from .abi import register_span
+from .emit import Asm, Style, kernel_header
+from .spec import KernelSpec, RowLayout, prototype
 from .targets import Target
 
 # A documented design limit: rows (and the query) of at most 16 KiB.  It keeps
-# every allowed D runnable in the harness (its query region is 64 KiB), every
-# distance below 2^31 (so the search threshold can be compared signed) and the
+# every allowed D runnable in the harness (its query region is 64 KiB) and the
 # generated code of bounded size.
 MAX_ROW_BYTES = 16 * 1024
-
-VARIANTS = ("swar", "unrolled", "simple")
 
 # Fully unroll a row body up to this many register-words; longer rows loop
 # over blocks of BLOCK_WORDS words and unroll the remainder.
@@ -77,7 +78,9 @@ UNROLL_DIMS = 256
 KERNELS = ("distance", "scan", "search", "range")
 DIALECTS = ("gnu",)
 ROW_LIMIT = "a row must fit the RISC-V kernels' row limit"
-STYLE = Style(comment="#", column=28, label_pad=20)
+STYLE = Style(comment="#", column=28, label_pad=20,
+              function_entry=(".text", ".globl {symbol}", ".type {symbol}, @function", ".p2align 2"),
+              function_exit=(".size {symbol}, . - {symbol}",))
 
 
 def variants(target: Target, spec: KernelSpec) -> list[str]:
@@ -94,17 +97,27 @@ def layout(target: Target, spec: KernelSpec, variant: str) -> RowLayout:
     return RowLayout(spec.dims, spec.bits, align)
 
 
-def generate(target: Target, spec: KernelSpec, variant: str | None = None, **options) -> Kernel:
-    """:func:`isa.generate.generate`, refusing a target of another family."""
-    return core.generate(target, spec, variant, module=__name__, **options)
-
-
-def max_dims(target: Target, spec: KernelSpec) -> int:
-    return core.max_dims(target, spec, module=__name__)
+generate, max_dims = core.family_entry_points(__name__)
 
 
 def _Asm() -> Asm:
     return Asm(STYLE)
+
+
+# --- register plan (shared by every variant) ------------------------------------
+#
+#   a0  query pointer              a1  row pointer (advances by the stride)
+#   a2  n (rows)                   s0  END = db + n * stride (the loop closes on a1)
+#   s1  search: threshold; scan: output pointer; range: radius
+#   t6  the row's distance, when the row body ends
+#   s2-s6  SWAR constants          s7-s11, a3-a5  query words held in registers
+#   t0-t6, a6, a7  per-row temporaries; insertion uses them too (rows are done then)
+#   ra  row stride when it exceeds a 12-bit immediate (saved in the frame)
+QPOOL = ["s7", "s8", "s9", "s10", "s11", "a3", "a4", "a5"]
+# a0-a2 are where the psABI passes q, db (row) and n (see _Ctx.args); the hot loops name them directly.
+ROWP, QP, NREG, END, THR, DIST, STRIDE_REG = "a1", "a0", "a2", "s0", "s1", "t6", "ra"
+# Rows too long to unroll walk the row and the query in s7/s8 and count blocks in s9.
+ROW_WALK, QUERY_WALK, BLOCKS = "s7", "s8", "s9"
 
 
 class _Ctx:
@@ -119,11 +132,16 @@ class _Ctx:
         self.layout = layout(target, spec, variant)
         self.stride = self.layout.stride
         self.ld = "ld" if self.xlen == 64 else "lw"
+        self.st = "sd" if self.xlen == 64 else "sw"
         self.lwu = "lwu" if self.xlen == 64 else "lw"     # reload a uint32 zero-extended
+        # Each C argument's register at entry, by name: a0 q, a1 db (row), a2 n, then the kernel's own.
+        kind = spec.kind
+        self.args = {arg.name: at.register for arg, at in zip(kind.args, target.abi.arguments(kind.arg_kinds))}
         self.labels = 0
         # The row-pointer advance, placed by the row emitter where it hides a
-        # multiply latency (search and scan); None for the distance kernel.
-        self.filler: tuple[str, str] | None = None
+        # multiply latency (the row walks); the distance kernel has none.
+        step = f"addi {ROWP}, {ROWP}, {self.stride}" if _fits12(self.stride) else f"add {ROWP}, {ROWP}, {STRIDE_REG}"
+        self.filler = None if spec.kernel == "distance" else (step, f"next row ({self.stride}-byte stride)")
 
     def label(self, stem: str) -> str:
         self.labels += 1
@@ -134,105 +152,180 @@ def _fits12(value: int) -> bool:
     return -2048 <= value <= 2047
 
 
-# --- register plan (shared by every variant) ------------------------------------
-#
-#   a0  query pointer              a1  row pointer (advances by the stride)
-#   a2  n (rows)                   s0  END = db + n * stride (the loop closes on a1)
-#   s1  search: threshold; scan: output pointer
-#   a6  K of a row whose result is S with distance = K - S (no current variant; see _Row)
-#   s2-s6  SWAR constants          s7-s11, a3-a5  query words held in registers
-#   t0-t6, a7  per-row temporaries; insertion uses them too (rows are done then)
-#   ra  row stride when it exceeds a 12-bit immediate (saved in the frame)
-QPOOL = ["s7", "s8", "s9", "s10", "s11", "a3", "a4", "a5"]
-ROWP, QP, NREG, END, THR, KREG, STRIDE_REG = "a1", "a0", "a2", "s0", "s1", "a6", "ra"
+def _accumulate(acc: str, d: str, first: bool) -> tuple[str, str]:
+    """The instruction that adds one term to the distance (the first one starts it)."""
+    return (f"mv {acc}, {d}", "distance so far") if first else (f"add {acc}, {acc}, {d}", "distance so far")
 
 
-class _Row:
-    """Emitted code for one row: ``setup`` runs once per call, ``body`` per row.
+def _flush(a: _Asm, pending: list[tuple[str, str]]) -> None:
+    """Write the instructions held back until a multiply's result is old enough to read."""
+    for insn in pending:
+        a(*insn)
+    pending.clear()
 
-    After ``body`` the row's result is in ``reg``; when ``kminus`` it is S with
-    distance = K - S (K in a6), otherwise it is the distance itself.
+
+class _Body:
+    """A row body, following :class:`isa.generate.RowBody`.
+
+    The constructor settles the register plan and takes the body's labels
+    (so they number before the kernel's); :meth:`setup` and :meth:`body` only
+    write text, so the frame can be sized from a first writing.  The body
+    leaves the row's distance in t6 and advances a1 by the stride
+    (``ctx.filler``, placed where it hides a latency).
     """
 
-    def __init__(self, setup: _Asm, body: _Asm, reg: str, kminus: bool, notes: list[str], plan: list[str]):
-        self.setup, self.body, self.reg, self.kminus, self.notes, self.plan = setup, body, reg, kminus, notes, plan
+    WHY = ""   # why this variant (the header's variant line)
+
+    def __init__(self, ctx: _Ctx, unrolled: bool = True):
+        self.ctx = ctx
+        self.unrolled = unrolled
+        self.block_label = None if unrolled else ctx.label("block")
+
+    def setup(self, a: _Asm) -> None:
+        """Constants and the query in registers, once per call (nothing by default)."""
+
+    def why(self) -> str:
+        return self.WHY
+
+    def _walk(self, a: _Asm, units: int, what: str, emit, per_block: int, block_bytes: int,
+              total: str = DIST, hide_countdown: bool = True) -> None:
+        """The row's ``units`` fully unrolled, or blocks of ``per_block`` in a loop and the rest unrolled.
+
+        ``emit(a, units, rw, qw, fresh, filler)`` writes the code for a range of
+        units read from rw/qw (pointing at the range's first unit): a fresh
+        range starts the distance in t6, the others add to ``total`` (zeroed
+        before the loop); ``filler`` is an independent instruction to place
+        where it hides a latency.  With ``hide_countdown`` the block counter's
+        decrement is that filler inside each block.
+        """
+        if self.unrolled:
+            a.note(f"row: {units} {what} fully unrolled")
+            emit(a, range(units), ROWP, QP, True, self.ctx.filler)
+            return
+        blocks, rest = divmod(units, per_block)
+        a.note(f"row: {blocks} blocks of {per_block} {what} in a loop, then {rest} {what} unrolled")
+        a(f"mv {ROW_WALK}, {ROWP}", "walk the row ...")
+        a(f"mv {QUERY_WALK}, {QP}", "... and the query together")
+        a(f"li {BLOCKS}, {blocks}", "blocks")
+        a(f"li {total}, 0", "distance")
+        a.label(self.block_label, f"one block of {per_block} {what} per iteration")
+        countdown = (f"addi {BLOCKS}, {BLOCKS}, -1", "blocks left")
+        emit(a, range(per_block), ROW_WALK, QUERY_WALK, False, countdown if hide_countdown else None)
+        a(f"addi {ROW_WALK}, {ROW_WALK}, {block_bytes}")
+        a(f"addi {QUERY_WALK}, {QUERY_WALK}, {block_bytes}")
+        if not hide_countdown:
+            a(*countdown)
+        a(f"bnez {BLOCKS}, {self.block_label}")
+        if rest:
+            emit(a, range(blocks * per_block, units), ROW_WALK, QUERY_WALK, False, self.ctx.filler)
+        elif self.ctx.filler:
+            a(*self.ctx.filler)
+        if total != DIST:
+            a(f"mv {DIST}, {total}", "the whole row's distance")
 
 
-def _li(a: _Asm, reg: str, value: int, comment: str) -> None:
-    a(f"li {reg}, {value:#x}", comment)
+class _Swar(_Body):
+    """Rows read a whole register (XLEN/8 bytes) at a time; rows are padded to whole registers."""
+
+    WHY = "fewest cycles under the ibex/u54 models; rows read a register at a time"
+
+    def __init__(self, ctx: _Ctx, unrolled_words: int):
+        self.nw = ctx.stride // ctx.wb
+        super().__init__(ctx, self.nw <= unrolled_words)
+
+    def rep(self, byte: int) -> int:
+        """``byte`` in every byte of a register."""
+        return int.from_bytes(bytes([byte]) * self.ctx.wb, "little")
 
 
 # --- 8-bit l1 SWAR ----------------------------------------------------------------
 
 
-def _swar8(ctx: _Ctx) -> _Row:
-    xlen, wb, ld = ctx.xlen, ctx.wb, ctx.ld
-    nw = ctx.stride // wb
-    rep = lambda byte: int.from_bytes(bytes([byte]) * wb, "little")  # noqa: E731
-    H, L, M16 = rep(0x80), rep(0x7F), int.from_bytes(b"\xff\x00" * (wb // 2), "little")
-    P8, P16 = rep(0x01), int.from_bytes(b"\x01\x00" * (wb // 2), "little")
-    in_regs = nw <= QUERY_REG_WORDS_8
-    # q ^ H only (q | H = (q ^ H) | H per word), for the first words of a fully unrolled row
-    half_regs = not in_regs and nw <= UNROLL_WORDS
-    reg_words = min(nw, QUERY_REG_WORDS_8_HALF) if half_regs else 0
-    setup, body = _Asm(), _Asm()
-    setup.note("8-bit l1 SWAR constants")
-    _li(setup, "s2", H, "H: the high bit of every byte")
-    _li(setup, "s3", L, "L = ~H: the low 7 bits of every byte")
-    _li(setup, "s4", M16, "even bytes, for splitting into 16-bit lanes")
-    if nw > 1:   # a one-word row adds m in place (see word()): no byte sum
-        _li(setup, "s5", P8, "x * P8 sums all bytes into the top byte")
-    _li(setup, "s6", P16, "x * P16 sums all 16-bit lanes into the top lane")
-    if in_regs:
-        setup.note("query held in registers: for word j, q_j | H and q_j ^ H")
-        for j in range(nw):
-            xo, x = QPOOL[2 * j], QPOOL[2 * j + 1]
-            setup(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
-            setup(f"or {xo}, {x}, s2", f"q{j} | H: sets a guard bit above each byte's 7-bit subtract")
-            setup(f"xor {x}, {x}, s2", f"q{j} ^ H: folds the sign fix-up's constant into the query")
-    elif half_regs:
-        setup.note("query held in registers as q_j ^ H (q_j | H is rebuilt per word: (q ^ H) | H)")
-        for j in range(reg_words):
-            x = QPOOL[j]
-            setup(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
-            setup(f"xor {x}, {x}, s2", f"q{j} ^ H")
+class _Swar8(_Swar):
+    """8-bit l1: the nine-operation torus step per byte, byte pairs summed into 16-bit lanes."""
 
-    # Temporaries: y0/y1 ping-pong row loads, t,u,v work, E holds the first
-    # x of a pair, acc the 16-bit lane sums, macc the per-byte m counts.
-    Y = ["t0", "t1"]
-    T, U, V, E, ACC, MACC, S = "t2", "t3", "a7", "t4", "t5", "t6", "t6"
-    X = "a6" if half_regs else "s10"  # query word when it is read from memory (s10 may hold one)
+    # Temporaries: Y ping-pong row loads, T/U/V work, E holds the first x of a
+    # pair, ACC the 16-bit lane sums, MACC the per-byte m counts (then the distance).
+    Y = ("t0", "t1")
+    T, U, V, E, ACC, MACC = "t2", "t3", "a7", "t4", "t5", "t6"
+    TOTAL = "s11"   # a looped row's distance, summed over its segments
+    # Words per segment that keep sum(m) < 256 per byte and the lanes < 65536.
+    SEG_MAX = {32: 62, 64: 30}
 
-    def word(a: _Asm, j: int, base_off: int, rw: str, qw: str, first_of_pair: bool, last: bool,
-             y: str, ynext: str | None, next_off: int | None, fresh: bool):
+    def __init__(self, ctx: _Ctx):
+        super().__init__(ctx, min(UNROLL_WORDS, self.SEG_MAX[ctx.xlen]))
+        nw = self.nw
+        self.in_regs = nw <= QUERY_REG_WORDS_8
+        # q ^ H only (q | H = (q ^ H) | H per word), for the first words of a fully unrolled row
+        # (a looped row needs s7-s9 to walk it)
+        self.half_regs = not self.in_regs and self.unrolled
+        self.reg_words = min(nw, QUERY_REG_WORDS_8_HALF) if self.half_regs else 0
+        self.X = "a6" if self.half_regs else "s10"  # query word when it is read from memory (s10 may hold one)
+        self._fresh_acc = True
+
+    def setup(self, a: _Asm) -> None:
+        wb, ld, nw = self.ctx.wb, self.ctx.ld, self.nw
+        m16 = int.from_bytes(b"\xff\x00" * (wb // 2), "little")
+        p16 = int.from_bytes(b"\x01\x00" * (wb // 2), "little")
+        a.note("8-bit l1 SWAR constants")
+        a(f"li s2, {self.rep(0x80):#x}", "H: the high bit of every byte")
+        a(f"li s3, {self.rep(0x7F):#x}", "L = ~H: the low 7 bits of every byte")
+        a(f"li s4, {m16:#x}", "even bytes, for splitting into 16-bit lanes")
+        if nw > 1:   # a one-word row adds m in place (see _word): no byte sum
+            a(f"li s5, {self.rep(0x01):#x}", "x * P8 sums all bytes into the top byte")
+        a(f"li s6, {p16:#x}", "x * P16 sums all 16-bit lanes into the top lane")
+        if self.in_regs:
+            a.note("query held in registers: for word j, q_j | H and q_j ^ H")
+        elif self.half_regs:
+            a.note("query held in registers as q_j ^ H (q_j | H is rebuilt per word: (q ^ H) | H)")
+        for j in range(nw if self.in_regs else self.reg_words):
+            x = self._q_xor_h(j)
+            a(f"{ld} {x}, {j * wb}({QP})", f"q word {j}")
+            if self.in_regs:
+                a(f"or {QPOOL[2 * j]}, {x}, s2", f"q{j} | H: sets a guard bit above each byte's 7-bit subtract")
+            a(f"xor {x}, {x}, s2", f"q{j} ^ H: folds the sign fix-up's constant into the query")
+
+    def _q_xor_h(self, j: int) -> str | None:
+        """The register holding q_j ^ H (q_j | H is the one before it), or None: word j is read from memory."""
+        if self.in_regs:
+            return QPOOL[2 * j + 1]
+        return QPOOL[j] if j < self.reg_words else None
+
+    def body(self, a: _Asm) -> None:
+        self._walk(a, self.nw, "words", self._segment, BLOCK_WORDS, BLOCK_WORDS * self.ctx.wb, self.TOTAL)
+
+    def _word(self, a: _Asm, j: int, n: int, count: int, rw: str, qw: str) -> None:
+        """Word j, the n-th of a segment of ``count`` words (row word n is already in Y[n % 2])."""
         # The nine-operation step (isa/c/torus_swar.c derives it): z = (q|H) - (r&L),
         # s = (z ^ r ^ q ^ H) & H the sign of d = q - r per byte, m = s >> 7,
         # x = (z ^ (s - m)) & L; then t = x + m = min(d, 256 - d) per byte.
         # Load the next row word now: its first use is a dozen instructions
         # later, so neither core waits for it (u54 load-use, ibex none).
-        if ynext is not None:
-            a(f"{ld} {ynext}, {next_off}({rw})", "prefetch the next row word (hides load-use latency)")
-        if in_regs:
-            xo, x = QPOOL[2 * j], QPOOL[2 * j + 1]
-            a(f"and {T}, {y}, s3", f"word {j}: r & L")
-            a(f"sub {T}, {xo}, {T}", "z = (q | H) - (r & L): 7-bit differences, no borrow across bytes")
-            a(f"xor {U}, {T}, {y}", "z ^ r")
-            a(f"xor {U}, {U}, {x}", "z ^ r ^ q ^ H: its high bits are the sign of d = q - r mod 256")
-        elif j < reg_words:
-            x = QPOOL[j]
-            a(f"and {T}, {y}, s3", f"word {j}: r & L")
-            a(f"or {U}, {x}, s2", "(q ^ H) | H = q | H")
-            a(f"sub {T}, {U}, {T}", "z = (q | H) - (r & L): 7-bit differences, no borrow across bytes")
-            a(f"xor {U}, {T}, {y}", "z ^ r")
-            a(f"xor {U}, {U}, {x}", "z ^ r ^ q ^ H: its high bits are the sign of d = q - r mod 256")
+        T, U, V, E, ACC, MACC, X = self.T, self.U, self.V, self.E, self.ACC, self.MACC, self.X
+        y, off = self.Y[n % 2], n * self.ctx.wb
+        first_of_pair, last, fresh = n % 2 == 0, n == count - 1, n == 0
+        if not last:
+            a(f"{self.ctx.ld} {self.Y[(n + 1) % 2]}, {off + self.ctx.wb}({rw})",
+              "prefetch the next row word (hides load-use latency)")
+        # The query word: q | H and q ^ H both in registers, q ^ H alone (q | H
+        # rebuilt as (q ^ H) | H), or q read from memory (H applied to it here).
+        from_memory = self._q_xor_h(j) is None
+        x = X if from_memory else self._q_xor_h(j)
+        if from_memory:
+            a(f"{self.ctx.ld} {X}, {off}({qw})", f"word {j}: query word from memory")
+        a(f"and {T}, {y}, s3", f"word {j}: r & L")
+        if self.in_regs:
+            q_or_h = QPOOL[2 * j]
         else:
-            a(f"{ld} {X}, {base_off}({qw})", f"word {j}: query word from memory")
-            a(f"and {T}, {y}, s3", "r & L")
-            a(f"or {U}, {X}, s2", "q | H")
-            a(f"sub {T}, {U}, {T}", "z: 7-bit differences, guard bits stop the borrows")
-            a(f"xor {U}, {T}, {y}", "z ^ r")
+            a(f"or {U}, {x}, s2", "q | H" if from_memory else "(q ^ H) | H = q | H")
+            q_or_h = U
+        a(f"sub {T}, {q_or_h}, {T}", "z = (q | H) - (r & L): 7-bit differences, no borrow across bytes")
+        a(f"xor {U}, {T}, {y}", "z ^ r")
+        if from_memory:
             a(f"xor {U}, {U}, {X}", "z ^ r ^ q")
             a(f"xor {U}, {U}, s2", "^ H: its high bits are the sign of d = q - r mod 256")
+        else:
+            a(f"xor {U}, {U}, {x}", "z ^ r ^ q ^ H: its high bits are the sign of d = q - r mod 256")
         m = MACC if fresh else V  # the first word's m starts the per-byte count directly
         a(f"and {U}, {U}, s2", "s: 0x80 in the bytes where d >= 128")
         a(f"srli {m}, {U}, 7", "m = 1 in those bytes")
@@ -255,29 +348,27 @@ def _swar8(ctx: _Ctx) -> _Row:
         a(f"and {U}, {T}, s4", "even bytes -> 16-bit lanes")
         a(f"srli {T}, {T}, 8", "odd bytes ...")
         a(f"and {T}, {T}, s4", "... -> 16-bit lanes")
-        if fresh_acc[0]:
+        if self._fresh_acc:
             a(f"add {ACC}, {T}, {U}", "lane sums")
-            fresh_acc[0] = False
+            self._fresh_acc = False
         else:
             a(f"add {ACC}, {ACC}, {U}", "lane sums (each <= 254 per word: no overflow in a segment)")
             a(f"add {ACC}, {ACC}, {T}")
 
-    def segment(a: _Asm, words: range, rw: str, qw: str, off0: int, total: str, first_seg: bool,
-                filler: tuple[str, str] | None = None):
-        """Words [j0, j1) at byte offsets from rw/qw; adds this segment's distance to `total`."""
-        js = list(words)
-        fresh_acc[0] = True
-        a(f"{ld} {Y[0]}, {off0}({rw})", "first row word of the segment")
-        for n, j in enumerate(js):
-            off = off0 + n * wb
-            y, ynext = Y[n % 2], (Y[(n + 1) % 2] if n + 1 < len(js) else None)
-            word(a, j, off, rw, qw, first_of_pair=(n % 2 == 0), last=(n == len(js) - 1), y=y, ynext=ynext,
-                 next_off=off + wb, fresh=(n == 0))
-        if len(js) == 1:
+    def _segment(self, a: _Asm, words: range, rw: str, qw: str, fresh: bool,
+                 filler: tuple[str, str] | None) -> None:
+        """``words`` read from rw/qw; a fresh segment starts the distance (in t6), others add to s11."""
+        xlen, ACC, MACC = self.ctx.xlen, self.ACC, self.MACC
+        total = DIST if fresh else self.TOTAL
+        self._fresh_acc = True
+        a(f"{self.ctx.ld} {self.Y[0]}, 0({rw})", "first row word of the segment")
+        for n, j in enumerate(words):
+            self._word(a, j, n, len(words), rw, qw)
+        if len(words) == 1:
             a(f"mul {ACC}, {ACC}, s6", "sum of t lanes lands in the top 16-bit lane (<= 1024)")
             if filler:
                 a(*filler)
-            if first_seg:
+            if fresh:
                 a(f"srli {total}, {ACC}, {xlen - 16}", "distance = sum(t)")
             else:
                 a(f"srli {ACC}, {ACC}, {xlen - 16}")
@@ -290,218 +381,188 @@ def _swar8(ctx: _Ctx) -> _Row:
         a(*(filler or ("nop", "nothing independent left: a nop instead of a 1-cycle multiply bubble")))
         a(f"srli {MACC}, {MACC}, {xlen - 8}")
         a(f"srli {ACC}, {ACC}, {xlen - 16}")
-        if first_seg:
+        if fresh:
             a(f"add {total}, {ACC}, {MACC}", "distance = sum(x + m)")
         else:
             a(f"add {total}, {total}, {ACC}", "distance += sum(x)")
             a(f"add {total}, {total}, {MACC}", "distance += sum(m)")
 
-    fresh_acc = [True]
-    seg_max = 62 if xlen == 32 else 30  # keeps sum(m) < 256 and lanes < 65536 per segment
-    plan = ["t0/t1 row words (ping-pong loads)", "t2,t3,a7 work", "t4 first x of a pair",
-            "t5 16-bit lane sums", "t6 m byte counts, then the distance",
-            "s2 H, s3 L, s4 M16, s5 P8, s6 P16" if nw > 1 else "s2 H, s3 L, s4 M16, s6 P16"]
-    if in_regs:
-        plan.append(f"{', '.join(QPOOL[:2 * nw])}: query (q_j | H, q_j ^ H) per word")
-    elif half_regs:
-        plan.append(f"{', '.join(QPOOL[:reg_words])}: query q_j ^ H for words 0-{reg_words - 1}"
-                    + (f"; a6 query words {reg_words}-{nw - 1} read from memory" if nw > reg_words else ""))
-    if nw <= min(UNROLL_WORDS, seg_max):
-        body.note(f"row: {nw} words fully unrolled, one segment")
-        segment(body, range(nw), ROWP, QP, 0, S, True, ctx.filler)
-    else:
-        blocks, rest = divmod(nw, BLOCK_WORDS)
-        rw, qw, cnt, tot = "s7", "s8", "s9", "s11"
-        plan.append("s7 row walk, s8 query walk, s9 block counter, s10 query word, s11 distance total")
-        body.note(f"row: {blocks} blocks of {BLOCK_WORDS} words in a loop, then {rest} words unrolled")
-        body(f"mv {rw}, {ROWP}", "walk the row ...")
-        body(f"mv {qw}, {QP}", "... and the query together")
-        body(f"li {cnt}, {blocks}")
-        body(f"li {tot}, 0", "distance")
-        lab = ctx.label("block")
-        body.label(lab, f"one block of {BLOCK_WORDS} words per iteration")
-        segment(body, range(0, BLOCK_WORDS), rw, qw, 0, tot, False, (f"addi {cnt}, {cnt}, -1", "blocks left"))
-        body(f"addi {rw}, {rw}, {BLOCK_WORDS * wb}")
-        body(f"addi {qw}, {qw}, {BLOCK_WORDS * wb}")
-        body(f"bnez {cnt}, {lab}")
-        if rest:
-            segment(body, range(0, rest), rw, qw, 0, tot, False, ctx.filler)
-        elif ctx.filler:
-            body(*ctx.filler)
-        body(f"mv {S}, {tot}", "the whole row's distance")
-    notes = [f"8-bit l1 SWAR over {xlen}-bit words ({nw} per row)",
-             "query in registers" if in_regs else
-             f"query words 0-{reg_words - 1} in registers as q ^ H" if half_regs
-             else "query read from memory (too long for registers)"]
-    return _Row(setup, body, S, False, notes, plan)
+    def plan(self) -> list[str]:
+        nw = self.nw
+        plan = ["t0/t1 row words (ping-pong loads)", "t2,t3,a7 work", "t4 first x of a pair",
+                "t5 16-bit lane sums", "t6 m byte counts, then the distance",
+                "s2 H, s3 L, s4 M16, s5 P8, s6 P16" if nw > 1 else "s2 H, s3 L, s4 M16, s6 P16"]
+        if self.in_regs:
+            plan.append(f"{', '.join(QPOOL[:2 * nw])}: query (q_j | H, q_j ^ H) per word")
+        elif self.half_regs:
+            plan.append(f"{', '.join(QPOOL[:self.reg_words])}: query q_j ^ H for words 0-{self.reg_words - 1}"
+                        + (f"; a6 query words {self.reg_words}-{nw - 1} read from memory"
+                           if nw > self.reg_words else ""))
+        if not self.unrolled:
+            plan.append("s7 row walk, s8 query walk, s9 block counter, s10 query word, s11 distance total")
+        return plan
+
+    def notes(self) -> list[str]:
+        return [f"8-bit l1 SWAR over {self.ctx.xlen}-bit words ({self.nw} per row)",
+                "query in registers" if self.in_regs else
+                f"query words 0-{self.reg_words - 1} in registers as q ^ H" if self.half_regs
+                else "query read from memory (too long for registers)"]
 
 
 # --- 1-bit SWAR popcount --------------------------------------------------------------
 
 
-def _swar1(ctx: _Ctx) -> _Row:
-    xlen, wb, ld = ctx.xlen, ctx.wb, ctx.ld
-    nw = ctx.stride // wb
-    rep = lambda byte: int.from_bytes(bytes([byte]) * wb, "little")  # noqa: E731
-    in_regs = nw <= QUERY_REG_WORDS_1
-    setup, body = _Asm(), _Asm()
-    setup.note("1-bit SWAR popcount constants")
-    _li(setup, "s2", rep(0x55), "0x55..: 1-bit fields")
-    _li(setup, "s3", rep(0x33), "0x33..: 2-bit fields")
-    _li(setup, "s4", rep(0x0F), "0x0F..: 4-bit fields")
-    _li(setup, "s5", rep(0x01), "x * P8 sums all bytes into the top byte")
-    if in_regs:
-        setup.note("query held in registers, one per word")
-        for j in range(nw):
-            setup(f"{ld} {QPOOL[j]}, {j * wb}({QP})", f"q word {j}")
-    Y = ["t0", "t1"]
-    Z, U, NACC, P, TOT = "t2", "t3", "t4", "t5", "t6"
-    X = "s10"
+class _Swar1(_Swar):
+    """1-bit: XOR, then the SWAR popcount (no Zbb), nibble counts of three words per multiply."""
+
+    Y = ("t0", "t1")
+    Z, U, NACC, P = "t2", "t3", "t4", "t5"
+    X = "s10"   # query word when it is read from memory
     # Up to 3 words of nibble counts (<= 4 each) fit a nibble (<= 12), and
     # 3 words are at most 192 bits, so their byte sum fits the top byte.
-    group = 3
+    GROUP = 3
 
-    def words(a: _Asm, count: int, rw: str, qw: str, first_total: bool, filler=None):
+    def __init__(self, ctx: _Ctx):
+        super().__init__(ctx, UNROLL_WORDS)
+        self.in_regs = self.nw <= QUERY_REG_WORDS_1
+
+    def setup(self, a: _Asm) -> None:
+        a.note("1-bit SWAR popcount constants")
+        a(f"li s2, {self.rep(0x55):#x}", "0x55..: 1-bit fields")
+        a(f"li s3, {self.rep(0x33):#x}", "0x33..: 2-bit fields")
+        a(f"li s4, {self.rep(0x0F):#x}", "0x0F..: 4-bit fields")
+        a(f"li s5, {self.rep(0x01):#x}", "x * P8 sums all bytes into the top byte")
+        if self.in_regs:
+            a.note("query held in registers, one per word")
+            for j in range(self.nw):
+                a(f"{self.ctx.ld} {QPOOL[j]}, {j * self.ctx.wb}({QP})", f"q word {j}")
+
+    def body(self, a: _Asm) -> None:
+        self._walk(a, self.nw, "words", self._words, BLOCK_WORDS, BLOCK_WORDS * self.ctx.wb)
+
+    def _words(self, a: _Asm, words: range, rw: str, qw: str, fresh: bool,
+               filler: tuple[str, str] | None) -> None:
+        """``words`` read from rw/qw, their popcount added to t6 (started by a fresh run)."""
+        ld, wb, xlen, Y, X = self.ctx.ld, self.ctx.wb, self.ctx.xlen, self.Y, self.X
+        Z, U, NACC, P = self.Z, self.U, self.NACC, self.P
+        count = len(words)
+        query_in_regs = self.in_regs and rw == ROWP
         a(f"{ld} {Y[0]}, 0({rw})", "first row word")
-        first = [first_total]
+        first = fresh
         pending: list[tuple[str, str]] = []
-
-        def total(reg: str):
-            if first[0]:
-                pending.append((f"mv {TOT}, {reg}", "distance so far"))
-                first[0] = False
-            else:
-                pending.append((f"add {TOT}, {TOT}, {reg}", "distance so far"))
-
-        for g0 in range(0, count, group):
-            gw = list(range(g0, min(count, g0 + group)))
-            for n, j in enumerate(gw):
-                y = Y[j % 2]
-                if not (in_regs and rw == ROWP):
+        for g0 in range(0, count, self.GROUP):
+            group = range(g0, min(count, g0 + self.GROUP))
+            for n in group:
+                j, y = words[n], Y[n % 2]
+                if not query_in_regs:
                     # query word first: its use is 2 instructions later (no load-use bubble)
-                    a(f"{ld} {X}, {j * wb}({qw})", f"word {j}: query word")
-                if j + 1 < count:
-                    a(f"{ld} {Y[(j + 1) % 2]}, {(j + 1) * wb}({rw})", "prefetch the next row word")
-                if in_regs and rw == ROWP:
-                    a(f"xor {Z}, {y}, {QPOOL[j]}", f"word {j}: differing bits")
-                else:
-                    a(f"xor {Z}, {y}, {X}", "differing bits")
+                    a(f"{ld} {X}, {n * wb}({qw})", f"word {j}: query word")
+                if n + 1 < count:
+                    a(f"{ld} {Y[(n + 1) % 2]}, {(n + 1) * wb}({rw})", "prefetch the next row word")
+                a(f"xor {Z}, {y}, {QPOOL[j] if query_in_regs else X}", f"word {j}: differing bits")
                 a(f"srli {U}, {Z}, 1", "popcount: pairs")
                 a(f"and {U}, {U}, s2")
-                if n == 0 and pending:
+                if n == g0:
                     # the previous group's product is >= 4 instructions old by now:
                     # finish it here instead of waiting on the 3-cycle multiply
-                    for insn in pending:
-                        a(*insn)
-                    pending.clear()
+                    _flush(a, pending)
                 a(f"sub {Z}, {Z}, {U}", "2-bit counts")
                 a(f"srli {U}, {Z}, 2")
                 a(f"and {U}, {U}, s3")
                 a(f"and {Z}, {Z}, s3")
-                if n == 0:
+                if n == g0:
                     a(f"add {NACC}, {Z}, {U}", "4-bit counts (<= 4)")
                 else:
                     a(f"add {Z}, {Z}, {U}", "4-bit counts (<= 4)")
-                    a(f"add {NACC}, {NACC}, {Z}", f"nibble sums of {n + 1} words (<= {4 * (n + 1)})")
+                    a(f"add {NACC}, {NACC}, {Z}", f"nibble sums of {n - g0 + 1} words (<= {4 * (n - g0 + 1)})")
             a(f"srli {U}, {NACC}, 4", "fold nibbles into bytes: mask both halves first,")
             a(f"and {U}, {U}, s4", "since a nibble sum of up to 24 would not fit a nibble")
             a(f"and {NACC}, {NACC}, s4")
             a(f"add {NACC}, {NACC}, {U}", "byte counts")
-            a(f"mul {P}, {NACC}, s5", f"sum of bytes in the top byte (<= {len(gw) * xlen} < 256)")
+            a(f"mul {P}, {NACC}, s5", f"sum of bytes in the top byte (<= {len(group) * xlen} < 256)")
             pending.append((f"srli {P}, {P}, {xlen - 8}", "this group's count"))
-            total(P)
+            pending.append(_accumulate(DIST, P, first))
+            first = False
         # The last product: used by the very next instruction, which the u54
         # model charges in full (2 bubbles); the row-pointer advance follows.
-        for insn in pending:
-            a(*insn)
+        _flush(a, pending)
         if filler:
             a(*filler)
 
-    plan = ["t0/t1 row words (ping-pong loads)", "t2,t3 work", "t4 nibble/byte counts",
-            "t5 a group's byte sum (finished early in the next group)", "t6 distance",
-            "s2 0x55.., s3 0x33.., s4 0x0F.., s5 0x01.."]
-    if in_regs:
-        plan.append(f"{', '.join(QPOOL[:nw])}: query words")
-    if nw <= UNROLL_WORDS:
-        body.note(f"row: {nw} words fully unrolled")
-        words(body, nw, ROWP, QP, True, ctx.filler)
-    else:
-        blocks, rest = divmod(nw, BLOCK_WORDS)
-        rw, qw, cnt = "s7", "s8", "s9"
-        plan.append("s7 row walk, s8 query walk, s9 block counter, s10 query word")
-        body.note(f"row: {blocks} blocks of {BLOCK_WORDS} words in a loop, then {rest} words unrolled")
-        body(f"mv {rw}, {ROWP}")
-        body(f"mv {qw}, {QP}")
-        body(f"li {cnt}, {blocks}")
-        body(f"li {TOT}, 0")
-        lab = ctx.label("block")
-        body.label(lab, f"one block of {BLOCK_WORDS} words per iteration")
-        words(body, BLOCK_WORDS, rw, qw, False, (f"addi {cnt}, {cnt}, -1", "blocks left"))
-        body(f"addi {rw}, {rw}, {BLOCK_WORDS * wb}")
-        body(f"addi {qw}, {qw}, {BLOCK_WORDS * wb}")
-        body(f"bnez {cnt}, {lab}")
-        if rest:
-            words(body, rest, rw, qw, False, ctx.filler)
-        elif ctx.filler:
-            body(*ctx.filler)
-    notes = [f"1-bit SWAR popcount over {xlen}-bit words ({nw} per row)",
-             "query in registers" if in_regs else "query read from memory"]
-    return _Row(setup, body, TOT, False, notes, plan)
+    def plan(self) -> list[str]:
+        plan = ["t0/t1 row words (ping-pong loads)", "t2,t3 work", "t4 nibble/byte counts",
+                "t5 a group's byte sum (finished early in the next group)", "t6 distance",
+                "s2 0x55.., s3 0x33.., s4 0x0F.., s5 0x01.."]
+        if self.in_regs:
+            plan.append(f"{', '.join(QPOOL[:self.nw])}: query words")
+        if not self.unrolled:
+            plan.append("s7 row walk, s8 query walk, s9 block counter, s10 query word")
+        return plan
+
+    def notes(self) -> list[str]:
+        return [f"1-bit SWAR popcount over {self.ctx.xlen}-bit words ({self.nw} per row)",
+                "query in registers" if self.in_regs else "query read from memory"]
 
 
 # --- per-dim code (unrolled and simple) ------------------------------------------------
 
 
-def _dim_tail(a: _Asm, ctx: _Ctx, d: str, tmp: str, acc: str, first: bool) -> None:
-    """From d = a - b (plain integers, fields of n bits) add t (or t^2) to acc.
+class _PerDim(_Body):
+    """One dim at a time: the wrapped difference sign-extended from n bits, then |d| or d^2."""
 
-    Sign-extending d from n bits gives the torus difference in
-    [-2^(n-1), 2^(n-1)); its absolute value is t, its square t^2.
-    """
-    sh = ctx.xlen - ctx.spec.bits
-    a(f"slli {d}, {d}, {sh}", f"keep the low {ctx.spec.bits} bits (d mod 2^n) ...")
-    a(f"srai {d}, {d}, {sh}", "... as a signed value: the wrapped difference")
-    if ctx.spec.metric == "l2":
-        a(f"mul {d}, {d}, {d}", "t^2 = d^2")
-    else:
-        a(f"srai {tmp}, {d}, {ctx.xlen - 1}", "sign mask")
-        a(f"xor {d}, {d}, {tmp}")
-        a(f"sub {d}, {d}, {tmp}", "t = |d| (branch-free)")
-    a(*((f"mv {acc}, {d}", "distance so far") if first else (f"add {acc}, {acc}, {d}", "distance so far")))
+    HOW = ""   # how the dims are walked (the header's note)
 
+    def notes(self) -> list[str]:
+        return [f"{self.ctx.spec.bits}-bit {self.ctx.spec.metric}, {self.HOW}"]
 
-def _dim_tail_add(pending: list, acc: str, d: str, first: bool) -> None:
-    pending.append((f"mv {acc}, {d}", "distance so far") if first else (f"add {acc}, {acc}, {d}", "distance so far"))
+    def _tail(self, a: _Asm, d: str, tmp: str, first: bool) -> None:
+        """From d = a - b (plain integers, fields of n bits) add t (or t^2) to the distance (t6).
 
-
-def _fields(ctx: _Ctx):
-    """(byte offset, load op, shift, mask) of every dim's field."""
-    n = ctx.spec.bits
-    out = []
-    for j in range(ctx.spec.dims):
-        if n == 16:
-            out.append((2 * j, "lhu", 0, None))
-        elif n == 8:
-            out.append((j, "lbu", 0, None))
-        elif n == 4:
-            out.append((j // 2, "lbu", 4 * (j % 2), 0xF))
+        Sign-extending d from n bits gives the torus difference in
+        [-2^(n-1), 2^(n-1)); its absolute value is t, its square t^2.
+        """
+        self._wrap(a, d)
+        if self.ctx.spec.metric == "l2":
+            a(f"mul {d}, {d}, {d}", "t^2 = d^2")
         else:
-            out.append((j // 8, "lbu", j % 8, 1))
-    return out
+            a(f"srai {tmp}, {d}, {self.ctx.xlen - 1}", "sign mask")
+            a(f"xor {d}, {d}, {tmp}")
+            a(f"sub {d}, {d}, {tmp}", "t = |d| (branch-free)")
+        a(*_accumulate(DIST, d, first))
+
+    def _wrap(self, a: _Asm, d: str) -> None:
+        sh = self.ctx.xlen - self.ctx.spec.bits
+        a(f"slli {d}, {d}, {sh}", f"keep the low {self.ctx.spec.bits} bits (d mod 2^n) ...")
+        a(f"srai {d}, {d}, {sh}", "... as a signed value: the wrapped difference")
 
 
-def _unrolled(ctx: _Ctx) -> _Row:
+class _Unrolled(_PerDim):
     """Per-dim code, the dim loop unrolled; sub-byte fields read once per byte."""
-    spec = ctx.spec
-    setup, body = _Asm(), _Asm()
-    ACC, X, Y, D, TMP = "t6", "t0", "t1", "t2", "t3"
-    fields = _fields(ctx)
-    plan = ["t4/t5 and a4/a5: query/row codes or bytes, loaded one step ahead (ping-pong)",
-            "t0/t1 sub-byte fields", "t2,t3 work", "t6 distance"]
 
-    PAIRS = [("t4", "t5"), ("a4", "a5")]  # ping-pong (query, row) load registers
+    WHY = "fewest cycles under the ibex/u54 models for this spec (no SWAR form here); dim loop unrolled"
+    HOW = "one dim at a time, unrolled"
+    X, Y, D, TMP = "t0", "t1", "t2", "t3"
+    PAIRS = (("t4", "t5"), ("a4", "a5"))  # ping-pong (query, row) load registers
+    BLOCK_BYTES = 256   # a looped row's block: 128 to 2048 dims
 
-    def dims(a: _Asm, js, rw: str, qw: str, base: int, first: bool):
+    def __init__(self, ctx: _Ctx):
+        self.per_block = self.BLOCK_BYTES * 8 // ctx.spec.bits
+        super().__init__(ctx, ctx.spec.dims <= max(UNROLL_DIMS, self.per_block))
+        self.fields = self._fields()
+
+    def _fields(self) -> list[tuple[int, str, int, int | None]]:
+        """(byte offset, load op, shift, mask) of every dim's field; whole 8/16-bit codes need no mask."""
+        n = self.ctx.spec.bits
+        return [(j * n // 8, "lhu" if n == 16 else "lbu", j * n % 8, (1 << n) - 1 if n < 8 else None)
+                for j in range(self.ctx.spec.dims)]
+
+    def body(self, a: _Asm) -> None:
+        self._walk(a, self.ctx.spec.dims, "dims", self._dims, self.per_block, self.BLOCK_BYTES, hide_countdown=False)
+
+    def _dims(self, a: _Asm, js: range, rw: str, qw: str, first: bool, filler: tuple[str, str] | None) -> None:
+        """Dims ``js`` read from rw/qw (at the first one's byte), added to t6 (started when ``first``)."""
+        spec, fields, PAIRS, X, Y = self.ctx.spec, self.fields, self.PAIRS, self.X, self.Y
+        base = fields[js[0]][0]
         # Load units: one per dim for 8/16-bit codes, one per byte for 4-bit.
         # The next unit is loaded before the current one is used, so a load
         # is always several instructions from its use (u54 load latency).
@@ -524,7 +585,7 @@ def _unrolled(ctx: _Ctx) -> _Row:
         # so the multiply's result is 4 instructions old when read.
         l2 = spec.metric == "l2"
         pending: list = []
-        dregs = ["t2", "t3"] if l2 else [D]
+        dregs = ["t2", "t3"] if l2 else [self.D]
         load(0)
         for u, (_, _, members) in enumerate(units):
             if u + 1 < len(units):
@@ -545,156 +606,151 @@ def _unrolled(ctx: _Ctx) -> _Row:
                     a(f"andi {X}, {qx}, {mask}", f"dim {j}")
                     a(f"andi {Y}, {ry}, {mask}")
                     a(f"sub {d}, {X}, {Y}")
-                sh = ctx.xlen - spec.bits
                 if l2:
-                    a(f"slli {d}, {d}, {sh}", f"keep the low {spec.bits} bits (d mod 2^n) ...")
-                    a(f"srai {d}, {d}, {sh}", "... as a signed value: the wrapped difference")
-                    for line in pending:
-                        a(*line)
-                    pending.clear()
+                    self._wrap(a, d)
+                    _flush(a, pending)
                     a(f"mul {d}, {d}, {d}", "t^2 = d^2")
-                    _dim_tail_add(pending, ACC, d, first)
+                    pending.append(_accumulate(DIST, d, first))
                 else:
-                    _dim_tail(a, ctx, d, TMP, ACC, first)
+                    self._tail(a, d, self.TMP, first)
                 first = False
-        for line in pending:
-            a(*line)
+        _flush(a, pending)
+        if filler:
+            a(*filler)
 
-    per_block = {16: 128, 8: 256, 4: 512, 1: 2048}[spec.bits]  # dims per looped block (256 bytes)
-    if spec.dims <= UNROLL_DIMS or spec.dims <= per_block:
-        body.note(f"row: {spec.dims} dims fully unrolled")
-        dims(body, range(spec.dims), ROWP, QP, 0, True)
-    else:
-        blocks, rest = divmod(spec.dims, per_block)
-        block_bytes = per_block * spec.bits // 8
-        rw, qw, cnt = "s7", "s8", "s9"
-        plan.append("s7 row walk, s8 query walk, s9 block counter")
-        body.note(f"row: {blocks} blocks of {per_block} dims in a loop, then {rest} dims unrolled")
-        body(f"mv {rw}, {ROWP}")
-        body(f"mv {qw}, {QP}")
-        body(f"li {cnt}, {blocks}")
-        body(f"li {ACC}, 0")
-        lab = ctx.label("block")
-        body.label(lab, f"{per_block} dims ({block_bytes} bytes) per iteration")
-        dims(body, range(per_block), rw, qw, 0, False)
-        body(f"addi {rw}, {rw}, {block_bytes}")
-        body(f"addi {qw}, {qw}, {block_bytes}")
-        body(f"addi {cnt}, {cnt}, -1")
-        body(f"bnez {cnt}, {lab}")
-        if rest:
-            dims(body, range(blocks * per_block, spec.dims), rw, qw, blocks * block_bytes, False)
-    if ctx.filler:
-        body(*ctx.filler)
-    return _Row(setup, body, ACC, False, [f"{spec.bits}-bit {spec.metric}, one dim at a time, unrolled"], plan)
+    def plan(self) -> list[str]:
+        plan = ["t4/t5 and a4/a5: query/row codes or bytes, loaded one step ahead (ping-pong)",
+                "t0/t1 sub-byte fields", "t2,t3 work", "t6 distance"]
+        if not self.unrolled:
+            plan.append("s7 row walk, s8 query walk, s9 block counter")
+        return plan
 
 
-def _simple(ctx: _Ctx) -> _Row:
+class _Simple(_PerDim):
     """A loop over dims (over bytes for 1- and 4-bit codes): the reference variant."""
-    spec = ctx.spec
-    n = spec.bits
-    setup, body = _Asm(), _Asm()
-    ACC, X, Y, D, TMP, QW, RW, END = "t6", "t0", "t1", "t2", "t3", "t4", "t5", "a7"
-    plan = ["t4/t5 query/row walk, a7 query end", "t0/t1 codes", "t2,t3 work", "t6 distance"]
-    lab = ctx.label("dim")
-    body(f"mv {QW}, {QP}", "walk the query ...")
-    body(f"mv {RW}, {ROWP}", "... and the row")
-    nbytes = spec.row_bytes
-    body(f"addi {END}, {QP}, {nbytes}" if _fits12(nbytes) else f"li {END}, {nbytes}", "end of the query")
-    if not _fits12(nbytes):
-        body(f"add {END}, {END}, {QP}")
-    body(f"li {ACC}, 0", "distance")
-    if n in (8, 16):
-        op, step = ("lbu", 1) if n == 8 else ("lhu", 2)
-        body.label(lab, "one dim per iteration")
-        body(f"{op} {X}, 0({QW})")
-        body(f"{op} {Y}, 0({RW})")
-        body(f"sub {D}, {X}, {Y}")
-        _dim_tail(body, ctx, D, TMP, ACC, False)
-        body(f"addi {QW}, {QW}, {step}")
-        body(f"addi {RW}, {RW}, {step}")
-        body(f"bne {QW}, {END}, {lab}")
-    elif n == 4:
-        body.label(lab, "two dims (one byte) per iteration; a padding nibble is 0 in both")
-        body(f"lbu {X}, 0({QW})")
-        body(f"lbu {Y}, 0({RW})")
-        body(f"andi {D}, {X}, 15", "low nibble: dim 2j")
-        body(f"andi {TMP}, {Y}, 15")
-        body(f"sub {D}, {D}, {TMP}")
-        _dim_tail(body, ctx, D, TMP, ACC, False)
-        body(f"srli {D}, {X}, 4", "high nibble: dim 2j+1")
-        body(f"srli {TMP}, {Y}, 4")
-        body(f"sub {D}, {D}, {TMP}")
-        _dim_tail(body, ctx, D, TMP, ACC, False)
-        body(f"addi {QW}, {QW}, 1")
-        body(f"addi {RW}, {RW}, 1")
-        body(f"bne {QW}, {END}, {lab}")
-    else:
-        inner = ctx.label("bit")
-        body.label(lab, "eight dims (one byte) per iteration; padding bits are 0 in both")
-        body(f"lbu {X}, 0({QW})")
-        body(f"lbu {Y}, 0({RW})")
-        body(f"xor {D}, {X}, {Y}", "differing bits")
-        body.label(inner, "count them one at a time")
-        body(f"andi {TMP}, {D}, 1")
-        body(f"add {ACC}, {ACC}, {TMP}")
-        body(f"srli {D}, {D}, 1")
-        body(f"bnez {D}, {inner}")
-        body(f"addi {QW}, {QW}, 1")
-        body(f"addi {RW}, {RW}, 1")
-        body(f"bne {QW}, {END}, {lab}")
-    if ctx.filler:
-        body(*ctx.filler)
-    return _Row(setup, body, ACC, False, [f"{n}-bit {spec.metric}, a loop over dims"], plan)
+
+    WHY = "the straightforward reference variant"
+    HOW = "a loop over dims"
+    X, Y, D, TMP, QW, RW, QEND = "t0", "t1", "t2", "t3", "t4", "t5", "a7"
+
+    def __init__(self, ctx: _Ctx):
+        super().__init__(ctx)
+        self.dim_label = ctx.label("dim")
+        self.bit_label = ctx.label("bit") if ctx.spec.bits == 1 else None
+
+    def body(self, a: _Asm) -> None:
+        n, nbytes = self.ctx.spec.bits, self.ctx.spec.row_bytes
+        X, Y, D, TMP, QW, RW, QEND, lab = self.X, self.Y, self.D, self.TMP, self.QW, self.RW, self.QEND, self.dim_label
+        a(f"mv {QW}, {QP}", "walk the query ...")
+        a(f"mv {RW}, {ROWP}", "... and the row")
+        a(f"addi {QEND}, {QP}, {nbytes}" if _fits12(nbytes) else f"li {QEND}, {nbytes}", "end of the query")
+        if not _fits12(nbytes):
+            a(f"add {QEND}, {QEND}, {QP}")
+        a(f"li {DIST}, 0", "distance")
+        op, step = ("lhu", 2) if n == 16 else ("lbu", 1)
+        a.label(lab, {16: "one dim per iteration", 8: "one dim per iteration",
+                      4: "two dims (one byte) per iteration; a padding nibble is 0 in both",
+                      1: "eight dims (one byte) per iteration; padding bits are 0 in both"}[n])
+        a(f"{op} {X}, 0({QW})")
+        a(f"{op} {Y}, 0({RW})")
+        if n >= 8:
+            a(f"sub {D}, {X}, {Y}")
+            self._tail(a, D, TMP, False)
+        elif n == 4:
+            for field, imm, what in (("andi", 15, "low nibble: dim 2j"), ("srli", 4, "high nibble: dim 2j+1")):
+                a(f"{field} {D}, {X}, {imm}", what)
+                a(f"{field} {TMP}, {Y}, {imm}")
+                a(f"sub {D}, {D}, {TMP}")
+                self._tail(a, D, TMP, False)
+        else:
+            a(f"xor {D}, {X}, {Y}", "differing bits")
+            a.label(self.bit_label, "count them one at a time")
+            a(f"andi {TMP}, {D}, 1")
+            a(f"add {DIST}, {DIST}, {TMP}")
+            a(f"srli {D}, {D}, 1")
+            a(f"bnez {D}, {self.bit_label}")
+        a(f"addi {QW}, {QW}, {step}")
+        a(f"addi {RW}, {RW}, {step}")
+        a(f"bne {QW}, {QEND}, {lab}")
+        if self.ctx.filler:
+            a(*self.ctx.filler)
+
+    def plan(self) -> list[str]:
+        return ["t4/t5 query/row walk, a7 query end", "t0/t1 codes", "t2,t3 work", "t6 distance"]
 
 
 # --- kernels -------------------------------------------------------------------------
 
 
-def _row(ctx: _Ctx) -> _Row:
+def _row(ctx: _Ctx) -> _Body:
     if ctx.variant == "swar":
-        return _swar8(ctx) if ctx.spec.bits == 8 else _swar1(ctx)
+        return _Swar8(ctx) if ctx.spec.bits == 8 else _Swar1(ctx)
     if ctx.variant == "unrolled":
-        return _unrolled(ctx)
-    return _simple(ctx)
+        return _Unrolled(ctx)
+    return _Simple(ctx)
 
 
-def _frame(ctx: _Ctx, text: str, extra_slots: int):
-    """The return address and callee-saved registers (the psABI's) the code uses, and the frame size."""
-    abi = ctx.target.abi
-    named = {r for r in (abi.link_register, *abi.callee_saved) if re.search(rf"\b{r}\b", text)}
-    used = [abi.link_register] * (abi.link_register in named) + list(abi.must_save(named))
-    return used, abi.aligned_frame((len(used) + extra_slots) * ctx.wb)
+class _Frame:
+    """The stack frame: ra and the callee-saved registers the code names (psABI), then the kernel's state.
+
+    Search and range keep their cold-path state (k, out_idx, ...) in named
+    slots above the saved registers: only an insertion or a hit reads them,
+    so the hot loop keeps every register.  ``frame["db"]`` is a slot's operand.
+    """
+
+    def __init__(self, ctx: _Ctx, text: str, state: tuple[str, ...] = ()):
+        abi = ctx.target.abi
+        named = {r for r in (abi.link_register, *abi.callee_saved) if re.search(rf"\b{r}\b", text)}
+        self.saved = [abi.link_register] * (abi.link_register in named) + list(abi.must_save(named))
+        self.size = abi.aligned_frame((len(self.saved) + len(state)) * ctx.wb)
+        self.slots = {name: (len(self.saved) + i) * ctx.wb for i, name in enumerate(state)}
+        self.ctx = ctx
+
+    def __getitem__(self, name: str) -> str:
+        return f"{self.slots[name]}(sp)"
+
+    def notes(self) -> list[str]:
+        """The frame map, for the header (nothing when there is no frame)."""
+        if not self.size:
+            return []
+        saved = f"{register_span(self.saved)} at 0-{len(self.saved) * self.ctx.wb - 1}" if self.saved else ""
+        state = ", ".join(f"{name} at {offset}" for name, offset in self.slots.items())
+        return [f"frame ({self.size} bytes at sp): " + "; ".join(part for part in (saved, state) if part)]
+
+    def prologue(self, a: _Asm) -> None:
+        if self.size:
+            a(f"addi sp, sp, -{self.size}", "frame: saved registers, then search state")
+        for i, r in enumerate(self.saved):
+            a(f"{self.ctx.st} {r}, {i * self.ctx.wb}(sp)", "callee-saved (psABI)")
+
+    def epilogue(self, a: _Asm) -> None:
+        for i, r in enumerate(self.saved):
+            a(f"{self.ctx.ld} {r}, {i * self.ctx.wb}(sp)")
+        if self.size:
+            a(f"addi sp, sp, {self.size}")
+        a("ret")
 
 
-def _prologue(a: _Asm, ctx: _Ctx, used: list[str], size: int) -> None:
-    st = "sd" if ctx.xlen == 64 else "sw"
-    if size:
-        a(f"addi sp, sp, -{size}", "frame: saved registers, then search state")
-    for i, r in enumerate(used):
-        a(f"{st} {r}, {i * ctx.wb}(sp)", "callee-saved (psABI)")
+def _uint32(a: _Asm, ctx: _Ctx, dst: str, src: str, what: str) -> None:
+    """dst = the uint32_t argument in src.
 
-
-def _epilogue(a: _Asm, ctx: _Ctx, used: list[str], size: int) -> None:
-    for i, r in enumerate(used):
-        a(f"{ctx.ld} {r}, {i * ctx.wb}(sp)")
-    if size:
-        a(f"addi sp, sp, {size}")
-    a("ret")
-
-
-def _advance_insn(ctx: _Ctx) -> tuple[str, str]:
-    if _fits12(ctx.stride):
-        return f"addi {ROWP}, {ROWP}, {ctx.stride}", f"next row ({ctx.stride}-byte stride)"
-    return f"add {ROWP}, {ROWP}, {STRIDE_REG}", f"next row ({ctx.stride}-byte stride)"
-
-
-def _loop_setup(a: _Asm, ctx: _Ctx) -> None:
-    """END = db + n * stride: the row loop closes on the row pointer, no index counter."""
+    lp64 passes a uint32_t sign-extended to 64 bits: zero-extend it, so that
+    a count or a radius of 2^31 or more (a 16-bit l2 distance of D <= 3
+    passes 2^31) is not read as negative or compared as a huge value.
+    """
     if ctx.xlen == 64:
-        # lp64 passes a uint32_t sign-extended to 64 bits: zero-extend n so a
-        # count of 2^31 or more is not read as negative.
-        a(f"slli {NREG}, {NREG}, 32", "n is uint32_t: zero-extend it")
-        a(f"srli {NREG}, {NREG}, 32")
+        a(f"slli {dst}, {src}, 32", f"{what} is uint32_t: zero-extend it")
+        a(f"srli {dst}, {dst}, 32")
+    elif dst != src:
+        a(f"mv {dst}, {src}", what)
+
+
+def _row_loop(a: _Asm, ctx: _Ctx, row: _Body, loop: str) -> None:
+    """END = db + n * stride, the row set-up, then the loop label and one row's body (which advances a1).
+
+    The row loop closes on the row pointer: no index counter.
+    """
+    _uint32(a, ctx, NREG, NREG, "n")
     if not _fits12(ctx.stride):
         a(f"li {STRIDE_REG}, {ctx.stride}", "row stride (beyond a 12-bit immediate)")
     if ctx.stride & (ctx.stride - 1) == 0:
@@ -703,44 +759,39 @@ def _loop_setup(a: _Asm, ctx: _Ctx) -> None:
         a(f"li t0, {ctx.stride}")
         a(f"mul {END}, {NREG}, t0", "n * stride")
     a(f"add {END}, {END}, {ROWP}", "END: one past the last row")
-
-
-def _row_loop(a: _Asm, ctx: _Ctx, row: _Row, loop: str) -> None:
-    """END, the row set-up, then the loop label and one row's body (which advances a1)."""
-    _loop_setup(a, ctx)
-    a.extend(row.setup)
+    row.setup(a)
     a.label(loop, "one row per iteration (the row body advances a1)")
-    a.extend(row.body)
+    row.body(a)
 
 
-def _gen_distance(ctx: _Ctx, row: _Row) -> _Asm:
+def _loop_end(a: _Asm, loop: str, done: str) -> None:
+    a(f"bne {ROWP}, {END}, {loop}", "backward branch: taken while rows remain")
+    a.label(done)
+
+
+def _gen_distance(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, None]:
     a = _Asm()
-    a.extend(row.setup)
-    a.extend(row.body)
-    if row.kminus:
-        a(f"sub a0, {KREG}, {row.reg}", "distance = K - S")
-    else:
-        a(f"mv a0, {row.reg}", "distance")
-    return a
+    row.setup(a)
+    row.body(a)
+    a(f"mv a0, {DIST}", "distance")
+    return a, None
 
 
-def _gen_scan(ctx: _Ctx, row: _Row) -> _Asm:
+def _gen_scan(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, None]:
+    out = ctx.args["out"]
     a = _Asm()
     done = ctx.label("done")
     a(f"beqz {NREG}, {done}", "no rows")
-    a(f"mv {THR}, a3", "output pointer")
+    a(f"mv {THR}, {out}", "output pointer")
     loop = ctx.label("row")
     _row_loop(a, ctx, row, loop)
-    if row.kminus:
-        a(f"sub {row.reg}, {KREG}, {row.reg}", "distance = K - S")
-    a(f"sw {row.reg}, 0({THR})", "out[i] (uint32)")
+    a(f"sw {DIST}, 0({THR})", "out[i] (uint32)")
     a(f"addi {THR}, {THR}, 4")
-    a(f"bne {ROWP}, {END}, {loop}", "backward branch: taken while rows remain")
-    a.label(done)
-    return a
+    _loop_end(a, loop, done)
+    return a, None
 
 
-def _row_index(b: _Asm, ctx: _Ctx, W: str, V: str, db_slot: int) -> None:
+def _row_index(b: _Asm, ctx: _Ctx, W: str, V: str, frame: _Frame) -> None:
     """W = index of the row a1 has just moved past; clobbers V."""
     # The row index is not kept in the hot loop: a1 has already moved past the
     # row, so i = (a1 - db) / stride - 1.  The division is exact, so it is a
@@ -748,7 +799,7 @@ def _row_index(b: _Asm, ctx: _Ctx, W: str, V: str, db_slot: int) -> None:
     # of its odd part (no divider needed).
     tz, inv = core.exact_division(ctx.stride, ctx.xlen)
     odd = ctx.stride >> tz
-    b(f"{ctx.ld} {V}, {db_slot}(sp)")
+    b(f"{ctx.ld} {V}, {frame['db']}")
     b(f"sub {W}, {ROWP}, {V}", "(i + 1) * stride")
     if tz:
         b(f"srli {W}, {W}, {tz}", f"/ 2^{tz}")
@@ -758,95 +809,85 @@ def _row_index(b: _Asm, ctx: _Ctx, W: str, V: str, db_slot: int) -> None:
     b(f"addi {W}, {W}, -1", "row index i")
 
 
-def _gen_range(ctx: _Ctx, row: _Row, slots: int):
-    """Range search; frame slots: out_idx, cap, count, db (after the saved registers)."""
-    w, ld, lwu = ctx.wb, ctx.ld, ctx.lwu
-    st = "sd" if ctx.xlen == 64 else "sw"
-    OI, CAP, COUNT, DB0 = (slots + i * w for i in range(4))
+RANGE_STATE = ("out_idx", "cap", "count", "db")
+
+
+def _gen_range(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, _Asm]:
+    """Range search: the hot loop compares with the radius; a hit (out of line) counts and writes the index."""
+    ld, st, lwu = ctx.ld, ctx.st, ctx.lwu
+    radius, out_idx, cap = ctx.args["radius"], ctx.args["out_idx"], ctx.args["cap"]
     a, b = _Asm(), _Asm()
     done, loop, nxt, hit = ctx.label("done"), ctx.label("row"), ctx.label("next"), ctx.label("hit")
-    a(f"sw zero, {COUNT}(sp)", "count = 0")
+    a(f"sw zero, {frame['count']}", "count = 0")
     a(f"beqz {NREG}, {done}", "no rows: returns 0")
-    a(f"{st} a4, {OI}(sp)", "out_idx, cap and db live in the frame: only a hit needs them")
-    a(f"sw a5, {CAP}(sp)")
-    a(f"{st} {ROWP}, {DB0}(sp)")
-    if ctx.xlen == 64:
-        a(f"slli {THR}, a3, 32", "radius is uint32_t (passed sign-extended): zero-extend it")
-        a(f"srli {THR}, {THR}, 32")
-    else:
-        a(f"mv {THR}, a3", "radius")
+    a(f"{st} {out_idx}, {frame['out_idx']}", "out_idx, cap and db live in the frame: only a hit needs them")
+    a(f"sw {cap}, {frame['cap']}")
+    a(f"{st} {ROWP}, {frame['db']}")
+    _uint32(a, ctx, THR, radius, "radius")
     _row_loop(a, ctx, row, loop)
-    if row.kminus:
-        a(f"sub {row.reg}, {KREG}, {row.reg}", "distance = K - S")
-    a(f"bleu {row.reg}, {THR}, {hit}", "distance <= radius: a hit (out of line)")
+    a(f"bleu {DIST}, {THR}, {hit}", "distance <= radius: a hit (out of line)")
     a.label(nxt)
-    a(f"bne {ROWP}, {END}, {loop}", "backward branch: taken while rows remain")
-    a.label(done)
-    a(f"{lwu} a0, {COUNT}(sp)", "returns the count of every row within the radius")
+    _loop_end(a, loop, done)
+    a(f"{lwu} a0, {frame['count']}", "returns the count of every row within the radius")
     b.label(hit, "row within the radius: count it, and write its index while count < cap")
     CNT, CP, W, V = "t0", "t1", "t2", "t3"
-    b(f"{lwu} {CNT}, {COUNT}(sp)")
-    b(f"{lwu} {CP}, {CAP}(sp)")
+    b(f"{lwu} {CNT}, {frame['count']}")
+    b(f"{lwu} {CP}, {frame['cap']}")
     full = ctx.label("full")
     b(f"bgeu {CNT}, {CP}, {full}", "out_idx is full: only count")
-    _row_index(b, ctx, W, V, DB0)
-    b(f"{ld} {V}, {OI}(sp)")
+    _row_index(b, ctx, W, V, frame)
+    b(f"{ld} {V}, {frame['out_idx']}")
     b(f"slli {CP}, {CNT}, 2")
     b(f"add {V}, {V}, {CP}", "&out_idx[count]")
     b(f"sw {W}, 0({V})", "out_idx[count] = i (row order)")
     b.label(full)
     b(f"addi {CNT}, {CNT}, 1")
-    b(f"sw {CNT}, {COUNT}(sp)", "count += 1")
+    b(f"sw {CNT}, {frame['count']}", "count += 1")
     b(f"j {nxt}")
     return a, b
 
 
-def _gen_search(ctx: _Ctx, row: _Row, slots: int):
-    """Top-k search; frame slots: k, out_idx, out_dist, found, db (after the saved registers)."""
-    w, ld, lwu = ctx.wb, ctx.ld, ctx.lwu
-    st = "sd" if ctx.xlen == 64 else "sw"
-    K_, OI, OD, FOUND, DB0 = (slots + i * w for i in range(5))
+SEARCH_STATE = ("k", "out_idx", "out_dist", "found", "db")
+
+
+def _gen_search(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, _Asm]:
+    """Top-k search: the hot loop compares with a threshold; a better row is inserted out of line."""
+    ld, st, lwu = ctx.ld, ctx.st, ctx.lwu
+    k, out_idx, out_dist = ctx.args["k"], ctx.args["out_idx"], ctx.args["out_dist"]
     a = _Asm()
     done = ctx.label("done")
     loop, nxt, ins = ctx.label("row"), ctx.label("next"), ctx.label("insert")
     a("li t0, 0")
-    a(f"{st} t0, {FOUND}(sp)", "found = 0")
+    a(f"{st} t0, {frame['found']}", "found = 0")
     a(f"beqz {NREG}, {done}", "no rows: returns 0")
-    a(f"beqz a3, {done}", "k = 0: returns 0")
+    a(f"beqz {k}, {done}", "k = 0: returns 0")
     a(f"li t0, {ctx.spec.k_max}")
-    a("bleu a3, t0, 1f", f"k <= k_max ({ctx.spec.k_max})?")
-    a("mv a3, t0", "clamp k to the kernel's k_max (the list has no more room)")
+    a(f"bleu {k}, t0, 1f", f"k <= k_max ({ctx.spec.k_max})?")
+    a(f"mv {k}, t0", "clamp k to the kernel's k_max (the list has no more room)")
     a.label("1")
-    a(f"{st} a3, {K_}(sp)", "k, out_idx, out_dist and db live in the frame: only insertion needs them")
-    a(f"{st} a4, {OI}(sp)")
-    a(f"{st} a5, {OD}(sp)")
-    a(f"{st} {ROWP}, {DB0}(sp)")
+    a(f"{st} {k}, {frame['k']}", "k, out_idx, out_dist and db live in the frame: only insertion needs them")
+    a(f"{st} {out_idx}, {frame['out_idx']}")
+    a(f"{st} {out_dist}, {frame['out_dist']}")
+    a(f"{st} {ROWP}, {frame['db']}")
     a(f"li {THR}, -1", "threshold: not full yet, every row enters")
     _row_loop(a, ctx, row, loop)
-    if row.kminus:
-        a(f"blt {THR}, {row.reg}, {ins}", "S > K - worst  <=>  distance < worst (strict: ties keep the lower row)")
-    else:
-        a(f"bltu {row.reg}, {THR}, {ins}", "distance < worst (strict: ties keep the lower row)")
+    a(f"bltu {DIST}, {THR}, {ins}", "distance < worst (strict: ties keep the lower row)")
     a.label(nxt)
-    a(f"bne {ROWP}, {END}, {loop}", "backward branch: taken while rows remain")
-    a.label(done)
-    a(f"{ld} a0, {FOUND}(sp)", "returns min(k, n)")
+    _loop_end(a, loop, done)
+    a(f"{ld} a0, {frame['found']}", "returns min(k, n)")
     b = _Asm()  # the out-of-line insertion, placed after the return
     b.label(ins, "insert the row into the sorted top-k list (rare after the first rows)")
-    DIST, FND, KK, PD, PI, V, W, OFF = "a7", "t0", "t1", "t2", "t3", "t4", "t5", "t6"
-    if row.kminus:
-        b(f"sub {DIST}, {KREG}, {row.reg}", "distance = K - S")
-    else:
-        b(f"mv {DIST}, {row.reg}")
-    b(f"{ld} {FND}, {FOUND}(sp)")
-    b(f"{ld} {KK}, {K_}(sp)")
-    b(f"{ld} {PD}, {OD}(sp)")
-    b(f"{ld} {PI}, {OI}(sp)")
+    NEW, FND, KK, PD, PI, V, W, OFF = "a7", "t0", "t1", "t2", "t3", "t4", "t5", "t6"
+    b(f"mv {NEW}, {DIST}", "the row's distance (t6 holds the list offset below)")
+    b(f"{ld} {FND}, {frame['found']}")
+    b(f"{ld} {KK}, {frame['k']}")
+    b(f"{ld} {PD}, {frame['out_dist']}")
+    b(f"{ld} {PI}, {frame['out_idx']}")
     full = ctx.label("full")
     b(f"bgeu {FND}, {KK}, {full}", "list full: the new row replaces the last entry")
     b(f"slli {OFF}, {FND}, 2", "not full: append at position found ...")
     b(f"addi {FND}, {FND}, 1", "... and found += 1")
-    b(f"{st} {FND}, {FOUND}(sp)")
+    b(f"{st} {FND}, {frame['found']}")
     shift = ctx.label("shift")
     b(f"j {shift}")
     b.label(full)
@@ -859,7 +900,7 @@ def _gen_search(ctx: _Ctx, row: _Row, slots: int):
     b.label(sl, "move larger entries one place down")
     b(f"beq {W}, {PD}, {place}", "pos == 0")
     b(f"{lwu} {V}, -4({W})", "out_dist[pos - 1]")
-    b(f"bgeu {DIST}, {V}, {place}", "stop at an entry <= distance (it came first: it stays ahead)")
+    b(f"bgeu {NEW}, {V}, {place}", "stop at an entry <= distance (it came first: it stays ahead)")
     b(f"sw {V}, 0({W})")
     b(f"lw {V}, -4({OFF})")
     b(f"sw {V}, 0({OFF})")
@@ -867,69 +908,53 @@ def _gen_search(ctx: _Ctx, row: _Row, slots: int):
     b(f"addi {OFF}, {OFF}, -4")
     b(f"j {sl}")
     b.label(place)
-    b(f"sw {DIST}, 0({W})", "out_dist[pos] = distance")
-    _row_index(b, ctx, W, V, DB0)
+    b(f"sw {NEW}, 0({W})", "out_dist[pos] = distance")
+    _row_index(b, ctx, W, V, frame)
     b(f"sw {W}, 0({OFF})", "out_idx[pos] = i")
     b(f"bltu {FND}, {KK}, {nxt}", "still not full: the threshold stays open")
     b(f"slli {V}, {KK}, 2")
     b(f"add {V}, {PD}, {V}")
     b(f"{lwu} {V}, -4({V})", "worst kept distance, out_dist[k - 1]")
-    if row.kminus:
-        b(f"sub {THR}, {KREG}, {V}", "threshold in S terms: K - worst")
-    else:
-        b(f"mv {THR}, {V}", "threshold: worst kept distance")
+    b(f"mv {THR}, {V}", "threshold: worst kept distance")
     b(f"j {nxt}")
     return a, b
 
 
+_KERNELS = {"distance": (_gen_distance, ()), "scan": (_gen_scan, ()),
+            "search": (_gen_search, SEARCH_STATE), "range": (_gen_range, RANGE_STATE)}
+
+
 def emit(target: Target, spec: KernelSpec, chosen: str, sym: str, dialect: str):
     """GNU assembly for ``spec`` on ``target`` (rv32im / rv64im)."""
-    xlen = target.word_bits
     ctx = _Ctx(target, spec, chosen)
-    if spec.kernel != "distance":
-        ctx.filler = _advance_insn(ctx)
     row = _row(ctx)
-    after = None
-    if spec.kernel == "distance":
-        body = _gen_distance(ctx, row)
-    elif spec.kernel == "scan":
-        body = _gen_scan(ctx, row)
-    else:
-        body = None
-    # Frame: the saved registers the code touches (+4 slots of search state).
-    probe = "\n".join(row.setup.lines + row.body.lines) + ("\n s0 s1" if spec.kernel != "distance" else "")
-    if spec.kernel != "distance" and not _fits12(ctx.stride):
-        probe += "\n ra"
-    slots = {"search": 5, "range": 4}.get(spec.kernel, 0)
-    used, size = _frame(ctx, probe, slots)
-    if spec.kernel == "search":
-        body, after = _gen_search(ctx, row, len(used) * ctx.wb)
-    elif spec.kernel == "range":
-        body, after = _gen_range(ctx, row, len(used) * ctx.wb)
-    why = {
-        "swar": "fewest cycles under the ibex/u54 models; rows read a register at a time",
-        "unrolled": "fewest cycles under the ibex/u54 models for this spec (no SWAR form here); dim loop unrolled",
-        "simple": "the straightforward reference variant",
-    }[chosen]
-    head = [
-        f"# torus-hw kernel: {spec.describe()} for {target.name} (RV{xlen}IM, {target.abi})",
-        f"# variant: {chosen} ({why})",
-        *[f"# {line.strip()}" for line in prototype(spec.kernel, sym).splitlines()],
-        f"# row layout: {ctx.stride}-byte stride, {ctx.layout.align}-byte aligned, zero-padded (pads add 0)",
-        "# semantics: torus_hw.reference — per dim t = min(d, 2^n - d), d = (q - r) mod 2^n;",
-        "#            l1 = sum t, l2 = sum t^2; search by (distance, row), ties to the lower row",
-        "#",
-        "# register plan:",
-        "#   a0 query, a1 row pointer (advanced inside the row body), a2 n, s0 END (db + n * stride),",
-        "#   s1 threshold (search) / out pointer (scan)" + (" / radius (range)" if spec.kernel == "range" else ""),
-    ] + [f"#   {p}" for p in row.plan] + ["#", "# notes:"] + [f"#   {n}" for n in row.notes]
+    gen, state = _KERNELS[spec.kernel]
+    # The frame saves the callee-saved registers the row code names, and the
+    # row walk's END and threshold (plus ra when it holds the stride).
+    probe = _Asm()
+    row.setup(probe)
+    row.body(probe)
+    if spec.kernel != "distance":
+        probe.lines.append(f"{END} {THR}" + (f" {STRIDE_REG}" if not _fits12(ctx.stride) else ""))
+    frame = _Frame(ctx, "\n".join(probe.lines), state)
+    body, after = gen(ctx, row, frame)
     a = _Asm()
-    a.lines += head + ["", ".text", f".globl {sym}", f".type {sym}, @function", ".p2align 2", f"{sym}:"]
-    _prologue(a, ctx, used, size)
+    if spec.kernel == "distance":
+        walk = ["a0 query (then the distance returned), a1 row"]
+    else:
+        walk = ["a0 query, a1 row pointer (advanced inside the row body), a2 n, s0 END (db + n * stride)",
+                "s1 " + {"scan": "out pointer", "search": "threshold (the k-th distance kept)",
+                         "range": "radius"}[spec.kernel]]
+    a.lines += kernel_header(STYLE, target=target, spec=spec, variant=chosen, options=variants(target, spec),
+                             why=row.why(), prototype=prototype(spec.kernel, sym), layout=ctx.layout,
+                             plan=walk + row.plan(), notes=row.notes() + frame.notes())
+    a.blank()
+    a.begin_function(sym)
+    frame.prologue(a)
     a.extend(body)
-    _epilogue(a, ctx, used, size)
+    frame.epilogue(a)
     if after is not None:
         a.blank()
         a.extend(after)
-    a.lines.append(f".size {sym}, . - {sym}")
-    return a.text(), ctx.layout, row.notes
+    a.end_function(sym)
+    return a.text(), ctx.layout, row.notes()
