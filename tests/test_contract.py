@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from isa.build import build_kernel
-from isa.generate import generate, max_dims, variants
+from isa.generate import family, generate, max_dims, variants
 from isa.spec import KERNELS, KernelSpec
 from isa.targets import TARGETS, get_target
 from sim.runner import KernelRunner
@@ -193,6 +193,25 @@ def test_header_carries_the_whole_prototype_spec_and_plan(target, kernel):
     assert k.spec.describe() in k.asm and k.variant in k.asm
     assert re.search(r"register", k.asm, re.I), "the register plan"
     assert k.symbol == f"torus_{kernel}" and f"{k.symbol}:" in k.asm
+
+
+HEADER_FIELDS = ("torus-hw kernel:", "variant:", "why:", "prototype:", "row layout:", "semantics:",
+                 "register plan:")
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_every_file_opens_with_the_one_header(target, kernel):
+    """One header (isa.emit.kernel_header) on every target: the same fields in the same order, before any code."""
+    k = generate(target, _spec(kernel, k_max=2 if kernel == "search" else 1))
+    marker = family(TARGETS[target]).STYLE.comment
+    lines = k.asm.splitlines()
+    first_code = next(i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith(marker)
+                      and not line.lstrip().startswith((".syntax", ".thumb")))
+    fields = [line.lstrip()[len(marker):].strip() for line in lines[:first_code] if line.lstrip().startswith(marker)]
+    seen = [f for f in HEADER_FIELDS for line in fields if line.startswith(f)]
+    assert seen == list(HEADER_FIELDS), (target, kernel, fields[:12])
+    assert fields[0] == f"torus-hw kernel: {k.spec.describe()} for {target} ({TARGETS[target].description})"
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
