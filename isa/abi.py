@@ -25,6 +25,8 @@ from torus_hw.errors import TorusInputError
 
 POINTER = "ptr"
 U32 = "u32"
+# What the harness puts in the upper half of a register holding a uint32 where the ABI leaves it unspecified.
+UNSPECIFIED_UPPER = 0xA5A5_A5A5
 KINDS = (POINTER, U32)
 
 
@@ -58,6 +60,11 @@ class Abi:
     flags_register: str | None = None
     clear_flags: tuple[tuple[str, int], ...] = ()  # (flag, mask) clear on entry and on return (8086 DF)
     reserved: tuple[str, ...] = ()            # never touched by a kernel (platform registers, gp/tp)
+    # How a uint32 argument or result sits in a wider register (slot_bytes 8): "sign" — sign-extended
+    # from bit 31, unsigned types too (RISC-V LP64 psABI); "unspecified" — the upper bits are whatever
+    # the caller or callee left there (AAPCS64: only w0–w7 are defined).  A kernel must read the value
+    # as 32 bits either way; the harness passes these patterns so a kernel that does not is caught.
+    widening: str = "exact"
     red_zone: int = 0                         # bytes below the stack pointer a leaf may use unannounced
 
     def __str__(self) -> str:
@@ -110,7 +117,13 @@ class Abi:
         if kind == POINTER and self.far_pointers:
             segment, offset = far_pointer(value)
             return segment << 16 | offset
-        return value & ((1 << 8 * self.size_of(kind)) - 1)
+        bits = value & ((1 << 8 * self.size_of(kind)) - 1)
+        if kind == U32 and self.slot_bytes == 8:
+            if self.widening == "sign" and bits & 0x8000_0000:
+                return bits | 0xFFFF_FFFF_0000_0000
+            if self.widening == "unspecified":
+                return bits | UNSPECIFIED_UPPER << 32
+        return bits
 
     def place(self, args) -> tuple[dict[str, int], list[tuple[int, bytes]]]:
         """Register values and stack bytes (offset above the entry stack pointer, little-endian) for a call."""
@@ -121,7 +134,7 @@ class Abi:
             if where.register is not None:
                 registers[where.register] = bits
             else:
-                stack.append((where.offset, bits.to_bytes(where.size, "little")))
+                stack.append((where.offset, (bits & ((1 << 8 * where.size) - 1)).to_bytes(where.size, "little")))
         return registers, stack
 
     # --- result ------------------------------------------------------------------
@@ -133,6 +146,17 @@ class Abi:
         for i, part in enumerate(parts):
             value |= (part & ((1 << width) - 1)) << (width * i)
         return value & 0xFFFF_FFFF
+
+    def result_violation(self, parts) -> str | None:
+        """Why the result registers do not hold a uint32 the way this ABI returns one, or None."""
+        if self.widening != "sign":
+            return None
+        raw = parts[0] & 0xFFFF_FFFF_FFFF_FFFF
+        want = self.encode(U32, raw)
+        if raw != want:
+            return (f"{self.result_registers[0]} = {raw:#018x} is not sign-extended from bit 31 "
+                    f"(the {self.name} psABI returns a uint32 as {want:#018x})")
+        return None
 
     # --- the stack at return -----------------------------------------------------
 

@@ -773,7 +773,10 @@ def _gen_distance(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, None]:
     a = _Asm()
     row.setup(a)
     row.body(a)
-    a(f"mv a0, {DIST}", "distance")
+    if ctx.xlen == 64:  # a uint32 of 2^31 or more is returned as a C caller compiled for LP64 expects it
+        a(f"addiw a0, {DIST}, 0", "distance, sign-extended from bit 31 (LP64 psABI: uint32 results are)")
+    else:
+        a(f"mv a0, {DIST}", "distance")
     return a, None
 
 
@@ -828,7 +831,7 @@ def _gen_range(ctx: _Ctx, row: _Body, frame: _Frame) -> tuple[_Asm, _Asm]:
     a(f"bleu {DIST}, {THR}, {hit}", "distance <= radius: a hit (out of line)")
     a.label(nxt)
     _loop_end(a, loop, done)
-    a(f"{lwu} a0, {frame['count']}", "returns the count of every row within the radius")
+    a(f"lw a0, {frame['count']}", "returns the count of every row within the radius (lw: sign-extended, as LP64 returns a uint32)")
     b.label(hit, "row within the radius: count it, and write its index while count < cap")
     CNT, CP, W, V = "t0", "t1", "t2", "t3"
     b(f"{lwu} {CNT}, {frame['count']}")

@@ -142,6 +142,7 @@ def _riscv_abi(name: str, xlen: int) -> Abi:
         callee_saved=tuple(f"s{i}" for i in range(12)),
         volatile=("ra", *(f"t{i}" for i in range(7)), *(f"a{i}" for i in range(8))),
         stack_pointer="sp", stack_alignment=16, link_register="ra", reserved=("gp", "tp"),
+        widening="sign" if xlen == 64 else "exact",
     )
 
 
@@ -164,7 +165,7 @@ AAPCS64 = Abi(
     # x19–x28 and the frame pointer x29; of v8–v15 only the low 64 bits (d8–d15).
     callee_saved=(*(f"x{i}" for i in range(19, 30)), *(f"d{i}" for i in range(8, 16))),
     volatile=(*(f"x{i}" for i in range(18)), "x30", *(f"v{i}" for i in range(8)), *(f"v{i}" for i in range(16, 32))),
-    stack_pointer="sp", stack_alignment=16, link_register="x30", reserved=("x18",),
+    stack_pointer="sp", stack_alignment=16, link_register="x30", reserved=("x18",), widening="unspecified",
 )
 
 CDECL16_COMPACT = Abi(

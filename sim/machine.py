@@ -278,7 +278,10 @@ class Machine:
             raise self._fault(f"did not return within {RUN_TIMEOUT_US // 1_000_000} s")
         self._check_callee_saved(saved)
         abi = self.target.abi
-        value = abi.result([self.reg(name) for name in abi.result_registers])
+        parts = [self.reg(name) for name in abi.result_registers]
+        if (why := abi.result_violation(parts)) is not None:
+            raise EmulatorFault(f"{self.target.name}: the kernel broke its ABI on return: {why}")
+        value = abi.result(parts)
         return value, (self._stats() if self.count else None)
 
     def _seed_callee_saved(self) -> dict[str, int]:

@@ -183,9 +183,10 @@ def test_start_state_puts_every_argument_where_the_abi_says(name):
     for where, (kind, value) in zip(abi.arguments(SEARCH_KINDS), args):
         want = abi.encode(kind, value)
         if where.register is not None:
-            assert m.reg(where.register) & ((1 << 8 * where.size) - 1) == want
+            assert m.reg(where.register) & ((1 << 8 * abi.slot_bytes) - 1) == want  # the whole register
         else:
-            assert int.from_bytes(m.read(stack_base + sp + where.offset, where.size), "little") == want
+            got = int.from_bytes(m.read(stack_base + sp + where.offset, where.size), "little")
+            assert got == want & ((1 << 8 * where.size) - 1)
     # the return address leads to the EXIT sentinel, and the call starts at the entry (Thumb bit set on Thumb)
     if abi.link_register is not None:
         assert m.reg(abi.link_register) & ~1 == until
@@ -255,3 +256,43 @@ def test_design_doc_states_each_targets_convention_as_the_data_does():
     for abi in {t.abi for t in TARGETS.values()}:
         row = next((line for line in design if line.startswith(f"| `{abi}` |")), None)
         assert row is not None and row.endswith(f"| {abi.summary()} |"), abi.name
+
+
+# --- a uint32 in a 64-bit register: the harness passes and checks it as the ABI says -------------
+
+def test_a_uint32_in_a_wide_register_is_passed_as_the_abi_defines_it():
+    lp64, a64, ilp32 = get_target("rv64im").abi, get_target("aarch64").abi, get_target("rv32im").abi
+    assert lp64.encode(U32, 0x8000_0001) == 0xFFFF_FFFF_8000_0001  # LP64: sign-extended, unsigned too
+    assert lp64.encode(U32, 0x7FFF_FFFF) == 0x7FFF_FFFF
+    assert a64.encode(U32, 5) >> 32 != 0 and a64.encode(U32, 5) & 0xFFFF_FFFF == 5  # AAPCS64: upper bits undefined
+    assert ilp32.encode(U32, 0x8000_0001) == 0x8000_0001
+    assert lp64.result_violation([0xFFFF_FFFF_C000_0000]) is None
+    assert "not sign-extended" in lp64.result_violation([0x0000_0000_C000_0000])
+    assert a64.result_violation([0x0000_0000_C000_0000]) is None and a64.result([0x1234_5678_C000_0000]) == 0xC000_0000
+
+
+def test_a_kernel_returning_a_zero_extended_uint32_on_lp64_is_caught():
+    from isa.assembler import assemble
+    from sim.machine import EmulatorFault
+
+    target = get_target("rv64im")
+    image = assemble(target, ".text\n.globl f\nf:\n    li a0, 1\n    slli a0, a0, 31\n    ret\n")
+    with pytest.raises(EmulatorFault, match="not sign-extended from bit 31"):
+        Machine(target, image, count=False).call("f", [])
+
+
+@pytest.mark.parametrize("name", [n for n, t in TARGETS.items() if t.abi.slot_bytes == 8])
+def test_a_distance_of_2_to_the_31_or_more_comes_back_through_the_abi(name):
+    """16-bit l2 with D=3 reaches 3 · 2^30: the LP64 kernels must return it sign-extended (the bug: mv a0)."""
+    import numpy as np
+
+    from isa.build import build_kernel
+    from isa.generate import variants
+    from isa.spec import KernelSpec
+    from sim.runner import KernelRunner
+
+    spec = KernelSpec("distance", "l2", 16, 3)
+    for variant in variants(name, spec):
+        runner = KernelRunner(build_kernel(name, spec, variant=variant), count=False)
+        runner.load_database(np.full((1, 3), 32768, dtype=np.uint16))
+        assert runner.call(np.zeros(3, dtype=np.uint16), row=0).distance == 3 << 30, variant
