@@ -148,7 +148,7 @@ class Abi:
         return value & 0xFFFF_FFFF
 
     def result_violation(self, parts) -> str | None:
-        """Why the result registers do not hold a uint32 the way this ABI returns one, or None."""
+        """Why the result registers do not hold a uint32 the way this ABI returns one, or None (void: don't ask)."""
         if self.widening != "sign":
             return None
         raw = parts[0] & 0xFFFF_FFFF_FFFF_FFFF
@@ -193,6 +193,10 @@ class Abi:
                     f"first argument lowest, in {self.slot_bytes}-byte words")
         if self.far_pointers:
             args += "; pointers far (offset word, then segment word; normalised, offset < 16)"
+        if self.widening == "sign":
+            args += "; a uint32 argument or result sign-extended from bit 31"
+        elif self.widening == "unspecified":
+            args += "; a uint32 defined in the low 32 bits only (the rest unspecified)"
         parts = [args, f"result in {':'.join(reversed(self.result_registers))}",
                  f"callee-saved {register_span(self.callee_saved)} and {self.stack_pointer}",
                  (f"return address in {self.link_register}" if self.link_register else

@@ -261,8 +261,14 @@ class Machine:
         self.set_reg(abi.stack_pointer, sp)
         return entry | thumb, until
 
-    def call(self, symbol: str, args: list[tuple[str, int]]) -> tuple[int, CallStats | None]:
-        """Call ``symbol`` with typed args (``("ptr", addr)`` / ``("u32", v)``); return (value, stats)."""
+    def call(self, symbol: str, args: list[tuple[str, int]], *,
+             returns: bool = True) -> tuple[int, CallStats | None]:
+        """Call ``symbol`` with typed args (``("ptr", addr)`` / ``("u32", v)``); return (value, stats).
+
+        ``returns``: the function returns a uint32, checked to be in the
+        form the ABI returns one (a void function's result registers hold
+        whatever it left there).
+        """
         entry = self.image.symbol(symbol)
         self._trace.clear()
         self._mem_penalty.clear()
@@ -279,7 +285,7 @@ class Machine:
         self._check_callee_saved(saved)
         abi = self.target.abi
         parts = [self.reg(name) for name in abi.result_registers]
-        if (why := abi.result_violation(parts)) is not None:
+        if returns and (why := abi.result_violation(parts)) is not None:
             raise EmulatorFault(f"{self.target.name}: the kernel broke its ABI on return: {why}")
         value = abi.result(parts)
         return value, (self._stats() if self.count else None)

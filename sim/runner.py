@@ -90,7 +90,7 @@ class KernelRunner:
         self._load_query(query)
         outputs = self._place_outputs(values)
         args = [(arg.abi_kind, self._argument(arg, values, outputs)) for arg in self.kind.args]
-        returned, stats = self.machine.call(self.built.kernel.symbol, args)
+        returned, stats = self.machine.call(self.built.kernel.symbol, args, returns=self.kind.returns is not None)
         if self.kind.returns is None:
             returned = None
         return KernelAnswer(self._read_back(returned, values, outputs), returned,
