@@ -10,7 +10,7 @@ documented maximum D (``max_dims``), and three kinds of row code:
     * 8-bit l1 — per-byte wrap-around subtract with a guard bit above each
       byte's 7-bit difference (no borrow crosses a byte), the torus
       ``|signed byte|`` from the byte's sign mask in the nine-operation step
-      of ``isa/c/torus_swar.c`` (proved over every byte pair by
+      of ``baselines/c/torus_swar.c`` (proved over every byte pair by
       tests/test_baselines.py), byte pairs summed into 16-bit lanes, and one
       multiply per horizontal sum.  The query (as ``q | H`` and ``q ^ H``)
       is held in registers when it fits (4 words:
@@ -296,7 +296,7 @@ class _Swar8(_Swar):
 
     def _word(self, a: _Asm, j: int, n: int, count: int, rw: str, qw: str) -> None:
         """Word j, the n-th of a segment of ``count`` words (row word n is already in Y[n % 2])."""
-        # The nine-operation step (isa/c/torus_swar.c derives it): z = (q|H) - (r&L),
+        # The nine-operation step (baselines/c/torus_swar.c derives it): z = (q|H) - (r&L),
         # s = (z ^ r ^ q ^ H) & H the sign of d = q - r per byte, m = s >> 7,
         # x = (z ^ (s - m)) & L; then t = x + m = min(d, 256 - d) per byte.
         # Load the next row word now: its first use is a dozen instructions
