@@ -195,8 +195,9 @@ class KernelKind:
         """``answer`` with the fields the kernel does not return, from the reference (``from_reference``)."""
         if not self.from_reference:
             return answer
-        dist = reference.scan(query, database, bits=bits, metric=metric)
-        filled = {name: dist[np.asarray(answer[rows], dtype=np.int64)] for name, rows in self.from_reference}
+        # Distances of the returned rows only: a scan of the whole database per query would repeat the reference's.
+        filled = {name: reference.scan(query, database[np.asarray(answer[rows], dtype=np.int64)], bits=bits,
+                                       metric=metric) for name, rows in self.from_reference}
         return {name: answer[name] if name in answer else filled[name] for name in self.fields}
 
 
@@ -218,8 +219,9 @@ def _search_reference(query, database, *, bits: int, metric: str, k: int) -> dic
 
 def _range_reference(query, database, *, bits: int, metric: str, radius: int, cap: int) -> dict:
     within = reference.range_search(query, database, bits=bits, metric=metric, radius=radius)
-    distances = reference.scan(query, database, bits=bits, metric=metric)
-    return {"count": len(within), "indices": within[:cap], "distances": distances[within[:cap]]}
+    kept = within[:cap]
+    return {"count": len(within), "indices": kept, "distances": reference.scan(query, database[kept], bits=bits,
+                                                                               metric=metric)}
 
 
 DISTANCE = KernelKind(
